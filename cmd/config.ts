@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of `sticky-ingress serve`, each a flag `--kebab-name` and an environment variable
+ * `STICKY_INGRESS_UPPER_SNAKE`. Parsed once at start-up; nothing else reads process.env.
+ */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 5s, 2m or 1h')
+  .transform((v) => {
+    const n = Number.parseInt(v, 10);
+    const unit = v.replace(/^\d+/, '');
+    return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[unit as 'ms' | 's' | 'm' | 'h'];
+  });
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+
+export const serveSchema = z.object({
+  /** Standalone mode: serve the manifests in this folder instead of watching a cluster. */
+  manifests: z.string().min(1).optional(),
+  kubeconfig: z.string().min(1).optional(),
+  watchNamespace: list.default([]),
+  ingressClass: z.string().min(1).default('sticky'),
+  bindAddress: z.string().min(1).default('0.0.0.0'),
+  httpPort: port.default(8080),
+  httpsPort: port.default(8443),
+  adminPort: port.default(9090),
+  adminBindAddress: z.string().min(1).default('0.0.0.0'),
+  affinityKeyFile: z.string().min(1).optional(),
+  defaultCertificate: z
+    .string()
+    .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a kubernetes.io/tls Secret')
+    .optional(),
+  trustedProxies: list.default([]),
+  publishService: z
+    .string()
+    .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a Service')
+    .optional(),
+  publishAddress: list.default([]),
+  leaderElection: bool.default(true),
+  leaderElectionNamespace: z.string().min(1).default('default'),
+  leaderElectionLease: z.string().min(1).default('sticky-ingress-leader'),
+  podName: z.string().min(1).optional(),
+  accessLog: bool.default(true),
+  accessLogSample: z.coerce.number().min(0).max(1).default(1),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+  maxHeaderSize: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+  requestHeaderTimeout: duration.default(10_000),
+  keepAliveTimeout: duration.default(60_000),
+  /** SIGTERM: /readyz fails at once, listeners close after this delay (endpoints controllers catch up). */
+  shutdownDelay: duration.default(5_000),
+  /** SIGTERM: in-flight requests get this long to finish, then open tunnels are closed. */
+  drainTimeout: duration.default(30_000),
+});
+
+export type ServeConfig = z.infer<typeof serveSchema>;
+
+/** Flag name `--http-port` <-> key `httpPort` <-> env `STICKY_INGRESS_HTTP_PORT`. */
+export function envName(key: string): string {
+  return `STICKY_INGRESS_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}

@@ -1,0 +1,2 @@
+export { canonicalJson, emptySnapshot, finalizeSnapshot } from './hash.ts';
+export type * from './types.ts';
