@@ -1,0 +1,41 @@
+import type {
+  DiscoveryV1EndpointSlice,
+  V1IngressClass,
+  V1Ingress,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { StickyRoute } from './stickyroute/types.ts';
+
+/**
+ * Everything `build` reads: the objects of one moment, as the store (cluster mode) or the manifest
+ * folder (standalone mode) holds them. Plain data; `build` never mutates it.
+ */
+export interface ClusterView {
+  ingresses: readonly V1Ingress[];
+  ingressClasses: readonly V1IngressClass[];
+  services: readonly V1Service[];
+  endpointSlices: readonly DiscoveryV1EndpointSlice[];
+  /** Only Secrets of type kubernetes.io/tls. */
+  secrets: readonly V1Secret[];
+  stickyRoutes: readonly StickyRoute[];
+}
+
+/** Settings of the build that do not come from objects. */
+export interface BuildOptions {
+  /** IngressClass name this controller answers to (`--ingress-class`, default `sticky`). */
+  ingressClass: string;
+  /** `NAMESPACE/NAME` of the Secret serving SNI names no host claims (`--default-certificate`). */
+  defaultCertificate?: string;
+}
+
+/** Why an object (or one field of it) was skipped or changed. Turned into log lines, Events, conditions. */
+export interface Diagnostic {
+  severity: 'Warning' | 'Error';
+  object: { kind: string; namespace: string; name: string; uid?: string; generation?: number };
+  /** Dotted path of the offending field, e.g. `metadata.annotations["sticky-ingress.dev/load-balance"]`. */
+  field?: string;
+  /** Stable, CamelCase reason, e.g. `InvalidAnnotation`, `SecretNotFound`, `PathConflict`. */
+  reason: string;
+  message: string;
+}
