@@ -1,0 +1,48 @@
+import { performance } from 'node:perf_hooks';
+import { finalizeSnapshot } from '../snapshot/hash.ts';
+import type { Snapshot } from '../snapshot/types.ts';
+import { type BuildResult, build } from './build/index.ts';
+import type { BuildOptions, ClusterView } from './view.ts';
+
+/** What one publish produced; `snapshot` is the one now live (new or unchanged). */
+export interface PublishResult {
+  snapshot: Snapshot;
+  changed: boolean;
+  result: BuildResult;
+  buildMs: number;
+}
+
+/**
+ * Turns views into versioned snapshots: builds, stamps a version only when the content hash changed, and
+ * hands new snapshots to `apply`. Shared by standalone mode and the cluster controller. One caller at a time.
+ */
+export class SnapshotPublisher {
+  #version = 0;
+  #current: Snapshot | undefined;
+  readonly #options: BuildOptions;
+  readonly #apply: (snapshot: Snapshot) => void;
+
+  constructor(options: BuildOptions, apply: (snapshot: Snapshot) => void) {
+    this.#options = options;
+    this.#apply = apply;
+  }
+
+  /** The last snapshot handed to `apply`, if any. */
+  get current(): Snapshot | undefined {
+    return this.#current;
+  }
+
+  publish(view: ClusterView): PublishResult {
+    const started = performance.now();
+    const result = build(view, this.#options);
+    const candidate = finalizeSnapshot(result.body, this.#version + 1);
+    const buildMs = performance.now() - started;
+    if (this.#current && this.#current.hash === candidate.hash) {
+      return { snapshot: this.#current, changed: false, result, buildMs };
+    }
+    this.#version += 1;
+    this.#current = candidate;
+    this.#apply(candidate);
+    return { snapshot: candidate, changed: true, result, buildMs };
+  }
+}
