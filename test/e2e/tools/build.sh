@@ -32,8 +32,9 @@ build kube-apiserver "$kube_version" "$here/kube" k8s.io/kubernetes/cmd/kube-api
 build etcd "$etcd_version" "$here/etcd" go.etcd.io/etcd/server/v3
 if [ ! -x "$out/helm-$helm_version" ]; then
   echo "building helm $helm_version" >&2
-  GOBIN="$out/helm-build" go install "helm.sh/helm/v3/cmd/helm@$helm_version"
+  GOBIN="$out/helm-build" go install -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" "helm.sh/helm/v3/cmd/helm@$helm_version"
   mv "$out/helm-build/helm" "$out/helm-$helm_version"
+  rmdir "$out/helm-build" 2>/dev/null || true
 fi
 ln -sf "$out/helm-$helm_version" "$out/helm"
 echo "$out"
