@@ -1,0 +1,175 @@
+import type { ActiveHealthCheck, Backend } from '../../snapshot/index.ts';
+import { HealthChecker } from './active-health.ts';
+import { type BackendContext, BackendState } from './backend-state.ts';
+import { EndpointState } from './endpoint-state.ts';
+import { UpstreamError } from './errors.ts';
+
+export { BackendState, type Selection } from './backend-state.ts';
+export type { Member } from './balancers.ts';
+export { EndpointState } from './endpoint-state.ts';
+export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
+
+/** Options of Upstreams; bad ones are rejected by the constructor. */
+export interface UpstreamsOptions {
+  /** HMAC key of the affinity cookie; replicas sharing it issue identical cookies. Must not be empty. */
+  affinityKey: Buffer;
+  /** Clock for passive-ejection cooldowns and cookie Expires; Date.now by default. */
+  now?: () => number;
+  /** Source of randomness for random-two and check start jitter; Math.random by default. */
+  random?: () => number;
+  /** An active health check flipped an endpoint; called once per backend that lists it with that check. */
+  onHealthChange?: (backendId: string, endpointId: string, healthy: boolean) => void;
+  /** Passive health ejected an endpoint for cooldownMs after consecutive connect failures. */
+  onEject?: (endpointId: string, cooldownMs: number) => void;
+  /** A backend's policy could not be applied in full (affinity or active check off); reported once per change. */
+  onConfigProblem?: (backend: Backend, message: string) => void;
+}
+
+// RFC 9112 3.2 origin-form, no spaces or controls (node:http would throw on them).
+const CHECK_PATH = /^\/[\x21-\x7e]*$/;
+
+/**
+ * The upstream pools of the dataplane: one EndpointState per endpoint id (connection counts, health), shared by
+ * backends and kept across snapshot swaps, one BackendState per backend of the current snapshot, and the
+ * active health checkers. Long-lived: close() stops the checkers.
+ */
+export class Upstreams {
+  #options: UpstreamsOptions;
+  #now: () => number;
+  #random: () => number;
+  #endpoints = new Map<string, EndpointState>();
+  #backends = new Map<string, BackendState>();
+  /** Checkers by `${endpointId} ${path}`, and which backends each one reports for. */
+  #checkers = new Map<string, HealthChecker>();
+  #checkBackends = new Map<string, string[]>();
+  #onFlip = (checker: HealthChecker, healthy: boolean) => this.#flip(checker, healthy);
+  #closed = false;
+
+  constructor(options: UpstreamsOptions) {
+    if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
+      throw new UpstreamError('STICKY_UPSTREAM_BAD_OPTION', 'affinityKey must be a non-empty Buffer');
+    }
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /**
+   * Reconciles with a new snapshot's backends: endpoint states survive when their id does (counts, health,
+   * totals carry over; address, weight and flags update in place); checkers start and stop to match.
+   */
+  update(backends: readonly Backend[]): void {
+    const endpoints = new Map<string, EndpointState>();
+    for (const b of backends) {
+      for (const e of b.endpoints) {
+        if (endpoints.has(e.id)) continue;
+        let state = this.#endpoints.get(e.id);
+        if (state) state.apply(e, b.health.passive);
+        else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
+        endpoints.set(e.id, state);
+      }
+    }
+    const ctx: BackendContext = {
+      affinityKey: this.#options.affinityKey,
+      now: this.#now,
+      random: this.#random,
+      endpoints,
+    };
+    const states = new Map<string, BackendState>();
+    for (const b of backends) {
+      const previous = this.#backends.get(b.id);
+      const state = new BackendState(b, ctx, previous);
+      if (state.problem !== undefined && state.problem !== previous?.problem) {
+        this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
+      }
+      states.set(b.id, state);
+    }
+    this.#endpoints = endpoints;
+    this.#backends = states;
+    this.#reconcileChecks(backends);
+  }
+
+  /** The backend of the current snapshot with that id. */
+  backend(id: string): BackendState | undefined {
+    return this.#backends.get(id);
+  }
+
+  /** Every endpoint state of the current snapshot, for stats. */
+  endpoints(): Iterable<EndpointState> {
+    return this.#endpoints.values();
+  }
+
+  /** Every backend state of the current snapshot, for stats. */
+  backends(): Iterable<BackendState> {
+    return this.#backends.values();
+  }
+
+  /** How many health checkers have a probe scheduled or in flight. */
+  get activeChecks(): number {
+    let n = 0;
+    for (const c of this.#checkers.values()) if (c.running) n++;
+    return n;
+  }
+
+  /** Stops every health checker; later update() calls keep the pools current but start no checkers. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#checkers.values()) c.close();
+    this.#checkers.clear();
+    this.#checkBackends.clear();
+  }
+
+  #reconcileChecks(backends: readonly Backend[]): void {
+    const wanted = new Map<string, { endpoint: EndpointState; check: ActiveHealthCheck }>();
+    const reportTo = new Map<string, string[]>();
+    for (const b of backends) {
+      const check = b.health.active;
+      if (check === undefined) continue;
+      if (!CHECK_PATH.test(check.path)) {
+        const before = this.#backends.get(b.id);
+        if (before?.config.health.active?.path !== check.path || !before) {
+          this.#options.onConfigProblem?.(
+            b,
+            `active health check off: path ${JSON.stringify(check.path)} is invalid`,
+          );
+        }
+        continue;
+      }
+      for (const e of b.endpoints) {
+        const key = `${e.id} ${check.path}`;
+        const list = reportTo.get(key);
+        if (list) {
+          if (!list.includes(b.id)) list.push(b.id);
+          continue;
+        }
+        reportTo.set(key, [b.id]);
+        wanted.set(key, { endpoint: this.#endpoints.get(e.id)!, check });
+      }
+    }
+    for (const [key, checker] of this.#checkers) {
+      if (wanted.has(key)) continue;
+      checker.close();
+      checker.endpoint.setCheckHealthy(checker.path, true);
+      this.#checkers.delete(key);
+    }
+    this.#checkBackends = reportTo;
+    if (this.#closed) return;
+    for (const [key, { endpoint, check }] of wanted) {
+      const existing = this.#checkers.get(key);
+      if (existing) {
+        existing.check = check;
+        continue;
+      }
+      const checker = new HealthChecker(endpoint, check, this.#onFlip);
+      this.#checkers.set(key, checker);
+      checker.start(this.#random);
+    }
+  }
+
+  #flip(checker: HealthChecker, healthy: boolean): void {
+    checker.endpoint.setCheckHealthy(checker.path, healthy);
+    const ids = this.#checkBackends.get(`${checker.endpoint.id} ${checker.path}`);
+    if (ids === undefined || this.#options.onHealthChange === undefined) return;
+    for (const id of ids) this.#options.onHealthChange(id, checker.endpoint.id, healthy);
+  }
+}
