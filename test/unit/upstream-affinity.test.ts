@@ -66,7 +66,7 @@ describe('affinity selection', () => {
       'route=',
       'route',
       ';;;',
-      'xroute=' + good,
+      `xroute=${good}`,
       `a=1;route ;b=${good}`,
     ]) {
       assert.equal(state().pick(header, false)!.affinity, 'new', header);

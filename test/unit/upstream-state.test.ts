@@ -67,6 +67,24 @@ describe('Upstreams.update', () => {
     assert.equal(up.backend(b.id)!.pick(undefined, false)!.endpoint.id, 'default/chat-2:3000');
   });
 
+  test('an invalid active check path is reported once and starts no checker', () => {
+    const problems: string[] = [];
+    const up = new Upstreams({ affinityKey: KEY, onConfigProblem: (b, m) => problems.push(`${b.id}: ${m}`) });
+    const active = {
+      path: '/health z',
+      intervalMs: 10,
+      timeoutMs: 10,
+      healthyThreshold: 1,
+      unhealthyThreshold: 1,
+    };
+    const b = backend([endpoint(1)], { health: { passive: { failures: 1, cooldownMs: 1 }, active } });
+    up.update([b]);
+    up.update([b]);
+    assert.deepEqual(problems, ['default/chat:http: active health check off: path "/health z" is invalid']);
+    assert.equal(up.activeChecks, 0);
+    up.close();
+  });
+
   test('rejects an empty affinity key with a stable code', () => {
     assert.throws(() => new Upstreams({ affinityKey: Buffer.alloc(0) }), {
       code: 'STICKY_UPSTREAM_BAD_OPTION',

@@ -82,6 +82,13 @@ export class Upstreams {
       if (state.problem !== undefined && state.problem !== previous?.problem) {
         this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
       }
+      const path = b.health.active?.path;
+      if (path !== undefined && !CHECK_PATH.test(path) && previous?.config.health.active?.path !== path) {
+        this.#options.onConfigProblem?.(
+          b,
+          `active health check off: path ${JSON.stringify(path)} is invalid`,
+        );
+      }
       states.set(b.id, state);
     }
     this.#endpoints = endpoints;
@@ -125,16 +132,7 @@ export class Upstreams {
     for (const b of backends) {
       const check = b.health.active;
       if (check === undefined) continue;
-      if (!CHECK_PATH.test(check.path)) {
-        const before = this.#backends.get(b.id);
-        if (before?.config.health.active?.path !== check.path || !before) {
-          this.#options.onConfigProblem?.(
-            b,
-            `active health check off: path ${JSON.stringify(check.path)} is invalid`,
-          );
-        }
-        continue;
-      }
+      if (!CHECK_PATH.test(check.path)) continue;
       for (const e of b.endpoints) {
         const key = `${e.id} ${check.path}`;
         const list = reportTo.get(key);
