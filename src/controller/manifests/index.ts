@@ -1,0 +1,14 @@
+export {
+  type FolderLoad,
+  ManifestFolder,
+  ManifestFolderError,
+  type ManifestFolderOptions,
+} from './folder-source.ts';
+export {
+  isManifestFile,
+  type ManifestObject,
+  type ManifestProblem,
+  type ParsedFile,
+  parseManifestText,
+} from './parse.ts';
+export { type ManifestView, toClusterView } from './view.ts';
