@@ -1,0 +1,225 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
+import { CidrSet } from './cidr.ts';
+import { type CompiledConfig, compileSnapshot } from './compile.ts';
+import { DrainTracker } from './drain.ts';
+import { LifecycleError } from './errors.ts';
+import { Exchange } from './exchange.ts';
+import { forwardedFor } from './forwarded.ts';
+import { PoolMap, upstreamHeaders } from './http-proxy.ts';
+import { createPlainListener, createTlsListener, listen, setDefaultCertificate } from './listeners.ts';
+import { type DataplaneObserver, RequestRecord } from './observer.ts';
+import { validateOptions } from './options.ts';
+import { httpsLocation, isAcmeChallenge } from './redirect.ts';
+import { findHost, findRoute, normalizeHost, requestPath } from './router.ts';
+import { generateDefaultCertificate } from './self-signed.ts';
+import { TlsContexts } from './tls-context.ts';
+import { UpgradeHandler } from './upgrade.ts';
+import { type BackendState, Upstreams } from './upstream/upstreams.ts';
+
+export type { DataplaneObserver, RequestRecord } from './observer.ts';
+
+/** Construction options; validated by the constructor (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
+export interface DataplaneOptions {
+  bindAddress: string;
+  httpPort: number;
+  httpsPort: number;
+  /** HMAC key of the affinity cookie; replicas sharing it pin clients identically. */
+  affinityKey: Buffer;
+  /** CIDRs whose X-Forwarded-* headers are believed; everyone else's are overwritten. */
+  trustedProxies: string[];
+  maxHeaderSize: number;
+  requestHeaderTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  logger: Logger;
+  observer?: DataplaneObserver;
+}
+
+/**
+ * The traffic side: HTTP and HTTPS listeners serving the current snapshot. apply() swaps the snapshot with one
+ * assignment; each request reads it once, so in-flight requests and tunnels are never disturbed.
+ */
+export class Dataplane {
+  /** Endpoint state and balancing, kept across swaps (stats read it). */
+  readonly upstreams: Upstreams;
+  #options: DataplaneOptions;
+  #logger: Logger;
+  #trusted: CidrSet;
+  #config: CompiledConfig<BackendState>;
+  #pools = new PoolMap();
+  #drain = new DrainTracker();
+  #upgrades: UpgradeHandler;
+  #tls: TlsContexts | undefined;
+  #http: Server | undefined;
+  #https: HttpsServer | undefined;
+  #ports = { http: 0, https: 0 };
+  #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  #ctx;
+
+  constructor(options: DataplaneOptions) {
+    validateOptions(options);
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#trusted = new CidrSet(options.trustedProxies);
+    this.upstreams = new Upstreams({
+      affinityKey: options.affinityKey,
+      onConfigProblem: (backend, message) =>
+        this.#logger.warn(
+          { backend: backend.id, source: backend.source },
+          `backend ${backend.id}: ${message}`,
+        ),
+    });
+    const drain = this.#drain;
+    const pools = this.#pools;
+    this.#ctx = {
+      pools,
+      logger: this.#logger,
+      observer: options.observer,
+      get draining(): boolean {
+        return drain.draining;
+      },
+      requestEnded: () => drain.requestEnded(),
+      tunnelEnded: () => drain.tunnelEnded(),
+    };
+    this.#upgrades = new UpgradeHandler(this.#ctx, this.#trusted, () => this.#ports.https);
+    this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
+  }
+
+  /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
+  get ports(): { readonly http: number; readonly https: number } {
+    return this.#ports;
+  }
+
+  /** The snapshot being served. */
+  get current(): Snapshot {
+    return this.#config.snapshot;
+  }
+
+  /** True from the moment shutdown() is called. */
+  get draining(): boolean {
+    return this.#drain.draining;
+  }
+
+  /** Generates the fallback certificate, then binds both listeners. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new')
+      throw new LifecycleError('DP_ERR_ALREADY_STARTED', 'dataplane already started');
+    this.#state = 'starting';
+    const fallback = await generateDefaultCertificate();
+    this.#tls = new TlsContexts({ logger: this.#logger, fallback });
+    this.#tls.update(this.current);
+    const o = this.#options;
+    const limits = o;
+    const handlers = {
+      request: (req: IncomingMessage, res: ServerResponse, secure: boolean) =>
+        this.#onRequest(req, res, secure),
+      upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) =>
+        this.#upgrades.handle(this.#config, req, socket, head, secure),
+    };
+    this.#http = createPlainListener(limits, handlers);
+    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer);
+    this.#ports = {
+      http: await listen(this.#http, o.bindAddress, o.httpPort),
+      https: await listen(this.#https, o.bindAddress, o.httpsPort),
+    };
+    this.#state = 'running';
+    this.#logger.info({ ports: this.#ports, bindAddress: o.bindAddress }, 'dataplane listening');
+  }
+
+  /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
+  apply(snapshot: Snapshot): boolean {
+    if (this.#state === 'stopped') throw new LifecycleError('DP_ERR_SHUT_DOWN', 'dataplane was shut down');
+    if (snapshot.hash === this.#config.snapshot.hash) return false;
+    this.upstreams.update(snapshot.backends);
+    const upstreams = this.upstreams;
+    const config = compileSnapshot(snapshot, (id) => upstreams.backend(id));
+    if (this.#tls?.update(snapshot) && this.#https !== undefined) {
+      setDefaultCertificate(this.#https, this.#tls);
+    }
+    this.#config = config;
+    const live = new Set<string>();
+    for (const b of snapshot.backends) for (const e of b.endpoints) live.add(e.id);
+    this.#pools.prune(live);
+    return true;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
+    this.#drain.requestStarted();
+    const record = new RequestRecord();
+    record.startTime = Date.now();
+    record.startMono = performance.now();
+    record.method = req.method ?? '';
+    const ex = new Exchange(this.#ctx, req, res, record);
+    const config = this.#config;
+    const host = normalizeHost(req.headers.host);
+    const path = requestPath(req.url);
+    record.host = host;
+    record.path = path;
+    if (secure) {
+      const socket = req.socket as TLSSocket;
+      record.tlsVersion = socket.getProtocol() ?? '';
+      record.sni = (socket as TLSSocket & { servername?: string | false }).servername || '';
+    }
+    const fwd = forwardedFor(req, secure, this.#trusted);
+    record.clientAddress = fwd.realIp;
+    if (path === '') {
+      ex.local(400);
+      return;
+    }
+    const vhost = findHost(config, host);
+    const route = vhost === undefined ? undefined : findRoute(vhost, path);
+    if (route === undefined) {
+      ex.local(404);
+      return;
+    }
+    const source = route.route.source;
+    record.routeId = route.id;
+    record.backendId = route.backendId;
+    record.sourceNamespace = source.namespace;
+    record.sourceName = source.name;
+    if (!secure && route.redirectToHttps && !isAcmeChallenge(path)) {
+      const location = httpsLocation(host, req.url as string, this.#ports.https);
+      if (location === undefined) {
+        ex.local(400);
+        return;
+      }
+      ex.redirect(route.redirectCode, location);
+      return;
+    }
+    const backend = route.backend;
+    const selection = backend?.pick(req.headers.cookie, secure);
+    if (backend === undefined || selection === undefined) {
+      ex.local(
+        503,
+        secure && route.hsts !== undefined ? ['strict-transport-security', route.hsts] : undefined,
+      );
+      return;
+    }
+    record.affinity = selection.affinity;
+    ex.proxy(route, backend, selection.endpoint, selection.setCookie, secure, upstreamHeaders(req, fwd));
+  }
+
+  /**
+   * Graceful stop: draining at once, listeners stop accepting, idle keep-alive sockets close, in-flight requests
+   * get until the deadline, then open tunnels and anything left are closed.
+   */
+  async shutdown(opts: { drainTimeoutMs: number }): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    this.#drain.start();
+    const servers = [this.#http, this.#https].filter((s) => s !== undefined);
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of servers) s.closeIdleConnections();
+    await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
+    this.#upgrades.closeAll();
+    for (const s of servers) s.closeAllConnections();
+    await closed;
+    await this.#pools.close(true);
+    this.upstreams.close();
+    this.#logger.info('dataplane stopped');
+  }
+}

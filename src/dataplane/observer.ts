@@ -1,0 +1,49 @@
+/**
+ * The per-request record the dataplane fills while it serves a request or a tunnel, and the observer hook
+ * that receives it once at the end (access log, metrics). One record per request, mutated in place.
+ */
+export type AffinityDecision = 'none' | 'hit' | 'new' | 'reissued';
+
+/** Everything known about one request or tunnel when it ends. Observers must not keep the object. */
+export class RequestRecord {
+  clientAddress = '';
+  /** Epoch milliseconds at arrival. */
+  startTime = 0;
+  host = '';
+  method = '';
+  /** Path without the query string. */
+  path = '';
+  status = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Time from arrival until the upstream request was written (includes pool wait and TCP connect). */
+  connectMs = -1;
+  /** Time from arrival until the upstream response headers. */
+  responseMs = -1;
+  totalMs = 0;
+  routeId = '';
+  backendId = '';
+  endpointId = '';
+  affinity: AffinityDecision = 'none';
+  retries = 0;
+  /** `TLSv1.3`, `TLSv1.2`, or '' on the plain listener. */
+  tlsVersion = '';
+  sni = '';
+  sourceNamespace = '';
+  sourceName = '';
+  tunnel = false;
+  /** performance.now() at arrival, for the durations. */
+  startMono = 0;
+}
+
+/**
+ * Receives one call per finished request / closed tunnel. Implementations must be cheap and must not throw;
+ * the dataplane still guards every call so an observer bug never breaks traffic.
+ */
+export interface DataplaneObserver {
+  onRequest(r: RequestRecord): void;
+  onTunnelClose(r: RequestRecord): void;
+  onTlsHandshake?(ok: boolean, servername?: string): void;
+  onRetry?(backendId: string, endpointId: string): void;
+  onConnectFailure?(backendId: string, endpointId: string): void;
+}

@@ -1,0 +1,40 @@
+import { isIP } from 'node:net';
+import type { DataplaneOptions } from './dataplane.ts';
+import { InvalidOptionError } from './errors.ts';
+
+/** Rejects bad Dataplane options at construction (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
+export function validateOptions(o: DataplaneOptions): void {
+  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'expected an object');
+  if (typeof o.bindAddress !== 'string' || (o.bindAddress !== 'localhost' && isIP(o.bindAddress) === 0)) {
+    throw new InvalidOptionError(
+      'bindAddress',
+      `expected an IP address, got ${JSON.stringify(o.bindAddress)}`,
+    );
+  }
+  port(o.httpPort, 'httpPort');
+  port(o.httpsPort, 'httpsPort');
+  if (!Buffer.isBuffer(o.affinityKey) || o.affinityKey.length < 16) {
+    throw new InvalidOptionError('affinityKey', 'expected a Buffer of at least 16 bytes');
+  }
+  if (!Array.isArray(o.trustedProxies))
+    throw new InvalidOptionError('trustedProxies', 'expected an array of CIDRs');
+  int(o.maxHeaderSize, 'maxHeaderSize', 1024, 1_048_576);
+  int(o.requestHeaderTimeoutMs, 'requestHeaderTimeoutMs', 1, 3_600_000);
+  int(o.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 3_600_000);
+  if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
+    throw new InvalidOptionError('logger', 'expected a pino logger');
+  }
+  if (o.observer !== undefined && typeof o.observer?.onRequest !== 'function') {
+    throw new InvalidOptionError('observer', 'expected an object with onRequest() and onTunnelClose()');
+  }
+}
+
+function port(v: unknown, name: string): void {
+  int(v, name, 0, 65535);
+}
+
+function int(v: unknown, name: string, min: number, max: number): void {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new InvalidOptionError(name, `expected an integer in ${min}..${max}, got ${String(v)}`);
+  }
+}

@@ -1,0 +1,72 @@
+import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
+
+/**
+ * Request -> route matching on a compiled snapshot: exact host, then one-label wildcard, then `*`; within a
+ * host the first route (precedence order) whose path matches (Ingress v1 Exact/Prefix semantics).
+ */
+
+/**
+ * Normalises a Host header: lower case, port stripped, trailing dot dropped; `[::1]:80` -> `[::1]`.
+ * Returns '' for a missing header.
+ */
+export function normalizeHost(header: string | undefined): string {
+  if (!header) return '';
+  let h = header;
+  if (h.charCodeAt(0) === 91 /* [ */) {
+    const close = h.indexOf(']');
+    return close === -1 ? h.toLowerCase() : h.slice(0, close + 1).toLowerCase();
+  }
+  const colon = h.indexOf(':');
+  if (colon !== -1) h = h.slice(0, colon);
+  if (h.charCodeAt(h.length - 1) === 46 /* . */) h = h.slice(0, -1);
+  return h.toLowerCase();
+}
+
+/** The virtual host serving `host` (already normalised), or undefined (404). */
+export function findHost<B>(config: CompiledConfig<B>, host: string): CompiledHost<B> | undefined {
+  const exact = config.exact.get(host);
+  if (exact !== undefined) return exact;
+  if (config.wildcard.size > 0) {
+    const dot = host.indexOf('.');
+    // `*.example.com` covers exactly one label: `a.example.com`, not `example.com` nor `a.b.example.com`.
+    if (dot > 0) {
+      const wild = config.wildcard.get(host.slice(dot + 1));
+      if (wild !== undefined) return wild;
+    }
+  }
+  return config.catchAll;
+}
+
+/** The first route of `host` whose path matches `path` (no query string), or undefined (404). */
+export function findRoute<B>(host: CompiledHost<B>, path: string): CompiledRoute<B> | undefined {
+  const routes = host.routes;
+  for (let i = 0; i < routes.length; i++) {
+    const r = routes[i] as CompiledRoute<B>;
+    if (r.exact) {
+      if (path === r.path) return r;
+      continue;
+    }
+    const p = r.path;
+    // Prefix matches whole path elements: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`.
+    if (p.length === 0) return r;
+    if (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47)) return r;
+  }
+  return undefined;
+}
+
+/** The path part of a request target: origin-form up to `?`; absolute-form reduced to its path; '' if invalid. */
+export function requestPath(url: string | undefined): string {
+  if (!url) return '';
+  if (url.charCodeAt(0) === 47) {
+    const q = url.indexOf('?');
+    return q === -1 ? url : url.slice(0, q);
+  }
+  if (url.startsWith('http://') || url.startsWith('https://')) {
+    try {
+      return new URL(url).pathname;
+    } catch {
+      return '';
+    }
+  }
+  return url === '*' ? '*' : '';
+}

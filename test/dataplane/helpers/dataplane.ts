@@ -1,0 +1,38 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { Dataplane, type DataplaneOptions } from '../../../src/dataplane/dataplane.ts';
+
+/** A started dataplane on 127.0.0.1 ephemeral ports, with its log lines captured (parsed JSON). */
+export interface TestDataplane {
+  dp: Dataplane;
+  logs: Record<string, unknown>[];
+  close(): Promise<void>;
+}
+
+/** The same key for every test dataplane, so two instances pin clients identically. */
+export const TEST_AFFINITY_KEY = Buffer.from('0123456789abcdef0123456789abcdef');
+
+/** Starts a Dataplane with test defaults; `overrides` replaces any option. */
+export async function startDataplane(overrides: Partial<DataplaneOptions> = {}): Promise<TestDataplane> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const dp = new Dataplane({
+    bindAddress: '127.0.0.1',
+    httpPort: 0,
+    httpsPort: 0,
+    affinityKey: TEST_AFFINITY_KEY,
+    trustedProxies: [],
+    maxHeaderSize: 16_384,
+    requestHeaderTimeoutMs: 10_000,
+    keepAliveTimeoutMs: 5_000,
+    logger: pino({ level: 'debug' }, sink),
+    ...overrides,
+  });
+  await dp.start();
+  return { dp, logs, close: () => dp.shutdown({ drainTimeoutMs: 1_000 }) };
+}
