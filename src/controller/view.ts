@@ -1,7 +1,7 @@
 import type {
-  DiscoveryV1EndpointSlice,
-  V1IngressClass,
+  V1EndpointSlice,
   V1Ingress,
+  V1IngressClass,
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
@@ -15,7 +15,7 @@ export interface ClusterView {
   ingresses: readonly V1Ingress[];
   ingressClasses: readonly V1IngressClass[];
   services: readonly V1Service[];
-  endpointSlices: readonly DiscoveryV1EndpointSlice[];
+  endpointSlices: readonly V1EndpointSlice[];
   /** Only Secrets of type kubernetes.io/tls. */
   secrets: readonly V1Secret[];
   stickyRoutes: readonly StickyRoute[];

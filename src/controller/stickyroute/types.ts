@@ -1,10 +1,16 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
+import type { StickyRouteSpecInput, StickyRouteStatus } from './schema.ts';
 
-/** A StickyRoute object (sticky-ingress.dev/v1alpha1). Placeholder until the zod schema lands. */
+export type { StickyRouteSpec, StickyRouteSpecInput, StickyRouteStatus } from './schema.ts';
+
+/**
+ * A StickyRoute object (sticky-ingress.dev/v1alpha1) as read from the API server or a manifest. Its spec is
+ * unvalidated input: `build` runs `stickyRouteSpecSchema.safeParse` on it and reports what is wrong.
+ */
 export interface StickyRoute {
   apiVersion: 'sticky-ingress.dev/v1alpha1';
   kind: 'StickyRoute';
   metadata: V1ObjectMeta;
-  spec: unknown;
-  status?: unknown;
+  spec: StickyRouteSpecInput;
+  status?: StickyRouteStatus;
 }

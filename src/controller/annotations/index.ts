@@ -1,0 +1,160 @@
+import type {
+  ActiveHealthCheck,
+  AffinityPolicy,
+  BalancePolicy,
+  HstsPolicy,
+  Timeouts,
+} from '../../snapshot/types.ts';
+import { type AffinityAnnotations, affinityGroup } from './affinity.ts';
+import {
+  type AnnotationDescriptor,
+  type AnnotationIssue,
+  type AnnotationReader,
+  NGINX_PREFIX,
+  OWN_PREFIX,
+  parseGroup,
+} from './descriptor.ts';
+import { healthCheckGroup } from './health-check.ts';
+import { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
+import { loadBalanceGroup } from './load-balance.ts';
+import { proxyGroup, retriesFromTries } from './proxy.ts';
+import { redirectGroup } from './redirect.ts';
+
+export type { AnnotationDescriptor, AnnotationIssue } from './descriptor.ts';
+export { NGINX_PREFIX, OWN_PREFIX } from './descriptor.ts';
+export { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
+
+/** Every annotation group, in the order the docs list them. */
+export const ANNOTATION_GROUPS = [
+  affinityGroup,
+  loadBalanceGroup,
+  redirectGroup,
+  proxyGroup,
+  healthCheckGroup,
+];
+
+/** Every descriptor of every group. */
+export const ANNOTATION_DESCRIPTORS: readonly AnnotationDescriptor[] = ANNOTATION_GROUPS.flatMap(
+  (g): readonly AnnotationDescriptor[] => g.descriptors,
+);
+
+/** What an Ingress's annotations configure. Cookie `path` absent means "the rule's path" (resolved per route). */
+export interface IngressAnnotations {
+  balance: BalancePolicy;
+  affinity?: Omit<AffinityPolicy, 'cookie'> & {
+    cookie: Omit<AffinityPolicy['cookie'], 'path'> & { path?: string };
+  };
+  sslRedirect: boolean;
+  forceSslRedirect: boolean;
+  hsts?: HstsPolicy;
+  timeouts: Timeouts;
+  retries: number;
+  activeHealth?: ActiveHealthCheck;
+}
+
+/**
+ * Reads an Ingress's annotations: our keys, the ingress-nginx keys we accept, and a diagnostic for every
+ * other key under either prefix. Never throws; an invalid value falls back to its default.
+ */
+export function parseIngressAnnotations(annotations: unknown): {
+  config: IngressAnnotations;
+  issues: AnnotationIssue[];
+} {
+  const raw = stringEntries(annotations);
+  const issues: AnnotationIssue[] = [];
+  reportUnknown(raw, issues);
+  const reader: AnnotationReader = {
+    read(d) {
+      const own = raw.get(OWN_PREFIX + d.key);
+      if (own !== undefined) return { key: OWN_PREFIX + d.key, value: own, fromNginx: false };
+      const nginx = d.nginx ? raw.get(NGINX_PREFIX + d.key) : undefined;
+      return nginx === undefined ? undefined : { key: NGINX_PREFIX + d.key, value: nginx, fromNginx: true };
+    },
+  };
+  const affinity = parseGroup(affinityGroup, reader, issues);
+  const balance = parseGroup(loadBalanceGroup, reader, issues);
+  const redirect = parseGroup(redirectGroup, reader, issues);
+  const proxy = parseGroup(proxyGroup, reader, issues);
+  const health = parseGroup(healthCheckGroup, reader, issues);
+  const config: IngressAnnotations = {
+    balance: balance['load-balance'],
+    sslRedirect: redirect['ssl-redirect'],
+    forceSslRedirect: redirect['force-ssl-redirect'],
+    timeouts: {
+      connectMs: proxy['proxy-connect-timeout'] * 1000,
+      readMs: proxy['proxy-read-timeout'] * 1000,
+      tunnelIdleMs: proxy['websocket-idle-timeout'] * 1000,
+    },
+    retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
+  };
+  if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
+  if (redirect.hsts) {
+    config.hsts = {
+      maxAgeSeconds: redirect['hsts-max-age'],
+      includeSubdomains: redirect['hsts-include-subdomains'],
+      preload: redirect['hsts-preload'],
+    };
+  }
+  const path = health['health-check-path'];
+  if (path !== undefined) {
+    const intervalMs = health['health-check-interval'] * 1000;
+    config.activeHealth = {
+      path,
+      intervalMs,
+      timeoutMs: Math.min(intervalMs, 2000),
+      healthyThreshold: 2,
+      unhealthyThreshold: 3,
+    };
+  }
+  return { config, issues };
+}
+
+function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
+  const cookie: NonNullable<IngressAnnotations['affinity']>['cookie'] = {
+    name: a['session-cookie-name'],
+    secure: a['session-cookie-secure'] ? 'always' : 'auto',
+    httpOnly: a['session-cookie-httponly'],
+  };
+  if (a['session-cookie-path'] !== undefined) cookie.path = a['session-cookie-path'];
+  if (a['session-cookie-domain'] !== undefined) cookie.domain = a['session-cookie-domain'];
+  if (a['session-cookie-max-age'] !== undefined) cookie.maxAgeSeconds = a['session-cookie-max-age'];
+  if (a['session-cookie-expires'] !== undefined) cookie.expiresSeconds = a['session-cookie-expires'];
+  if (a['session-cookie-samesite'] !== undefined) cookie.sameSite = a['session-cookie-samesite'];
+  return { cookie, mode: a['affinity-mode'], changeOnFailure: a['session-cookie-change-on-failure'] };
+}
+
+const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));
+const NGINX_KEYS = new Set(ANNOTATION_DESCRIPTORS.filter((d) => d.nginx).map((d) => d.key));
+
+function reportUnknown(raw: ReadonlyMap<string, string>, issues: AnnotationIssue[]): void {
+  for (const key of raw.keys()) {
+    if (key.startsWith(OWN_PREFIX) && !OWN_KEYS.has(key.slice(OWN_PREFIX.length))) {
+      issues.push({
+        severity: 'Warning',
+        annotation: key,
+        reason: 'UnknownAnnotation',
+        message: `unknown annotation ${key} ignored (see docs/annotations.md for the supported keys)`,
+      });
+    } else if (key.startsWith(NGINX_PREFIX) && !NGINX_KEYS.has(key.slice(NGINX_PREFIX.length))) {
+      const why =
+        IGNORED_NGINX_ANNOTATIONS[key.slice(NGINX_PREFIX.length)] ?? 'not supported by sticky-ingress';
+      issues.push({
+        severity: 'Warning',
+        annotation: key,
+        reason: 'IgnoredAnnotation',
+        message: `ingress-nginx annotation ${key} ignored: ${why}`,
+      });
+    }
+  }
+}
+
+// Annotations come from arbitrary objects: keep string values only, in key order for stable diagnostics.
+function stringEntries(annotations: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!annotations || typeof annotations !== 'object') return out;
+  for (const key of Object.keys(annotations).sort()) {
+    const value = (annotations as Record<string, unknown>)[key];
+    if (typeof value === 'string') out.set(key, value.trim());
+  }
+  return out;
+}

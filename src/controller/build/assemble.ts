@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../snapshot/hash.ts';
+import type { Backend, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
+import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
+import { compareRank, compareStrings } from './meta.ts';
+
+type Body = Omit<Snapshot, 'version' | 'hash'>;
+
+/**
+ * The last step of a build: settle conflicts (oldest object wins each host+path+pathType), name backends,
+ * give hosts their TLS, drop hosts without routes, and sort everything.
+ */
+export function assemble(ctx: BuildContext, defaultCertificate: string | undefined): Body {
+  const winners = settleConflicts(ctx);
+  const backendIds = nameBackends(winners);
+  const byHost = new Map<string, Route[]>();
+  const backends = new Map<string, Backend>();
+  for (const c of winners) {
+    const id = backendIds.get(c)!;
+    const routes = byHost.get(c.host) ?? [];
+    routes.push({ ...c.route, backend: id });
+    byHost.set(c.host, routes);
+    const seen = backends.get(id);
+    if (!seen || compareSource(c, seen) < 0) {
+      backends.set(id, {
+        id,
+        service: { ...c.backend.service },
+        source: { ...c.route.source },
+        endpoints: c.backend.endpoints,
+        ...structuredClone(c.backend.policy),
+      });
+    }
+  }
+  const tls = settleTls(ctx, new Set(byHost.keys()));
+  const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
+    const host: VirtualHost = { hostname, routes: routes.sort(comparePrecedence) };
+    const claim = tls.get(hostname);
+    if (claim) host.tls = claim.certificate ? { certificate: claim.certificate } : {};
+    return host;
+  });
+  const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
+  if (defaultCertificate) used.add(defaultCertificate);
+  const body: Body = {
+    hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
+    backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),
+    certificates: [...ctx.certificates.values()]
+      .filter((c) => used.has(c.id))
+      .sort((a, b) => compareStrings(a.id, b.id)),
+  };
+  if (defaultCertificate) body.defaultCertificate = defaultCertificate;
+  return body;
+}
+
+// Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.
+function matchKey(c: RouteCandidate): string {
+  const exact = c.route.pathType === 'Exact';
+  return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/'}`;
+}
+
+function settleConflicts(ctx: BuildContext): RouteCandidate[] {
+  const groups = new Map<string, RouteCandidate[]>();
+  for (const c of ctx.routes) {
+    const list = groups.get(matchKey(c)) ?? [];
+    list.push(c);
+    groups.set(matchKey(c), list);
+  }
+  const winners: RouteCandidate[] = [];
+  for (const list of groups.values()) {
+    list.sort(
+      (a, b) =>
+        Number(a.fallback) - Number(b.fallback) ||
+        compareRank(a.rank, b.rank) ||
+        compareStrings(a.route.id, b.route.id),
+    );
+    const [winner, ...losers] = list as [RouteCandidate, ...RouteCandidate[]];
+    winners.push(winner);
+    for (const loser of losers) {
+      const message = `${loser.route.pathType} path ${loser.route.path} on host ${loser.host} is already served by ${winner.route.id} (${winner.fallback ? 'a default backend' : 'older, or first by namespace/name'}); this path is ignored`;
+      ctx.report(loser.owner, { severity: 'Warning', reason: 'PathConflict', message, field: loser.field });
+    }
+  }
+  return winners;
+}
+
+/** `ns/service:port`, plus `~hash` of the policy when routes to one Service port disagree on policies. */
+function nameBackends(winners: RouteCandidate[]): Map<RouteCandidate, string> {
+  const policiesByBase = new Map<string, Set<string>>();
+  const keyOf = new Map<RouteCandidate, { base: string; policy: string }>();
+  for (const c of winners) {
+    const { namespace, name, port } = c.backend.service;
+    const base = `${namespace}/${name}:${port}`;
+    const policy = canonicalJson(c.backend.policy);
+    keyOf.set(c, { base, policy });
+    const set = policiesByBase.get(base) ?? new Set<string>();
+    set.add(policy);
+    policiesByBase.set(base, set);
+  }
+  const ids = new Map<RouteCandidate, string>();
+  for (const [c, { base, policy }] of keyOf) {
+    const shared = (policiesByBase.get(base)?.size ?? 1) === 1;
+    ids.set(c, shared ? base : `${base}~${createHash('sha256').update(policy).digest('hex').slice(0, 8)}`);
+  }
+  return ids;
+}
+
+// The backend's `source` is the first object, by kind/namespace/name, among the routes sharing it.
+function compareSource(c: RouteCandidate, b: Backend): number {
+  const s = c.route.source;
+  return compareStrings(
+    `${s.kind}/${s.namespace}/${s.name}`,
+    `${b.source.kind}/${b.source.namespace}/${b.source.name}`,
+  );
+}
+
+/** One claim per served host: the oldest claim with a usable certificate, else the oldest claim. */
+function settleTls(ctx: BuildContext, served: ReadonlySet<string>): Map<string, TlsClaim> {
+  const byHost = new Map<string, TlsClaim[]>();
+  for (const claim of ctx.tls) {
+    if (!served.has(claim.host)) continue;
+    const list = byHost.get(claim.host) ?? [];
+    list.push(claim);
+    byHost.set(claim.host, list);
+  }
+  const out = new Map<string, TlsClaim>();
+  for (const [host, list] of byHost) {
+    list.sort((a, b) => Number(!a.certificate) - Number(!b.certificate) || compareRank(a.rank, b.rank));
+    const winner = list[0]!;
+    out.set(host, winner);
+    for (const other of list) {
+      if (!other.certificate || other.certificate === winner.certificate) continue;
+      const message = `host ${host} already uses certificate ${winner.certificate} from ${winner.owner.kind} ${winner.owner.namespace}/${winner.owner.name}; ${other.certificate} is not used for it`;
+      ctx.report(other.owner, {
+        severity: 'Warning',
+        reason: 'CertificateConflict',
+        message,
+        field: other.field,
+      });
+    }
+  }
+  return out;
+}
+
+/** Exact before Prefix for the same path, longer (element-normalised) paths first, then by id. */
+export function comparePrecedence(a: Route, b: Route): number {
+  const len = (r: Route) => (r.pathType === 'Exact' ? r.path.length : r.path.replace(/\/+$/, '').length || 1);
+  const exact = (r: Route) => (r.pathType === 'Exact' ? 0 : 1);
+  return len(b) - len(a) || exact(a) - exact(b) || compareStrings(a.id, b.id);
+}

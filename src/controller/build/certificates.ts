@@ -1,0 +1,81 @@
+import type { Certificate } from '../../snapshot/types.ts';
+import type { BuildContext } from './context.ts';
+import { isRecord, type ObjectRef, str } from './meta.ts';
+
+/** Why a TLS Secret cannot serve, as a diagnostic reason and message. */
+export interface SecretProblem {
+  reason: 'SecretNotFound' | 'InvalidCertificate';
+  message: string;
+}
+
+const CERT_PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+const KEY_PEM = /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/;
+
+/**
+ * Loads `namespace/name` as a certificate: a kubernetes.io/tls Secret whose base64 `tls.crt`/`tls.key` decode
+ * to PEM. Only the PEM shape is checked here; the dataplane does the crypto check when it loads the pair.
+ */
+export function loadCertificate(
+  ctx: BuildContext,
+  namespace: string,
+  name: string,
+): { id: string } | { problem: SecretProblem } {
+  const id = `${namespace}/${name}`;
+  if (ctx.certificates.has(id)) return { id };
+  const secret = ctx.index.secret(namespace, name);
+  if (!secret) return { problem: { reason: 'SecretNotFound', message: `Secret ${id} not found` } };
+  if (secret.type !== undefined && secret.type !== 'kubernetes.io/tls') {
+    return {
+      problem: {
+        reason: 'InvalidCertificate',
+        message: `Secret ${id} is of type ${String(secret.type)}, not kubernetes.io/tls`,
+      },
+    };
+  }
+  const data = isRecord(secret.data) ? secret.data : {};
+  const certPem = decode(data['tls.crt']);
+  const keyPem = decode(data['tls.key']);
+  if (!certPem || !CERT_PEM.test(certPem)) {
+    return {
+      problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.crt is not a PEM certificate` },
+    };
+  }
+  if (keyPem?.includes('ENCRYPTED PRIVATE KEY')) {
+    return { problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is encrypted` } };
+  }
+  if (!keyPem || !KEY_PEM.test(keyPem)) {
+    return {
+      problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is not a PEM private key` },
+    };
+  }
+  const certificate: Certificate = { id, certPem, keyPem };
+  ctx.certificates.set(id, certificate);
+  return { id };
+}
+
+function decode(v: unknown): string | undefined {
+  const s = str(v);
+  if (!s || !/^[A-Za-z0-9+/=\s]+$/.test(s)) return undefined;
+  return Buffer.from(s, 'base64').toString('utf8');
+}
+
+/** The `--default-certificate` Secret, if set and usable; a diagnostic on the Secret otherwise. */
+export function defaultCertificate(ctx: BuildContext): string | undefined {
+  const wanted = ctx.options.defaultCertificate;
+  if (!wanted) return undefined;
+  const [namespace = '', name = ''] = wanted.split('/');
+  const result = loadCertificate(ctx, namespace, name);
+  if ('id' in result) return result.id;
+  const ref: ObjectRef = { kind: 'Secret', namespace, name };
+  ctx.report(ref, {
+    severity: 'Error',
+    reason: result.problem.reason,
+    message: `default certificate unusable: ${result.problem.message}; the generated self-signed certificate serves instead`,
+  });
+  return undefined;
+}
+
+/** A record is shaped like a Secret we could read (used to skip garbage without a crash). */
+export function hasSecretName(v: unknown): v is { secretName: string } {
+  return isRecord(v) && typeof v.secretName === 'string' && v.secretName !== '';
+}

@@ -1,0 +1,112 @@
+import type { Certificate, Endpoint, Route } from '../../snapshot/types.ts';
+import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import { compareStrings, type ObjectRef, type Rank } from './meta.ts';
+import type { BackendPolicy } from './policy.ts';
+import { indexView, type ViewIndex } from './view-index.ts';
+
+/** How a diagnostic affects its object's status: rejected (Accepted=False), a broken reference, or neither. */
+export type Effect = 'reject' | 'ref' | 'none';
+
+/** The Service a route wants, with the policies its backend must carry. Ids are chosen after conflicts. */
+export interface BackendRequest {
+  service: { namespace: string; name: string; port: string };
+  policy: BackendPolicy;
+  endpoints: Endpoint[];
+}
+
+/** A route some object asks for; it enters the snapshot only if it wins its host+path+pathType. */
+export interface RouteCandidate {
+  host: string;
+  route: Omit<Route, 'backend'>;
+  backend: BackendRequest;
+  owner: ObjectRef;
+  rank: Rank;
+  /** spec.defaultBackend routes lose to every rule route. */
+  fallback: boolean;
+  field: string;
+}
+
+/** A host some object lists under TLS, with its certificate id when the Secret was usable. */
+export interface TlsClaim {
+  host: string;
+  certificate?: string;
+  owner: ObjectRef;
+  rank: Rank;
+  field: string;
+}
+
+interface StatusAccumulator {
+  ref: ObjectRef;
+  rejected: Diagnostic[];
+  refs: Diagnostic[];
+  other: Diagnostic[];
+}
+
+/**
+ * The mutable state of one build: processors append candidates, claims, certificates and diagnostics;
+ * `assemble` turns them into the snapshot body. Lives for one `build` call only.
+ */
+export class BuildContext {
+  readonly options: BuildOptions;
+  readonly index: ViewIndex;
+  readonly routes: RouteCandidate[] = [];
+  readonly tls: TlsClaim[] = [];
+  /** Usable certificates by id; only those a host or the default refers to reach the snapshot. */
+  readonly certificates = new Map<string, Certificate>();
+  /** Names of IngressClasses this controller owns, and whether one of them is the cluster default. */
+  ownClasses = new Set<string>();
+  ownsDefaultClass = false;
+  #diagnostics: Diagnostic[] = [];
+  #statuses = new Map<string, StatusAccumulator>();
+
+  constructor(view: ClusterView, options: BuildOptions) {
+    this.options = options;
+    this.index = indexView(view);
+  }
+
+  /** Marks an object as ours: it gets a status even when nothing is wrong with it. */
+  own(ref: ObjectRef): void {
+    const key = `${ref.kind}/${ref.namespace}/${ref.name}`;
+    if (!this.#statuses.has(key)) this.#statuses.set(key, { ref, rejected: [], refs: [], other: [] });
+  }
+
+  /** Records a diagnostic about `object`; `effect` decides which status condition it turns false. */
+  report(
+    object: ObjectRef,
+    d: { severity: Diagnostic['severity']; reason: string; message: string; field?: string },
+    effect: Effect = 'none',
+  ): void {
+    const diagnostic: Diagnostic = {
+      severity: d.severity,
+      object: { ...object },
+      reason: d.reason,
+      message: d.message,
+    };
+    if (d.field !== undefined) diagnostic.field = d.field;
+    this.#diagnostics.push(diagnostic);
+    const status = this.#statuses.get(`${object.kind}/${object.namespace}/${object.name}`);
+    if (!status) return;
+    const list = effect === 'reject' ? status.rejected : effect === 'ref' ? status.refs : status.other;
+    list.push(diagnostic);
+  }
+
+  /** Diagnostics sorted by object, field, reason and message: input order never shows through. */
+  diagnostics(): Diagnostic[] {
+    const key = (d: Diagnostic) =>
+      [d.object.kind, d.object.namespace, d.object.name, d.field ?? '', d.reason, d.message, d.severity].join(
+        '\u0000',
+      );
+    const seen = new Set<string>();
+    const out: Diagnostic[] = [];
+    for (const d of [...this.#diagnostics].sort((a, b) => compareStrings(key(a), key(b)))) {
+      if (seen.has(key(d))) continue;
+      seen.add(key(d));
+      out.push(d);
+    }
+    return out;
+  }
+
+  statusAccumulators(): StatusAccumulator[] {
+    return [...this.#statuses.values()];
+  }
+}

@@ -1,0 +1,94 @@
+import { isIP } from 'node:net';
+import type { Endpoint } from '../../snapshot/types.ts';
+import { asArray, compareStrings, isRecord, metadataOf, str } from './meta.ts';
+import type { ViewIndex } from './view-index.ts';
+
+/** A Service port as a route names it: its number (`spec.ports[].port`) or its name. */
+export type PortRef = { number: number } | { name: string };
+
+/** Why a backend has no endpoints to offer, as a diagnostic reason and message. */
+export interface BackendProblem {
+  reason: 'ServiceNotFound' | 'ServicePortNotFound' | 'UnsupportedServiceType';
+  message: string;
+}
+
+/**
+ * The endpoints behind `namespace/service:port`: the Service port is found by number or name, then every
+ * EndpointSlice of the Service contributes the entry of its `ports` named like that Service port
+ * (that entry carries the resolved target port, which may differ per slice when targetPort is a name).
+ */
+export function resolveEndpoints(
+  index: ViewIndex,
+  namespace: string,
+  service: string,
+  port: PortRef,
+): { endpoints: Endpoint[]; problem?: BackendProblem } {
+  const svc = index.service(namespace, service);
+  if (!svc) {
+    return {
+      endpoints: [],
+      problem: { reason: 'ServiceNotFound', message: `Service ${namespace}/${service} not found` },
+    };
+  }
+  const spec = isRecord(svc.spec) ? svc.spec : {};
+  if (spec.type === 'ExternalName') {
+    const message = `Service ${namespace}/${service} is of type ExternalName, which sticky-ingress does not proxy to`;
+    return { endpoints: [], problem: { reason: 'UnsupportedServiceType', message } };
+  }
+  const ports = asArray<unknown>(spec.ports).filter(isRecord);
+  const match = ports.find((p) => ('number' in port ? p.port === port.number : p.name === port.name));
+  if (!match) {
+    const wanted = 'number' in port ? String(port.number) : `"${port.name}"`;
+    const have =
+      ports.map((p) => (str(p.name) ? `${p.name}/${p.port}` : String(p.port))).join(', ') || 'none';
+    const message = `Service ${namespace}/${service} has no port ${wanted} (ports: ${have})`;
+    return { endpoints: [], problem: { reason: 'ServicePortNotFound', message } };
+  }
+  return { endpoints: collect(index.slices(namespace, service), str(match.name) ?? '', namespace) };
+}
+
+function collect(
+  slices: readonly Record<string, unknown>[],
+  portName: string,
+  namespace: string,
+): Endpoint[] {
+  const byId = new Map<string, Endpoint>();
+  for (const slice of slices) {
+    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices: not proxied
+    const entry = asArray<unknown>(slice.ports)
+      .filter(isRecord)
+      .find((p) => (str(p.name) ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
+    const port = entry?.port;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    const sliceNs = str(metadataOf(slice).namespace) ?? namespace;
+    for (const raw of asArray<unknown>(slice.endpoints)) {
+      const endpoint = toEndpoint(raw, port, sliceNs);
+      if (!endpoint) continue;
+      const seen = byId.get(endpoint.id);
+      if (!seen || better(endpoint, seen)) byId.set(endpoint.id, endpoint);
+    }
+  }
+  return [...byId.values()].sort((a, b) => compareStrings(a.id, b.id));
+}
+
+// Conditions per the discovery/v1 API docs: ready nil => true, serving nil => ready, terminating nil => false.
+function toEndpoint(raw: unknown, port: number, namespace: string): Endpoint | undefined {
+  if (!isRecord(raw)) return undefined;
+  // "Consumers must use the first address" (EndpointSlice API: the others are fungible).
+  const address = str(asArray<unknown>(raw.addresses)[0]);
+  if (!address || isIP(address) === 0) return undefined;
+  const c = isRecord(raw.conditions) ? raw.conditions : {};
+  const ready = typeof c.ready === 'boolean' ? c.ready : true;
+  const serving = typeof c.serving === 'boolean' ? c.serving : ready;
+  const terminating = typeof c.terminating === 'boolean' ? c.terminating : false;
+  const ref = isRecord(raw.targetRef) ? raw.targetRef : undefined;
+  const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
+  const id = podName ? `${str(ref?.namespace) ?? namespace}/${podName}:${port}` : `${address}:${port}`;
+  return { id, address, port, weight: 1, ready, serving, terminating };
+}
+
+// A dual-stack Pod appears in an IPv4 and an IPv6 slice under one id: keep the healthier, then the lower address.
+function better(a: Endpoint, b: Endpoint): boolean {
+  const score = (e: Endpoint) => (e.ready ? 4 : 0) + (e.serving ? 2 : 0) + (e.terminating ? 0 : 1);
+  return score(a) !== score(b) ? score(a) > score(b) : a.address < b.address;
+}

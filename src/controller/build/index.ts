@@ -1,0 +1,63 @@
+import type { Snapshot } from '../../snapshot/types.ts';
+import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import { assemble } from './assemble.ts';
+import { defaultCertificate } from './certificates.ts';
+import { BuildContext } from './context.ts';
+import { processIngresses } from './ingress.ts';
+import { processIngressClasses } from './ingress-class.ts';
+import { compareStrings, errorMessage } from './meta.ts';
+import { type ObjectStatus, statusesOf } from './status.ts';
+import { processStickyRoutes } from './stickyroute.ts';
+
+export type { ObjectCondition, ObjectStatus } from './status.ts';
+
+/** What one build produced: the snapshot body to stamp, what went wrong, and a status per object of ours. */
+export interface BuildResult {
+  body: Omit<Snapshot, 'version' | 'hash'>;
+  /** Sorted by object, field, reason. */
+  diagnostics: Diagnostic[];
+  /** One per Ingress of our class and per StickyRoute, sorted by kind/namespace/name. */
+  statuses: ObjectStatus[];
+}
+
+/**
+ * Turns the objects of one moment into a snapshot body. Pure and deterministic (no I/O, clock or logging;
+ * same objects in any order => identical result) and never throws: a bad object becomes diagnostics.
+ */
+export function build(view: ClusterView, options: BuildOptions): BuildResult {
+  try {
+    const ctx = new BuildContext(view ?? emptyView(), options);
+    // Order matters: classes decide which Ingresses are ours; certificates are loaded as TLS sections name them.
+    processIngressClasses(ctx, view);
+    const fallbackCert = defaultCertificate(ctx);
+    processIngresses(ctx, view);
+    processStickyRoutes(ctx, view);
+    const body = assemble(ctx, fallbackCert);
+    return { body, diagnostics: ctx.diagnostics(), statuses: statusesOf(ctx) };
+  } catch (err) {
+    // Only a bug gets here (each object is already guarded): serve nothing new rather than crash the caller.
+    const diagnostic: Diagnostic = {
+      severity: 'Error',
+      object: { kind: 'Build', namespace: '', name: '' },
+      reason: 'InternalError',
+      message: `build failed: ${errorMessage(err)}`,
+    };
+    return { body: { hosts: [], backends: [], certificates: [] }, diagnostics: [diagnostic], statuses: [] };
+  }
+}
+
+function emptyView(): ClusterView {
+  return {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    stickyRoutes: [],
+  };
+}
+
+/** Orders statuses like diagnostics, for callers that merge several builds' output. */
+export function compareStatus(a: ObjectStatus, b: ObjectStatus): number {
+  return compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`);
+}

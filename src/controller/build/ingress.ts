@@ -1,0 +1,232 @@
+import type { PathType, Route } from '../../snapshot/types.ts';
+import { type IngressAnnotations, parseIngressAnnotations } from '../annotations/index.ts';
+import type { ClusterView } from '../view.ts';
+import { loadCertificate } from './certificates.ts';
+import type { BuildContext } from './context.ts';
+import { type PortRef, resolveEndpoints } from './endpoints.ts';
+import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
+import { isOwnIngress } from './ingress-class.ts';
+import {
+  annotationsOf,
+  asArray,
+  errorMessage,
+  isRecord,
+  type ObjectRef,
+  type Rank,
+  sortedObjects,
+  sourceRef,
+  str,
+} from './meta.ts';
+import { ingressPolicy, REDIRECT_CODE } from './policy.ts';
+
+const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
+
+interface IngressItem {
+  ref: ObjectRef;
+  rank: Rank;
+  spec: Record<string, unknown>;
+  config: IngressAnnotations;
+}
+
+/** Processor 3: every Ingress of our class becomes route candidates and TLS claims, oldest first. */
+export function processIngresses(ctx: BuildContext, view: ClusterView): void {
+  for (const { obj, ref, rank } of sortedObjects('Ingress', view.ingresses)) {
+    try {
+      if (!isOwnIngress(ctx, obj)) continue;
+      processIngress(ctx, obj, ref, rank);
+    } catch (err) {
+      ctx.report(ref, { severity: 'Error', reason: 'InternalError', message: errorMessage(err) }, 'reject');
+    }
+  }
+}
+
+function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: Rank): void {
+  if (!ref.name) {
+    ctx.report(ref, {
+      severity: 'Error',
+      reason: 'InvalidObject',
+      message: 'Ingress without metadata.name skipped',
+    });
+    return;
+  }
+  ctx.own(ref);
+  const spec = isRecord(obj) && isRecord(obj.spec) ? obj.spec : undefined;
+  if (!spec) {
+    ctx.report(
+      ref,
+      { severity: 'Error', reason: 'InvalidSpec', field: 'spec', message: 'spec is missing' },
+      'reject',
+    );
+    return;
+  }
+  const { config, issues } = parseIngressAnnotations(annotationsOf(obj));
+  for (const issue of issues) {
+    const field = `metadata.annotations[${JSON.stringify(issue.annotation)}]`;
+    ctx.report(ref, { severity: issue.severity, reason: issue.reason, message: issue.message, field });
+  }
+  const item: IngressItem = { ref, rank, spec, config };
+  const tlsHosts = processTls(ctx, item);
+  asArray<unknown>(spec.rules).forEach((rule, i) => {
+    processRule(ctx, item, rule, i, tlsHosts);
+  });
+  if (spec.defaultBackend !== undefined) {
+    addRoute(
+      ctx,
+      item,
+      ANY_HOST,
+      { path: '/', pathType: 'Prefix', backend: spec.defaultBackend },
+      'default',
+      true,
+    );
+  }
+}
+
+/** TLS claims of every host listed under spec.tls; returns host -> certificate id ('' for the default one). */
+function processTls(ctx: BuildContext, item: IngressItem): Map<string, string> {
+  const hosts = new Map<string, string>();
+  asArray<unknown>(item.spec.tls).forEach((entry, t) => {
+    if (!isRecord(entry)) return;
+    let certificate = '';
+    const secretName = str(entry.secretName);
+    if (secretName) {
+      const result = loadCertificate(ctx, item.ref.namespace, secretName);
+      if ('id' in result) certificate = result.id;
+      else {
+        const message = `${result.problem.message}; hosts of spec.tls[${t}] are served with the default certificate`;
+        const field = `spec.tls[${t}].secretName`;
+        ctx.report(item.ref, { severity: 'Warning', reason: result.problem.reason, message, field }, 'ref');
+      }
+    }
+    asArray<unknown>(entry.hosts).forEach((raw, h) => {
+      const host = normalizeHost(raw);
+      if (!host || host === ANY_HOST) {
+        const message = `invalid TLS host ${JSON.stringify(raw)} ignored`;
+        ctx.report(item.ref, {
+          severity: 'Warning',
+          reason: 'InvalidHost',
+          message,
+          field: `spec.tls[${t}].hosts[${h}]`,
+        });
+        return;
+      }
+      if (!hosts.has(host)) hosts.set(host, certificate);
+      claim(ctx, item, host, certificate, `spec.tls[${t}]`);
+    });
+  });
+  return hosts;
+}
+
+function claim(ctx: BuildContext, item: IngressItem, host: string, certificate: string, field: string): void {
+  ctx.tls.push({ host, ...(certificate ? { certificate } : {}), owner: item.ref, rank: item.rank, field });
+}
+
+function processRule(
+  ctx: BuildContext,
+  item: IngressItem,
+  rule: unknown,
+  i: number,
+  tls: Map<string, string>,
+): void {
+  if (!isRecord(rule)) return;
+  const host = normalizeHost(rule.host);
+  if (!host) {
+    const message = `invalid host ${JSON.stringify(rule.host)}: rule skipped`;
+    ctx.report(item.ref, {
+      severity: 'Error',
+      reason: 'InvalidHost',
+      message,
+      field: `spec.rules[${i}].host`,
+    });
+    return;
+  }
+  // A wildcard TLS host of the same Ingress covers its rule hosts (ingress-nginx does the same by SNI).
+  if (host !== ANY_HOST && !tls.has(host)) {
+    for (const [tlsHost, certificate] of tls) {
+      if (tlsCovers(tlsHost, host)) {
+        claim(ctx, item, host, certificate, `spec.rules[${i}].host`);
+        break;
+      }
+    }
+  }
+  const http = isRecord(rule.http) ? rule.http : {};
+  asArray<unknown>(http.paths).forEach((p, j) => {
+    if (isRecord(p)) addRoute(ctx, item, host, p, `${i}/${j}`, false);
+  });
+}
+
+function addRoute(
+  ctx: BuildContext,
+  item: IngressItem,
+  host: string,
+  p: Record<string, unknown>,
+  suffix: string,
+  fallback: boolean,
+): void {
+  const field = fallback ? 'spec.defaultBackend' : `spec.rules[${suffix.replace('/', '].http.paths[')}]`;
+  const pathType = (p.pathType ?? 'ImplementationSpecific') as PathType;
+  const path = p.path === undefined && pathType === 'ImplementationSpecific' ? '/' : p.path;
+  if (!PATH_TYPES.includes(pathType) || typeof path !== 'string' || !/^\/[^\s]*$/.test(path)) {
+    const message = `invalid path ${JSON.stringify(path)} (pathType ${String(pathType)}): path skipped`;
+    ctx.report(item.ref, { severity: 'Error', reason: 'InvalidPath', message, field });
+    return;
+  }
+  const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
+  const route: Omit<Route, 'backend'> = {
+    id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
+    source: sourceRef(item.ref),
+    path,
+    pathType,
+    redirect: {
+      sslRedirect: item.config.sslRedirect,
+      forceSslRedirect: item.config.forceSslRedirect,
+      code: REDIRECT_CODE,
+    },
+  };
+  if (item.config.hsts) route.hsts = { ...item.config.hsts };
+  ctx.routes.push({
+    host,
+    route,
+    backend: { ...backend, policy: ingressPolicy(item.config, path) },
+    owner: item.ref,
+    rank: item.rank,
+    fallback,
+    field,
+  });
+}
+
+// A path whose Service or port is missing still gets a route, answered 503: falling through to a shorter
+// path would send the request to an application that never claimed it.
+function resolveBackend(ctx: BuildContext, ref: ObjectRef, backend: unknown, field: string) {
+  const svc = isRecord(backend) && isRecord(backend.service) ? backend.service : undefined;
+  const name = str(svc?.name);
+  const port = isRecord(svc?.port) ? svc.port : {};
+  const portRef: PortRef | undefined =
+    typeof port.number === 'number'
+      ? { number: port.number }
+      : str(port.name)
+        ? { name: String(port.name) }
+        : undefined;
+  if (!name || !portRef) {
+    const what =
+      isRecord(backend) && backend.resource !== undefined
+        ? 'resource backends are not supported'
+        : 'no service name and port';
+    ctx.report(
+      ref,
+      { severity: 'Error', reason: 'UnsupportedBackend', message: `${what}; requests get 503`, field },
+      'ref',
+    );
+    return { service: { namespace: ref.namespace, name: name ?? '', port: '' }, endpoints: [] };
+  }
+  const portText = 'number' in portRef ? String(portRef.number) : portRef.name;
+  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef);
+  if (result.problem) {
+    const message = `${result.problem.message}; requests get 503`;
+    ctx.report(
+      ref,
+      { severity: 'Error', reason: result.problem.reason, message, field: `${field}.service` },
+      'ref',
+    );
+  }
+  return { service: { namespace: ref.namespace, name, port: portText }, endpoints: result.endpoints };
+}

@@ -1,0 +1,41 @@
+import type { AffinityPolicy, Backend, PassiveHealthCheck } from '../../snapshot/types.ts';
+import type { IngressAnnotations } from '../annotations/index.ts';
+
+/** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
+export type BackendPolicy = Pick<Backend, 'balance' | 'affinity' | 'timeouts' | 'retries' | 'health'>;
+
+/** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
+export const PASSIVE_HEALTH: Readonly<PassiveHealthCheck> = { failures: 3, cooldownMs: 10_000 };
+
+/** Redirects use 308 (RFC 9110 §15.4.9): the method and body are kept, unlike with 301. */
+export const REDIRECT_CODE = 308;
+
+/**
+ * The cookie path when none is configured: the route's path without its trailing slash, because a Prefix
+ * route `/socket.io/` also serves `/socket.io`, and RFC 6265 §5.1.4 path-match of `/socket.io` covers both.
+ */
+export function defaultCookiePath(routePath: string): string {
+  const trimmed = routePath.replace(/\/+$/, '');
+  return trimmed === '' ? '/' : trimmed;
+}
+
+/** The backend policy of one Ingress path, from the Ingress's annotations. */
+export function ingressPolicy(config: IngressAnnotations, routePath: string): BackendPolicy {
+  const policy: BackendPolicy = {
+    balance: config.balance,
+    timeouts: { ...config.timeouts },
+    retries: config.retries,
+    health: { passive: { ...PASSIVE_HEALTH } },
+  };
+  if (config.activeHealth) policy.health.active = { ...config.activeHealth };
+  if (config.affinity) {
+    const { path, ...cookie } = config.affinity.cookie;
+    const affinity: AffinityPolicy = {
+      cookie: { ...cookie, path: path ?? defaultCookiePath(routePath) },
+      mode: config.affinity.mode,
+      changeOnFailure: config.affinity.changeOnFailure,
+    };
+    policy.affinity = affinity;
+  }
+  return policy;
+}

@@ -1,0 +1,160 @@
+import type { AffinityPolicy, Route } from '../../snapshot/types.ts';
+import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } from '../stickyroute/schema.ts';
+import type { ClusterView } from '../view.ts';
+import { loadCertificate } from './certificates.ts';
+import type { BuildContext } from './context.ts';
+import { resolveEndpoints } from './endpoints.ts';
+import { errorMessage, isRecord, type ObjectRef, type Rank, sortedObjects, sourceRef } from './meta.ts';
+import { type BackendPolicy, defaultCookiePath, PASSIVE_HEALTH, REDIRECT_CODE } from './policy.ts';
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+/** Processor 4: every StickyRoute (they have no class: all are ours) becomes route candidates and TLS claims. */
+export function processStickyRoutes(ctx: BuildContext, view: ClusterView): void {
+  for (const { obj, ref, rank } of sortedObjects('StickyRoute', view.stickyRoutes)) {
+    try {
+      processStickyRoute(ctx, obj, ref, rank);
+    } catch (err) {
+      ctx.report(ref, { severity: 'Error', reason: 'InternalError', message: errorMessage(err) }, 'reject');
+    }
+  }
+}
+
+function processStickyRoute(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: Rank): void {
+  if (!ref.name) {
+    ctx.report(ref, {
+      severity: 'Error',
+      reason: 'InvalidObject',
+      message: 'StickyRoute without metadata.name skipped',
+    });
+    return;
+  }
+  ctx.own(ref);
+  const parsed = stickyRouteSpecSchema.safeParse(isRecord(obj) ? obj.spec : undefined);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field = [
+        'spec',
+        ...issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)),
+      ].join('');
+      const message = `${issue.message}; StickyRoute skipped`;
+      ctx.report(
+        ref,
+        { severity: 'Error', reason: 'InvalidSpec', message, field: field.replace(/\.\[/g, '[') },
+        'reject',
+      );
+    }
+    return;
+  }
+  const spec = parsed.data;
+  let certificate: string | undefined;
+  if (spec.tls) {
+    const result = loadCertificate(ctx, ref.namespace, spec.tls.secretName);
+    if ('id' in result) certificate = result.id;
+    else {
+      const message = `${result.problem.message}; the hosts are served with the default certificate`;
+      ctx.report(
+        ref,
+        { severity: 'Warning', reason: result.problem.reason, message, field: 'spec.tls.secretName' },
+        'ref',
+      );
+    }
+  }
+  const backends = spec.routes.map((r, i) => backendOf(ctx, ref, r, i));
+  spec.hosts.forEach((host, h) => {
+    if (spec.tls) {
+      ctx.tls.push({ host, ...(certificate ? { certificate } : {}), owner: ref, rank, field: 'spec.tls' });
+    }
+    spec.routes.forEach((r, i) => {
+      ctx.routes.push({
+        host,
+        route: routeOf(spec, r, ref, `${h}/${i}`),
+        backend: backends[i]!,
+        owner: ref,
+        rank,
+        fallback: false,
+        field: `spec.routes[${i}]`,
+      });
+    });
+  });
+}
+
+function routeOf(
+  spec: StickyRouteSpec,
+  r: StickyRouteRoute,
+  ref: ObjectRef,
+  suffix: string,
+): Omit<Route, 'backend'> {
+  const route: Omit<Route, 'backend'> = {
+    id: `StickyRoute/${ref.namespace}/${ref.name}/${suffix}`,
+    source: sourceRef(ref),
+    path: r.match.path,
+    pathType: r.match.pathType,
+    redirect: {
+      sslRedirect: spec.redirect?.sslRedirect ?? true,
+      forceSslRedirect: spec.redirect?.forceSslRedirect ?? false,
+      code: REDIRECT_CODE,
+    },
+  };
+  if (spec.hsts) route.hsts = { ...spec.hsts };
+  return route;
+}
+
+function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: number) {
+  const { name, port } = r.backend.service;
+  const result = resolveEndpoints(
+    ctx.index,
+    ref.namespace,
+    name,
+    typeof port === 'number' ? { number: port } : { name: port },
+  );
+  if (result.problem) {
+    const message = `${result.problem.message}; requests get 503`;
+    const field = `spec.routes[${i}].backend.service`;
+    ctx.report(ref, { severity: 'Error', reason: result.problem.reason, message, field }, 'ref');
+  }
+  return {
+    service: { namespace: ref.namespace, name, port: String(port) },
+    endpoints: result.endpoints,
+    policy: policyOf(r),
+  };
+}
+
+function policyOf(r: StickyRouteRoute): BackendPolicy {
+  const t = r.timeouts;
+  const policy: BackendPolicy = {
+    balance: r.loadBalancing.policy,
+    timeouts: {
+      connectMs: ms(t?.connect ?? '5s'),
+      readMs: ms(t?.read ?? '60s'),
+      tunnelIdleMs: ms(t?.tunnelIdle ?? '1h'),
+    },
+    retries: r.retries,
+    health: { passive: { ...PASSIVE_HEALTH } },
+  };
+  const hc = r.healthCheck;
+  if (hc) {
+    policy.health.active = {
+      path: hc.path,
+      intervalMs: hc.intervalSeconds * 1000,
+      timeoutMs: hc.timeoutSeconds * 1000,
+      healthyThreshold: hc.healthyThreshold,
+      unhealthyThreshold: hc.unhealthyThreshold,
+    };
+  }
+  if (r.affinity) {
+    const { path, ...cookie } = r.affinity.cookie;
+    const affinity: AffinityPolicy = {
+      cookie: { ...cookie, path: path ?? defaultCookiePath(r.match.path) },
+      mode: r.affinity.mode,
+      changeOnFailure: r.affinity.changeOnFailure,
+    };
+    policy.affinity = affinity;
+  }
+  return policy;
+}
+
+function ms(duration: string): number {
+  const n = Number.parseInt(duration, 10);
+  return n * UNIT_MS[duration.replace(/^\d+/, '') as keyof typeof UNIT_MS];
+}

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/**
+ * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
+ * object with `stickyRouteSpecSchema.safeParse`; `scripts/gen-crd.ts` derives the CRD's OpenAPI schema from it.
+ */
+
+export const STICKYROUTE_GROUP = 'sticky-ingress.dev';
+export const STICKYROUTE_VERSION = 'v1alpha1';
+export const STICKYROUTE_KIND = 'StickyRoute';
+export const STICKYROUTE_PLURAL = 'stickyroutes';
+
+// RFC 1123 host names, optionally with one leading `*.` label (like Ingress rules).
+const hostname = z
+  .string()
+  .max(253)
+  .regex(
+    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    'a lower-case DNS name, optionally starting with "*." (e.g. chat.example.com, *.example.com)',
+  );
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 5s, 2m or 1h')
+  .describe('A duration: an integer followed by ms, s, m or h.');
+
+const servicePort = z
+  .union([
+    z.number().int().min(1).max(65535),
+    z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Service port name (IANA_SVC_NAME)')
+      .max(15),
+  ])
+  .describe('The Service port: its number (spec.ports[].port) or its name.');
+
+const cookieSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'an RFC 6265 cookie name (token characters only)')
+      .max(64)
+      .default('INGRESSCOOKIE'),
+    path: z
+      .string()
+      .regex(/^\/[^;\s]*$/, 'an absolute path without ";" or spaces')
+      .optional()
+      .describe("Cookie Path; defaults to the route's path (without its trailing slash)."),
+    domain: z
+      .string()
+      .regex(/^\.?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a lower-case domain name')
+      .optional(),
+    maxAgeSeconds: z.number().int().min(1).max(31_536_000).optional().describe('Absent: a session cookie.'),
+    sameSite: z.enum(['Strict', 'Lax', 'None']).optional(),
+    secure: z
+      .enum(['auto', 'always'])
+      .default('auto')
+      .describe('auto: Secure when the request came over HTTPS; always: always Secure.'),
+    httpOnly: z.boolean().default(true),
+  })
+  .strict();
+
+const affinitySchema = z
+  .object({
+    type: z.literal('Cookie').default('Cookie'),
+    cookie: cookieSchema.default({ name: 'INGRESSCOOKIE', secure: 'auto', httpOnly: true }),
+    mode: z
+      .enum(['balanced', 'persistent'])
+      .default('balanced')
+      .describe(
+        'balanced: re-pick when the pinned endpoint is unhealthy; persistent: keep it while it exists.',
+      ),
+    changeOnFailure: z
+      .boolean()
+      .default(false)
+      .describe('Re-pick when the pinned endpoint refuses connections.'),
+  })
+  .strict();
+
+const timeoutsSchema = z
+  .object({
+    connect: duration.default('5s'),
+    read: duration.default('60s'),
+    tunnelIdle: duration.default('1h').describe('Idle WebSocket tunnels are closed after this long.'),
+  })
+  .strict();
+
+const healthCheckSchema = z
+  .object({
+    path: z.string().regex(/^\/[^\s]*$/, 'an absolute path'),
+    intervalSeconds: z.number().int().min(1).max(3600).default(10),
+    timeoutSeconds: z.number().int().min(1).max(60).default(2),
+    healthyThreshold: z.number().int().min(1).max(10).default(2),
+    unhealthyThreshold: z.number().int().min(1).max(10).default(3),
+  })
+  .strict();
+
+const routeSchema = z
+  .object({
+    match: z
+      .object({
+        path: z.string().regex(/^\/[^\s]*$/, 'an absolute path starting with "/"'),
+        pathType: z.enum(['Exact', 'Prefix']).default('Prefix'),
+      })
+      .strict(),
+    backend: z
+      .object({ service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict() })
+      .strict(),
+    loadBalancing: z
+      .object({ policy: z.enum(['round-robin', 'least-conn', 'random-two']).default('round-robin') })
+      .strict()
+      .default({ policy: 'round-robin' }),
+    affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),
+    timeouts: timeoutsSchema.optional(),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .max(10)
+      .default(2)
+      .describe('Further endpoints tried after a connect failure, before anything was sent.'),
+    healthCheck: healthCheckSchema.optional().describe('Active HTTP health checks; absent: passive only.'),
+  })
+  .strict();
+
+/** `spec` of a StickyRoute. Routes are ordered; their index is part of the route id. */
+export const stickyRouteSpecSchema = z
+  .object({
+    hosts: z.array(hostname).min(1).max(64),
+    tls: z
+      .object({
+        secretName: z.string().min(1).max(253).describe('A kubernetes.io/tls Secret in this namespace.'),
+      })
+      .strict()
+      .optional(),
+    redirect: z
+      .object({
+        sslRedirect: z.boolean().default(true).describe('Redirect HTTP to HTTPS when tls is set.'),
+        forceSslRedirect: z.boolean().default(false).describe('Redirect HTTP to HTTPS even without tls.'),
+      })
+      .strict()
+      .optional(),
+    hsts: z
+      .object({
+        maxAgeSeconds: z.number().int().min(0).max(63_072_000).default(31_536_000),
+        includeSubdomains: z.boolean().default(false),
+        preload: z.boolean().default(false),
+      })
+      .strict()
+      .optional()
+      .describe('Send Strict-Transport-Security on HTTPS responses; absent: no HSTS.'),
+    routes: z.array(routeSchema).min(1).max(256),
+  })
+  .strict();
+
+const conditionSchema = z.object({
+  type: z.string().max(316),
+  status: z.enum(['True', 'False', 'Unknown']),
+  observedGeneration: z.number().int().min(0).optional(),
+  lastTransitionTime: z.string(),
+  reason: z.string().max(1024),
+  message: z.string().max(32_768),
+});
+
+/** `status` of a StickyRoute, written by the controller: Accepted, ResolvedRefs, Programmed. */
+export const stickyRouteStatusSchema = z.object({
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: z.array(conditionSchema).optional(),
+});
+
+export type StickyRouteSpecInput = z.input<typeof stickyRouteSpecSchema>;
+export type StickyRouteSpec = z.output<typeof stickyRouteSpecSchema>;
+export type StickyRouteRoute = StickyRouteSpec['routes'][number];
+export type StickyRouteStatus = z.output<typeof stickyRouteStatusSchema>;

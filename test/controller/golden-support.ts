@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { loadAllYaml } from '@kubernetes/client-node';
+import type { BuildOptions, ClusterView } from '../../src/controller/view.ts';
+
+/** Options every golden case builds with, unless its folder has an `options.json` to merge over them. */
+export const BASE_OPTIONS: BuildOptions = { ingressClass: 'sticky' };
+
+const LISTS = {
+  Ingress: 'ingresses',
+  IngressClass: 'ingressClasses',
+  Service: 'services',
+  EndpointSlice: 'endpointSlices',
+  Secret: 'secrets',
+  StickyRoute: 'stickyRoutes',
+} as const;
+
+/** Multi-document YAML of Kubernetes objects -> the view `build` reads, sorted into lists by kind. */
+export function viewFromYaml(text: string): ClusterView {
+  const view = {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    stickyRoutes: [],
+  };
+  for (const obj of loadAllYaml(text)) {
+    if (!obj) continue;
+    const list = LISTS[obj.kind as keyof typeof LISTS];
+    if (!list) throw new Error(`unexpected kind ${obj.kind} in test input`);
+    (view[list] as unknown[]).push(obj);
+  }
+  return view as unknown as ClusterView;
+}
+
+/** The view of a YAML file. */
+export function viewFromFile(path: string): ClusterView {
+  return viewFromYaml(readFileSync(path, 'utf8'));
+}
