@@ -1,0 +1,46 @@
+import { build } from '../src/controller/build/index.ts';
+import { ManifestFolder } from '../src/controller/manifests/index.ts';
+import { parseCommand } from './args.ts';
+import { UsageError } from './errors.ts';
+import { buildKeys, helpText } from './help.ts';
+import { formatDiagnostic, formatProblem } from './report.ts';
+
+/** Output sink of a subcommand; the entry point passes process.stdout/stderr, tests may pass buffers. */
+export interface Io {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+/**
+ * `sticky-ingress check DIR`: load and build offline, print every parse problem and diagnostic.
+ * Resolves to the exit code: 1 when there is any problem, 0 with a summary otherwise.
+ */
+export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const cmd = parseCommand(argv, env, buildKeys);
+  if (cmd.help) {
+    io.out(helpText('check'));
+    return 0;
+  }
+  const dir = singleDir(cmd.positionals, 'check');
+  const load = await new ManifestFolder({ dir }).load();
+  const result = build(load.view, cmd.settings);
+  for (const p of load.problems) io.out(formatProblem(p));
+  for (const d of result.diagnostics) io.out(formatDiagnostic(d));
+  const count = load.problems.length + result.diagnostics.length;
+  const routes = result.body.hosts.reduce((n, h) => n + h.routes.length, 0);
+  const summary = `${load.files} files, ${load.objects} objects: ${result.body.hosts.length} hosts, ${routes} routes, ${result.body.backends.length} backends`;
+  if (count > 0) {
+    io.out(`${count} problem${count === 1 ? '' : 's'} (${summary})`);
+    return 1;
+  }
+  io.out(`ok: ${summary}`);
+  return 0;
+}
+
+/** The one DIR positional of check and explain. */
+export function singleDir(positionals: readonly string[], command: string): string {
+  if (positionals.length !== 1 || positionals[0] === undefined) {
+    throw new UsageError(`${command} needs exactly one DIR argument (got ${positionals.length}); see --help`);
+  }
+  return positionals[0];
+}

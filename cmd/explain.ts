@@ -1,0 +1,126 @@
+import { build } from '../src/controller/build/index.ts';
+import { ManifestFolder } from '../src/controller/manifests/index.ts';
+import { compileSnapshot } from '../src/dataplane/compile.ts';
+import { httpsLocation, isAcmeChallenge } from '../src/dataplane/redirect.ts';
+import { findHost, findRoute, normalizeHost } from '../src/dataplane/router.ts';
+import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
+import { finalizeSnapshot } from '../src/snapshot/index.ts';
+import { loadAffinityKey } from './affinity-key.ts';
+import { parseCommand } from './args.ts';
+import { type Io, singleDir } from './check.ts';
+import { UsageError } from './errors.ts';
+import { explainKeys, helpText } from './help.ts';
+import { formatDiagnostic, formatProblem } from './report.ts';
+
+/**
+ * `sticky-ingress explain DIR --url URL [--cookie N=V]...`: runs the dataplane's own matcher and balancer on
+ * the folder's snapshot in a dry run (no listener, no health probes) and prints each decision with its reason.
+ * Resolves to 0 when the request would reach an endpoint or a redirect, 1 when it would get an error status.
+ */
+export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const cmd = parseCommand(argv, env, explainKeys, {
+    url: { type: 'string' },
+    cookie: { type: 'string', multiple: true },
+  });
+  if (cmd.help) {
+    io.out(helpText('explain'));
+    return 0;
+  }
+  const dir = singleDir(cmd.positionals, 'explain');
+  const url = parseUrl(cmd.extra.url);
+  const cookies = (cmd.extra.cookie ?? []) as string[];
+  for (const c of cookies) {
+    if (!/^[^=;\s]+=[^;]*$/.test(c))
+      throw new UsageError(`invalid --cookie ${JSON.stringify(c)}: expected NAME=VALUE`);
+  }
+  const { key } = await loadAffinityKey(cmd.settings.affinityKeyFile);
+
+  const load = await new ManifestFolder({ dir }).load();
+  const result = build(load.view, cmd.settings);
+  for (const p of load.problems) io.err(formatProblem(p));
+  for (const d of result.diagnostics) io.err(formatDiagnostic(d));
+  const snapshot = finalizeSnapshot(result.body, 1);
+
+  const upstreams = new Upstreams({ affinityKey: key });
+  // Closed first: update() then keeps pools current but starts no active health probes.
+  upstreams.close();
+  upstreams.update(snapshot.backends);
+  const config = compileSnapshot(snapshot, (id) => upstreams.backend(id));
+
+  const secure = url.protocol === 'https:';
+  const hostname = normalizeHost(url.host);
+  io.out(`request: ${secure ? 'HTTPS' : 'HTTP'} host ${hostname} path ${url.pathname}`);
+  const host = findHost(config, hostname);
+  if (host === undefined) {
+    io.out(`no host matches ${hostname}: 404`);
+    return 1;
+  }
+  io.out(
+    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === hostname ? '' : ` (matched ${hostname})`}`,
+  );
+  const route = findRoute(host, url.pathname);
+  if (route === undefined) {
+    io.out(`no route of ${host.hostname} matches path ${url.pathname}: 404`);
+    return 1;
+  }
+  const r = route.route;
+  io.out(
+    `route: ${r.id} path ${r.path} (${r.pathType}) from ${r.source.kind} ${r.source.namespace}/${r.source.name}`,
+  );
+  if (!secure && route.redirectToHttps && !isAcmeChallenge(url.pathname)) {
+    const location = httpsLocation(hostname, `${url.pathname}${url.search}`, cmd.settings.httpsPort);
+    io.out(
+      location
+        ? `would redirect ${route.redirectCode} to ${location}`
+        : 'would answer 400 (host unsafe for redirect)',
+    );
+    return location ? 0 : 1;
+  }
+  if (route.backend === undefined) {
+    io.out(`backend ${route.backendId} is not in the snapshot: 503`);
+    return 1;
+  }
+  return explainPick(route.backend, cookies.join('; '), secure, io);
+}
+
+function explainPick(backend: BackendState, cookieHeader: string, secure: boolean, io: Io): number {
+  const b = backend.config;
+  const affinity = b.affinity ? `cookie ${b.affinity.cookie.name} (${b.affinity.mode})` : 'none';
+  io.out(
+    `backend: ${b.id} service ${b.service.namespace}/${b.service.name}:${b.service.port} policy ${b.balance} affinity ${affinity}, ${b.endpoints.length} endpoints`,
+  );
+  const pick = backend.pick(cookieHeader === '' ? undefined : cookieHeader, secure);
+  if (pick === undefined) {
+    io.out('no eligible endpoint (none ready): 503');
+    return 1;
+  }
+  const id = pick.endpoint.id;
+  const where = `${pick.endpoint.address}:${pick.endpoint.port}`;
+  const name = b.affinity?.cookie.name;
+  const why = {
+    none: b.affinity ? `${b.balance} pick` : `no affinity: ${b.balance} pick`,
+    hit: `cookie ${name} matched endpoint ${id}`,
+    new: `${cookieHeader.includes(`${name}=`) ? `cookie ${name} names no current endpoint` : 'no cookie'}: ${b.balance} pick, would set ${name}`,
+    reissued: `cookie ${name} endpoint unavailable: ${b.balance} pick, would re-set ${name}`,
+  }[pick.affinity];
+  io.out(`endpoint: ${id} (${where})`);
+  io.out(`why: ${why}`);
+  return 0;
+}
+
+function parseUrl(value: unknown): URL {
+  if (typeof value !== 'string')
+    throw new UsageError('explain needs --url URL, e.g. --url https://host/path');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(
+      `invalid --url ${JSON.stringify(value)}: expected an absolute http:// or https:// URL`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`invalid --url ${JSON.stringify(value)}: expected an http:// or https:// URL`);
+  }
+  return url;
+}

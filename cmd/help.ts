@@ -1,0 +1,95 @@
+import type { z } from 'zod';
+import { envName, flagName, type ServeConfig, serveSchema } from './config.ts';
+
+/** Value form and one-line help for every serve setting. Keyed by the schema, so a new setting must get one. */
+export const settingHelp: Record<keyof ServeConfig, { form: string; help: string }> = {
+  manifests: { form: 'DIR', help: 'standalone mode: serve the manifests in this folder (no cluster)' },
+  kubeconfig: { form: 'FILE', help: 'kubeconfig to use instead of the in-cluster service account' },
+  watchNamespace: { form: 'NS[,NS...]', help: 'namespaces to watch (default: all)' },
+  ingressClass: { form: 'NAME', help: 'IngressClass name this controller answers to' },
+  bindAddress: { form: 'ADDRESS', help: 'address the HTTP and HTTPS listeners bind' },
+  httpPort: { form: 'PORT (0-65535)', help: 'HTTP listener port (0: any free port)' },
+  httpsPort: { form: 'PORT (0-65535)', help: 'HTTPS listener port (0: any free port)' },
+  adminPort: { form: 'PORT (0-65535)', help: 'admin listener port: /healthz, /readyz, /metrics' },
+  adminBindAddress: { form: 'ADDRESS', help: 'address the admin listener binds' },
+  affinityKeyFile: {
+    form: 'FILE',
+    help: 'secret (>= 16 bytes) that signs affinity cookies; share it across replicas',
+  },
+  defaultCertificate: { form: 'NAMESPACE/NAME', help: 'TLS Secret for SNI names no Ingress claims' },
+  trustedProxies: { form: 'CIDR[,CIDR...]', help: 'peers whose X-Forwarded-* headers are trusted' },
+  publishService: { form: 'NAMESPACE/NAME', help: 'Service whose address goes into Ingress status' },
+  publishAddress: { form: 'ADDR[,ADDR...]', help: 'addresses to write into Ingress status' },
+  leaderElection: { form: 'true|false', help: 'elect one replica to write status' },
+  leaderElectionNamespace: { form: 'NS', help: 'namespace of the leader election Lease' },
+  leaderElectionLease: { form: 'NAME', help: 'name of the leader election Lease' },
+  podName: { form: 'NAME', help: 'this pod (leader identity); from the downward API' },
+  accessLog: { form: 'true|false', help: 'log one line per request' },
+  accessLogSample: { form: 'RATIO (0-1)', help: 'fraction of requests that get an access log line' },
+  logLevel: { form: 'trace|debug|info|warn|error|fatal', help: 'log level' },
+  maxHeaderSize: { form: 'BYTES (1024-1048576)', help: 'largest request header block accepted' },
+  requestHeaderTimeout: { form: 'DURATION (500ms, 5s, 2m, 1h)', help: 'time a client has to send headers' },
+  keepAliveTimeout: { form: 'DURATION', help: 'idle time before a client keep-alive connection closes' },
+  shutdownDelay: { form: 'DURATION', help: 'SIGTERM: /readyz fails, listeners close after this delay' },
+  drainTimeout: { form: 'DURATION', help: 'SIGTERM: in-flight requests get this long, then tunnels close' },
+};
+
+/** The default of a setting as a user would type it, or undefined when it has none. */
+function defaultText(key: keyof ServeConfig): string | undefined {
+  const def = (serveSchema.shape[key] as z.ZodType).def as { type: string; defaultValue?: unknown };
+  if (def.type !== 'default') return undefined;
+  const value = def.defaultValue;
+  if (settingHelp[key].form.startsWith('DURATION')) return formatDuration(value as number);
+  if (Array.isArray(value)) return value.length === 0 ? undefined : value.join(',');
+  return String(value);
+}
+
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** Help lines for the given settings: flag, form, env name, default, help. */
+export function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
+  return keys
+    .map((key) => {
+      const { form, help } = settingHelp[key];
+      const def = defaultText(key);
+      return `  ${flagName(key)} ${form}\n      ${help}${def === undefined ? '' : ` (default ${def})`}\n      env ${envName(key)}`;
+    })
+    .join('\n');
+}
+
+export const serveKeys = Object.keys(serveSchema.shape) as (keyof ServeConfig)[];
+/** Settings `check` and `explain` use: the ones the build reads, plus the affinity key for cookies. */
+export const buildKeys = [
+  'ingressClass',
+  'defaultCertificate',
+] as const satisfies readonly (keyof ServeConfig)[];
+export const explainKeys = [
+  ...buildKeys,
+  'affinityKeyFile',
+  'httpsPort',
+] as const satisfies readonly (keyof ServeConfig)[];
+
+const common = '  -h, --help\n      this help\n  --version\n      print the version';
+
+/** `--help` text of each subcommand, and of the program. */
+export function helpText(command: 'serve' | 'check' | 'explain' | undefined): string {
+  switch (command) {
+    case 'serve':
+      return `Usage: sticky-ingress serve [flags]\n\nServe a cluster's Ingresses, or with --manifests a folder of manifests.\nFlags win over environment variables.\n\n${settingsHelp(serveKeys)}\n${common}\n`;
+    case 'check':
+      return `Usage: sticky-ingress check DIR [flags]\n\nLoad and build the manifests in DIR offline; print every problem. Exit 1 when there is any.\n\n${settingsHelp(buildKeys)}\n${common}\n`;
+    case 'explain':
+      return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]...\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n${settingsHelp(explainKeys)}\n${common}\n`;
+    default:
+      return 'Usage: sticky-ingress <command> [flags]\n\nCommands:\n  serve     run the ingress (a cluster, or --manifests DIR)\n  check     validate a folder of manifests offline\n  explain   show where a request to a folder of manifests would go\n\nRun `sticky-ingress <command> --help` for its flags.\n  --version  print the version\n';
+  }
+}
