@@ -43,12 +43,13 @@ export class TlsContexts {
     const byId = new Map<string, Certificate>();
     for (const c of snapshot.certificates) byId.set(c.id, c);
     const used = new Map<string, SecureContext>();
+    const rejected = new Map<string, BadCertificateError>();
     const exact = new Map<string, SecureContext>();
     const wildcard = new Map<string, SecureContext>();
     for (const host of snapshot.hosts) {
       const id = host.tls?.certificate;
       if (id === undefined || host.hostname === '*') continue;
-      const ctx = this.#context(id, byId.get(id), used, host.hostname);
+      const ctx = this.#context(id, byId.get(id), { used, rejected }, host.hostname);
       if (ctx === undefined) continue;
       const name = host.hostname.toLowerCase();
       if (name.startsWith('*.')) wildcard.set(name.slice(2), ctx);
@@ -58,7 +59,7 @@ export class TlsContexts {
     let defaultCtx: SecureContext | undefined;
     if (snapshot.defaultCertificate !== undefined) {
       const cert = byId.get(snapshot.defaultCertificate);
-      defaultCtx = this.#context(snapshot.defaultCertificate, cert, used, 'default');
+      defaultCtx = this.#context(snapshot.defaultCertificate, cert, { used, rejected }, 'default');
       if (defaultCtx !== undefined && cert !== undefined) defaultPem = cert;
     }
     const changed =
@@ -68,6 +69,7 @@ export class TlsContexts {
     this.#exact = exact;
     this.#wildcard = wildcard;
     this.#cache = used;
+    this.#rejected = rejected;
     return changed;
   }
 
@@ -93,7 +95,7 @@ export class TlsContexts {
   #context(
     id: string,
     cert: Certificate | undefined,
-    used: Map<string, SecureContext>,
+    seen: { used: Map<string, SecureContext>; rejected: Map<string, BadCertificateError> },
     host: string,
   ): SecureContext | undefined {
     if (cert === undefined) {
@@ -105,21 +107,25 @@ export class TlsContexts {
       );
       return undefined;
     }
+    const { used, rejected } = seen;
     const key = contentHash(cert);
     const cached = used.get(key) ?? this.#cache.get(key);
     if (cached !== undefined) {
       used.set(key, cached);
       return cached;
     }
-    const known = this.#rejected.get(key);
-    if (known !== undefined) return undefined;
+    const known = rejected.get(key) ?? this.#rejected.get(key);
+    if (known !== undefined) {
+      rejected.set(key, known);
+      return undefined;
+    }
     try {
       const ctx = createSecureContext(contextOptions(cert));
       used.set(key, ctx);
       return ctx;
     } catch (err) {
       const bad = new BadCertificateError(id, err);
-      this.#rejected.set(key, bad);
+      rejected.set(key, bad);
       this.#logger.error(
         { certificate: id, host, code: bad.code },
         `${bad.message}; host ${host} gets the default`,
