@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  ANNOTATION_DESCRIPTORS,
+  NGINX_PREFIX,
+  OWN_PREFIX,
+  parseIngressAnnotations,
+} from '../../src/controller/annotations/index.ts';
+
+// One invalid value per key. Affinity is switched on around each so cookie settings are visible in the result.
+const INVALID: Record<string, string> = {
+  affinity: 'ip',
+  'affinity-mode': 'sticky',
+  'session-cookie-name': 'bad name',
+  'session-cookie-max-age': '-1',
+  'session-cookie-expires': '1.5',
+  'session-cookie-path': 'socket.io',
+  'session-cookie-domain': 'Example.COM',
+  'session-cookie-samesite': 'lax',
+  'session-cookie-secure': 'yes',
+  'session-cookie-httponly': 'maybe',
+  'session-cookie-change-on-failure': '1',
+  'load-balance': 'ewma',
+  'ssl-redirect': 'TRUE',
+  'force-ssl-redirect': 'on',
+  hsts: 'yes',
+  'hsts-max-age': '1y',
+  'hsts-include-subdomains': 'x',
+  'hsts-preload': '',
+  'proxy-connect-timeout': '0',
+  'proxy-read-timeout': '5s',
+  'websocket-idle-timeout': '100000',
+  'proxy-next-upstream-tries': '12',
+  'health-check-path': 'healthz',
+  'health-check-interval': '0',
+};
+
+describe('every invalid annotation value is reported and falls back to its default', () => {
+  test('the table covers every descriptor', () => {
+    assert.deepEqual(Object.keys(INVALID).sort(), ANNOTATION_DESCRIPTORS.map((d) => d.key).sort());
+  });
+  for (const d of ANNOTATION_DESCRIPTORS) {
+    test(d.key, () => {
+      const base: Record<string, string> = {
+        [`${OWN_PREFIX}health-check-path`]: '/healthz',
+        [`${OWN_PREFIX}hsts`]: 'true',
+      };
+      if (d.key !== 'affinity') base[`${OWN_PREFIX}affinity`] = 'cookie';
+      const key = OWN_PREFIX + d.key;
+      const { config, issues } = parseIngressAnnotations({ ...base, [key]: INVALID[d.key] });
+      assert.deepEqual(issues.length, 1, JSON.stringify(issues));
+      assert.equal(issues[0]?.reason, 'InvalidAnnotation');
+      assert.equal(issues[0]?.annotation, key);
+      assert.match(issues[0]?.message ?? '', new RegExp(`expected ${escape(d.values)}`));
+      const fallback = parseIngressAnnotations(
+        d.key === 'health-check-path' || d.key === 'hsts' ? withoutKey(base, key) : base,
+      );
+      assert.deepEqual(config, fallback.config);
+    });
+  }
+});
+
+describe('ingress-nginx keys', () => {
+  test('nginx spellings of the balancer map to ours', () => {
+    assert.equal(
+      parseIngressAnnotations({ [`${NGINX_PREFIX}load-balance`]: 'round_robin' }).config.balance,
+      'round-robin',
+    );
+    assert.equal(
+      parseIngressAnnotations({ [`${NGINX_PREFIX}load-balance`]: 'ewma' }).config.balance,
+      'least-conn',
+    );
+  });
+  test('our key wins over the nginx one, even when ours is the default value', () => {
+    const { config, issues } = parseIngressAnnotations({
+      [`${OWN_PREFIX}ssl-redirect`]: 'true',
+      [`${NGINX_PREFIX}ssl-redirect`]: 'false',
+    });
+    assert.equal(config.sslRedirect, true);
+    assert.deepEqual(issues, []);
+  });
+  test('keys we only read under our prefix are ignored under the nginx one, with a diagnostic', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${NGINX_PREFIX}hsts`]: 'true' });
+    assert.equal(config.hsts, undefined);
+    assert.equal(issues[0]?.reason, 'IgnoredAnnotation');
+  });
+  test('proxy-next-upstream-tries counts the first try; 0 (nginx: unlimited) is capped at 10 retries', () => {
+    const tries = (v: string) =>
+      parseIngressAnnotations({ [`${NGINX_PREFIX}proxy-next-upstream-tries`]: v }).config.retries;
+    assert.equal(tries('1'), 0);
+    assert.equal(tries('3'), 2);
+    assert.equal(tries('0'), 10);
+  });
+  test('snippets are never interpreted: the config equals the one without them', () => {
+    const evil = {
+      [`${NGINX_PREFIX}configuration-snippet`]: 'proxy_pass http://169.254.169.254;',
+      [`${NGINX_PREFIX}server-snippet`]: 'location / { return 200 pwned; }',
+    };
+    const { config, issues } = parseIngressAnnotations(evil);
+    assert.deepEqual(config, parseIngressAnnotations({}).config);
+    assert.deepEqual(
+      issues.map((i) => i.annotation),
+      Object.keys(evil).sort(),
+    );
+  });
+  test('non-string and non-object annotations are ignored without a crash', () => {
+    assert.deepEqual(parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 42 }).issues, []);
+    assert.equal(parseIngressAnnotations(null).config.balance, 'round-robin');
+    assert.equal(parseIngressAnnotations('garbage').config.retries, 2);
+  });
+});
+
+function withoutKey(obj: Record<string, string>, key: string): Record<string, string> {
+  const { [key]: _, ...rest } = obj;
+  return rest;
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
