@@ -1,0 +1,211 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { PublishResult } from '../publisher.ts';
+import type { ClusterView, Diagnostic } from '../view.ts';
+import { EventRecorder } from './event-recorder.ts';
+import { Holdoff } from './holdoff.ts';
+import { informerSpecs } from './informer-specs.ts';
+import type { KubeRest } from './kube-rest.ts';
+import { LeaderElector, type LeaderTiming } from './leader-elector.ts';
+import type { ControllerObserver } from './observer.ts';
+import { StatusSync } from './status-sync.ts';
+import { ClusterStore, type StoredObject } from './store.ts';
+import { type Change, type RetryOptions, SupervisedInformer } from './supervised-informer.ts';
+
+/** What the controller needs of the publisher (SnapshotPublisher satisfies it). */
+export interface Publisher {
+  publish(view: ClusterView): PublishResult;
+}
+
+/** Everything the controller is configured with, after defaults. */
+export interface ResolvedOptions {
+  watchNamespaces: string[];
+  ingressClass: string;
+  defaultCertificate?: string;
+  publishService?: string;
+  publishAddress: string[];
+  leaderElection: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionLease: string;
+  podName: string;
+  holdoffMs: number;
+  holdoffMaxMs: number;
+  retry: RetryOptions;
+  leader: LeaderTiming;
+  statusResyncMs: number;
+}
+
+/**
+ * Contour's shape: informers only enqueue `{kind, op, object}`; one drain owns the store (its only writer);
+ * relevant changes arm the holdoff; the holdoff publishes a view once every informer has listed; the leader
+ * writes status and Events after each build.
+ */
+export class ClusterController {
+  readonly #publisher: Publisher;
+  readonly #logger: Logger;
+  readonly #observer: ControllerObserver | undefined;
+  readonly #store: ClusterStore;
+  readonly #informers: SupervisedInformer[];
+  readonly #holdoff: Holdoff;
+  readonly #elector: LeaderElector | undefined;
+  readonly #status: StatusSync;
+  #queue: Change[] = [];
+  #draining = false;
+  #published = false;
+  #leader: boolean;
+  #logged = new Set<string>();
+  #closed = false;
+
+  constructor(deps: {
+    kubeconfig: KubeConfig;
+    rest: KubeRest;
+    options: ResolvedOptions;
+    publisher: Publisher;
+    logger: Logger;
+    observer?: ControllerObserver;
+  }) {
+    const { options, logger, observer, rest } = deps;
+    this.#publisher = deps.publisher;
+    this.#logger = logger;
+    this.#observer = observer;
+    this.#store = new ClusterStore(options);
+    this.#holdoff = new Holdoff(() => this.#rebuild(), options.holdoffMs, options.holdoffMaxMs);
+    this.#informers = informerSpecs(options.watchNamespaces).map(
+      (spec) =>
+        new SupervisedInformer(spec, {
+          kubeconfig: deps.kubeconfig,
+          rest,
+          logger,
+          ...(observer ? { observer } : {}),
+          retry: options.retry,
+          onChange: (change) => this.#enqueue(change),
+          onSettled: () => this.#onSettled(),
+        }),
+    );
+    const events = new EventRecorder({
+      rest,
+      logger,
+      instance: options.podName,
+      ...(observer ? { observer } : {}),
+    });
+    this.#status = new StatusSync({ rest, logger, observer, events, store: this.#store, options });
+    this.#leader = !options.leaderElection;
+    if (options.leaderElection) {
+      this.#elector = new LeaderElector({
+        rest,
+        namespace: options.leaderElectionNamespace,
+        name: options.leaderElectionLease,
+        identity: options.podName,
+        timing: options.leader,
+        logger,
+        onChange: (leader) => this.#onLeader(leader),
+      });
+    }
+  }
+
+  get ready(): boolean {
+    return this.#published;
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  start(): void {
+    for (const informer of this.#informers) informer.start();
+    this.#elector?.start();
+    if (this.#leader) this.#status.setLeader(true);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#holdoff.close();
+    await Promise.all(this.#informers.map((i) => i.close()));
+    await this.#status.close();
+    await this.#elector?.close();
+  }
+
+  #enqueue(change: Change): void {
+    if (this.#closed) return;
+    this.#queue.push(change);
+    if (this.#draining) return;
+    this.#draining = true;
+    setImmediate(() => this.#drain());
+  }
+
+  #drain(): void {
+    this.#draining = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    let relevant = false;
+    for (const { kind, op, object } of batch) {
+      const changed = op === 'upsert' ? this.#store.upsert(kind, object) : this.#store.remove(kind, object);
+      relevant = changed || relevant;
+    }
+    if (relevant) this.#holdoff.trigger();
+  }
+
+  #onSettled(): void {
+    if (this.#informers.every((i) => i.settled)) this.#holdoff.trigger();
+  }
+
+  #rebuild(): void {
+    if (this.#closed || !this.#informers.every((i) => i.settled)) return;
+    let out: PublishResult;
+    try {
+      out = this.#publisher.publish(this.#store.view());
+    } catch (err) {
+      // build() never throws by contract; if it does, keep serving the last snapshot.
+      this.#logger.error({ err }, 'build failed; keeping the last snapshot');
+      return;
+    }
+    const diagnostics = out.result.diagnostics;
+    this.#observer?.build?.({
+      durationMs: out.buildMs,
+      changed: out.changed,
+      version: out.snapshot.version,
+      diagnostics: diagnostics.length,
+    });
+    const byKind: Record<string, number> = {};
+    for (const d of diagnostics) byKind[d.object.kind] = (byKind[d.object.kind] ?? 0) + 1;
+    this.#observer?.invalidObjects?.(byKind);
+    this.#logDiagnostics(diagnostics);
+    if (out.changed) {
+      this.#logger.info(
+        { version: out.snapshot.version, buildMs: Math.round(out.buildMs * 10) / 10 },
+        'snapshot published',
+      );
+    }
+    if (!this.#published) {
+      this.#published = true;
+      this.#logger.info({ version: out.snapshot.version }, 'cluster controller ready');
+    }
+    this.#status.built(out.result);
+  }
+
+  #logDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    const now = new Set<string>();
+    for (const d of diagnostics) {
+      const key = `${d.object.kind}/${d.object.namespace}/${d.object.name}/${d.reason}/${d.message}`;
+      now.add(key);
+      if (this.#logged.has(key)) continue;
+      const line = {
+        kind: d.object.kind,
+        object: `${d.object.namespace}/${d.object.name}`,
+        reason: d.reason,
+        field: d.field,
+      };
+      if (d.severity === 'Error') this.#logger.error(line, d.message);
+      else this.#logger.warn(line, d.message);
+    }
+    this.#logged = now;
+  }
+
+  #onLeader(leader: boolean): void {
+    this.#leader = leader;
+    this.#observer?.leader?.(leader);
+    this.#status.setLeader(leader);
+  }
+}
+
+export type { StoredObject };

@@ -1,0 +1,46 @@
+/**
+ * Coalesces bursts of changes into one rebuild (Contour's holdoff): `fire` runs `delayMs` after the last
+ * `trigger`, but never later than `maxDelayMs` after the first pending one, so a steady trickle of
+ * EndpointSlice churn cannot starve the rebuild.
+ */
+export class Holdoff {
+  readonly #delayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #fire: () => void;
+  #firstPending: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(fire: () => void, delayMs = 100, maxDelayMs = 500) {
+    if (!(delayMs >= 0) || !(maxDelayMs >= delayMs))
+      throw new RangeError('Holdoff: need 0 <= delayMs <= maxDelayMs');
+    this.#fire = fire;
+    this.#delayMs = delayMs;
+    this.#maxDelayMs = maxDelayMs;
+  }
+
+  /** Whether a fire is scheduled. */
+  get pending(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Notes a change; (re)schedules the fire. */
+  trigger(): void {
+    if (this.#closed) return;
+    const now = performance.now();
+    this.#firstPending ??= now;
+    const wait = Math.max(0, Math.min(this.#delayMs, this.#firstPending + this.#maxDelayMs - now));
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#firstPending = undefined;
+      this.#fire();
+    }, wait);
+  }
+
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

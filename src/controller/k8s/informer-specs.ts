@@ -1,0 +1,51 @@
+import type { InformerSpec } from './supervised-informer.ts';
+
+const TLS_SECRETS = 'type=kubernetes.io/tls';
+
+/**
+ * The collections to watch: every namespaced kind cluster-wide (`namespaces` empty) or once per namespace,
+ * and IngressClasses (cluster-scoped) always. Secrets only of type kubernetes.io/tls.
+ */
+export function informerSpecs(namespaces: readonly string[]): InformerSpec[] {
+  const scopes: (string | undefined)[] = namespaces.length === 0 ? [undefined] : [...new Set(namespaces)];
+  const specs: InformerSpec[] = [
+    {
+      kind: 'IngressClass',
+      apiVersion: 'networking.k8s.io/v1',
+      path: '/apis/networking.k8s.io/v1/ingressclasses',
+    },
+  ];
+  for (const namespace of scopes) {
+    const ns = namespace ? `/namespaces/${namespace}` : '';
+    const scoped = namespace ? { namespace } : {};
+    specs.push(
+      {
+        kind: 'Ingress',
+        apiVersion: 'networking.k8s.io/v1',
+        path: `/apis/networking.k8s.io/v1${ns}/ingresses`,
+        ...scoped,
+      },
+      { kind: 'Service', apiVersion: 'v1', path: `/api/v1${ns}/services`, ...scoped },
+      {
+        kind: 'EndpointSlice',
+        apiVersion: 'discovery.k8s.io/v1',
+        path: `/apis/discovery.k8s.io/v1${ns}/endpointslices`,
+        ...scoped,
+      },
+      {
+        kind: 'Secret',
+        apiVersion: 'v1',
+        path: `/api/v1${ns}/secrets`,
+        fieldSelector: TLS_SECRETS,
+        ...scoped,
+      },
+      {
+        kind: 'StickyRoute',
+        apiVersion: 'sticky-ingress.dev/v1alpha1',
+        path: `/apis/sticky-ingress.dev/v1alpha1${ns}/stickyroutes`,
+        ...scoped,
+      },
+    );
+  }
+  return specs;
+}

@@ -1,0 +1,119 @@
+import type { Logger } from 'pino';
+import type { ObjectStatus } from '../build/status.ts';
+import type { Diagnostic } from '../view.ts';
+import type { EventRecorder } from './event-recorder.ts';
+import type { KubeRest } from './kube-rest.ts';
+import type { ControllerObserver } from './observer.ts';
+import { type LoadBalancerIngress, StatusWriter } from './status-writer.ts';
+import type { ClusterStore } from './store.ts';
+
+/** The parts of a build result status sync reads; `statuses` is optional until every builder emits it. */
+export interface BuildOutcome {
+  diagnostics: readonly Diagnostic[];
+  statuses?: readonly ObjectStatus[];
+}
+
+/**
+ * Runs the leader's write-back after each build and every `statusResyncMs` (the publish Service's address
+ * can change without any watched object changing): one sync at a time, a request during a sync runs once
+ * more after it. Followers do nothing.
+ */
+export class StatusSync {
+  readonly #writer: StatusWriter;
+  readonly #events: EventRecorder;
+  readonly #store: ClusterStore;
+  readonly #logger: Logger;
+  readonly #opts: { publishService?: string; publishAddress: string[]; statusResyncMs: number };
+  #last: BuildOutcome | undefined;
+  #leader = false;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(deps: {
+    rest: KubeRest;
+    logger: Logger;
+    observer: ControllerObserver | undefined;
+    events: EventRecorder;
+    store: ClusterStore;
+    options: { publishService?: string; publishAddress: string[]; statusResyncMs: number };
+  }) {
+    this.#writer = new StatusWriter({
+      rest: deps.rest,
+      logger: deps.logger,
+      ...(deps.observer ? { observer: deps.observer } : {}),
+    });
+    this.#events = deps.events;
+    this.#store = deps.store;
+    this.#logger = deps.logger;
+    this.#opts = deps.options;
+  }
+
+  /** A build finished; its diagnostics and statuses are what the next sync writes. */
+  built(outcome: BuildOutcome): void {
+    this.#last = outcome;
+    this.#kick();
+  }
+
+  setLeader(leader: boolean): void {
+    this.#leader = leader;
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (!leader || this.#closed) return;
+    this.#timer = setInterval(() => this.#kick(), this.#opts.statusResyncMs);
+    this.#timer.unref();
+    this.#kick();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  #kick(): void {
+    if (!this.#leader || this.#closed || !this.#last) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#sync()
+      .catch((err: unknown) => this.#logger.warn({ err: (err as Error).message }, 'status sync failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#again) {
+          this.#again = false;
+          this.#kick();
+        }
+      });
+  }
+
+  async #sync(): Promise<void> {
+    const outcome = this.#last;
+    if (!outcome) return;
+    const { publishService, publishAddress } = this.#opts;
+    if (publishService || publishAddress.length > 0) {
+      let addresses: LoadBalancerIngress[] | undefined;
+      try {
+        addresses = await this.#writer.addresses(publishService, publishAddress);
+      } catch {
+        addresses = undefined; // logged by the writer; Ingress status waits for the next sync
+      }
+      if (addresses && this.#leader) await this.#writer.syncIngresses(this.#store.ownIngresses(), addresses);
+    }
+    if (!this.#leader) return;
+    await this.#writer.syncStickyRoutes(outcome.statuses ?? [], (ns, name) =>
+      this.#store.get('StickyRoute', ns, name),
+    );
+    if (!this.#leader) return;
+    await this.#events.record(outcome.diagnostics, (d) => {
+      const obj = this.#store.get<{ metadata?: { uid?: string } }>(
+        d.object.kind as 'Ingress',
+        d.object.namespace,
+        d.object.name,
+      );
+      return obj?.metadata?.uid;
+    });
+  }
+}

@@ -1,0 +1,200 @@
+import type {
+  V1EndpointSlice,
+  V1Ingress,
+  V1IngressClass,
+  V1Secret,
+  V1Service,
+} from '@kubernetes/client-node';
+import type { StickyRoute } from '../stickyroute/types.ts';
+import type { ClusterView } from '../view.ts';
+import type { WatchedKind } from './observer.ts';
+
+/** `spec.controller` of the IngressClasses this controller serves (same constant as the builder's). */
+const CONTROLLER_NAME = 'sticky-ingress.dev/controller';
+const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
+const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/** The minimum every stored object has. */
+export interface StoredObject {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+}
+
+type AnyRecord = Record<string, unknown>;
+const rec = (v: unknown): AnyRecord => (typeof v === 'object' && v !== null ? (v as AnyRecord) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const keyOf = (o: StoredObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+
+/**
+ * The cluster controller's cache: the objects the informers delivered, keyed by kind and namespace/name.
+ * One writer (the controller loop). `upsert`/`remove` answer whether the change can alter the snapshot, so
+ * unreferenced Secrets, Services and EndpointSlices, foreign Ingresses and no-op resyncs cause no rebuild.
+ */
+export class ClusterStore {
+  readonly #objects = new Map<WatchedKind, Map<string, StoredObject>>();
+  readonly #ingressClass: string;
+  readonly #defaultCertificate: string | undefined;
+  #refs: { services: Set<string>; secrets: Set<string> } | undefined;
+  #ownClasses: { names: Set<string>; ownsDefault: boolean } | undefined;
+
+  constructor(options: { ingressClass: string; defaultCertificate?: string }) {
+    this.#ingressClass = options.ingressClass;
+    this.#defaultCertificate = options.defaultCertificate;
+    for (const kind of [
+      'Ingress',
+      'IngressClass',
+      'Service',
+      'EndpointSlice',
+      'Secret',
+      'StickyRoute',
+    ] as const) {
+      this.#objects.set(kind, new Map());
+    }
+  }
+
+  /** Stores `obj`; true when the snapshot may change because of it. */
+  upsert(kind: WatchedKind, obj: StoredObject): boolean {
+    const map = this.#map(kind);
+    const key = keyOf(obj);
+    const old = map.get(key);
+    const rv = obj.metadata?.resourceVersion;
+    if (old && rv !== undefined && old.metadata?.resourceVersion === rv) return false;
+    const relevantBefore = old !== undefined && this.#relevant(kind, old);
+    map.set(key, obj);
+    this.#invalidate(kind);
+    return relevantBefore || this.#relevant(kind, obj);
+  }
+
+  /** Forgets `obj`; true when the snapshot may change because of it. */
+  remove(kind: WatchedKind, obj: StoredObject): boolean {
+    const map = this.#map(kind);
+    const key = keyOf(obj);
+    const old = map.get(key);
+    if (!old) return false;
+    const relevant = this.#relevant(kind, old);
+    map.delete(key);
+    this.#invalidate(kind);
+    return relevant;
+  }
+
+  get<T>(kind: WatchedKind, namespace: string, name: string): T | undefined {
+    return this.#map(kind).get(`${namespace}/${name}`) as T | undefined;
+  }
+
+  /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
+  ownIngresses(): V1Ingress[] {
+    return this.#sorted<V1Ingress>('Ingress').filter((i) => this.#ownsIngress(i as StoredObject));
+  }
+
+  /** The objects of this moment, sorted by namespace/name so equal stores give equal views. */
+  view(): ClusterView {
+    return {
+      ingresses: this.#sorted<V1Ingress>('Ingress'),
+      ingressClasses: this.#sorted<V1IngressClass>('IngressClass'),
+      services: this.#sorted<V1Service>('Service'),
+      endpointSlices: this.#sorted<V1EndpointSlice>('EndpointSlice'),
+      secrets: this.#sorted<V1Secret>('Secret'),
+      stickyRoutes: this.#sorted<StickyRoute>('StickyRoute'),
+    };
+  }
+
+  #map(kind: WatchedKind): Map<string, StoredObject> {
+    return this.#objects.get(kind) as Map<string, StoredObject>;
+  }
+
+  #sorted<T>(kind: WatchedKind): T[] {
+    const map = this.#map(kind);
+    return [...map.keys()].sort().map((k) => map.get(k) as T);
+  }
+
+  #invalidate(kind: WatchedKind): void {
+    if (kind === 'Ingress' || kind === 'StickyRoute' || kind === 'IngressClass') this.#refs = undefined;
+    if (kind === 'IngressClass') this.#ownClasses = undefined;
+  }
+
+  #relevant(kind: WatchedKind, obj: StoredObject): boolean {
+    const ns = obj.metadata?.namespace ?? '';
+    switch (kind) {
+      case 'Ingress':
+        return this.#ownsIngress(obj);
+      case 'Service':
+        return this.#references().services.has(keyOf(obj));
+      case 'EndpointSlice': {
+        const service = obj.metadata?.labels?.[SERVICE_NAME_LABEL];
+        return service !== undefined && this.#references().services.has(`${ns}/${service}`);
+      }
+      case 'Secret':
+        return this.#references().secrets.has(keyOf(obj));
+      default:
+        return true;
+    }
+  }
+
+  #ownsIngress(ingress: StoredObject): boolean {
+    const own = this.#classes();
+    const className = rec(rec(ingress).spec).ingressClassName;
+    if (typeof className === 'string' && className !== '') return own.names.has(className);
+    const legacy = ingress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
+    if (typeof legacy === 'string' && legacy !== '') return legacy === this.#ingressClass;
+    return own.ownsDefault;
+  }
+
+  #classes(): { names: Set<string>; ownsDefault: boolean } {
+    if (this.#ownClasses) return this.#ownClasses;
+    const names = new Set<string>();
+    const named = new Set<string>();
+    let ownsDefault = false;
+    for (const cls of this.#map('IngressClass').values()) {
+      const name = cls.metadata?.name ?? '';
+      named.add(name);
+      if (rec(rec(cls).spec).controller !== CONTROLLER_NAME) continue;
+      names.add(name);
+      if (cls.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ownsDefault = true;
+    }
+    if (!named.has(this.#ingressClass)) names.add(this.#ingressClass);
+    this.#ownClasses = { names, ownsDefault };
+    return this.#ownClasses;
+  }
+
+  #references(): { services: Set<string>; secrets: Set<string> } {
+    if (this.#refs) return this.#refs;
+    const services = new Set<string>();
+    const secrets = new Set<string>();
+    if (this.#defaultCertificate) secrets.add(this.#defaultCertificate);
+    for (const ingress of this.#map('Ingress').values()) {
+      if (!this.#ownsIngress(ingress)) continue;
+      const ns = ingress.metadata?.namespace ?? '';
+      const spec = rec(rec(ingress).spec);
+      const backends = [rec(spec.defaultBackend)];
+      for (const rule of arr(spec.rules)) {
+        for (const path of arr(rec(rec(rule).http).paths)) backends.push(rec(rec(path).backend));
+      }
+      for (const b of backends) {
+        const name = rec(b.service).name;
+        if (typeof name === 'string') services.add(`${ns}/${name}`);
+      }
+      for (const tls of arr(spec.tls)) {
+        const name = rec(tls).secretName;
+        if (typeof name === 'string') secrets.add(`${ns}/${name}`);
+      }
+    }
+    for (const route of this.#map('StickyRoute').values()) {
+      const ns = route.metadata?.namespace ?? '';
+      const spec = rec(rec(route).spec);
+      for (const r of arr(spec.routes)) {
+        const name = rec(rec(rec(r).backend).service).name;
+        if (typeof name === 'string') services.add(`${ns}/${name}`);
+      }
+      const secret = rec(spec.tls).secretName;
+      if (typeof secret === 'string') secrets.add(`${ns}/${secret}`);
+    }
+    this.#refs = { services, secrets };
+    return this.#refs;
+  }
+}

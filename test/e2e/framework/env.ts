@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { type ClusterHandle, startCluster } from './cluster.ts';
+import { type ControllerProcess, startController, writeAffinityKey } from './controller.ts';
+import {
+  type ControllerIdentity,
+  createControllerIdentity,
+  ensureNamespace,
+  installCrd,
+} from './identity.ts';
+import { KubeClient } from './kube.ts';
+import { createTestHost, type TestHost } from './netns.ts';
+
+/** The IngressClass the e2e controllers serve (the chart's default). */
+export const INGRESS_CLASS = 'sticky';
+
+/**
+ * One test file's world: a fresh apiserver, an admin client, the StickyRoute CRD, an IngressClass, the
+ * controller's ServiceAccount (chart RBAC), and bookkeeping so `close()` stops every controller, backend
+ * and network namespace the file started.
+ */
+export interface E2eEnv {
+  cluster: ClusterHandle;
+  admin: KubeClient;
+  identity: ControllerIdentity;
+  /** Shared by every controller of the file: replicas agree on affinity cookies. */
+  affinityKeyFile: string;
+  /** A new namespace with a unique name. */
+  namespace(prefix?: string): Promise<string>;
+  /** A new network namespace (backend host); closed with the env. */
+  host(): TestHost;
+  /** Starts a controller child process as the ServiceAccount; stopped with the env. */
+  controller(name?: string, extraArgs?: string[], waitReady?: boolean): Promise<ControllerProcess>;
+  close(): Promise<void>;
+}
+
+export async function startEnv(options: { crd?: boolean } = {}): Promise<E2eEnv> {
+  const cluster = await startCluster();
+  const admin = new KubeClient(cluster.server, cluster.adminToken, cluster.caPem);
+  const hosts: TestHost[] = [];
+  const controllers: ControllerProcess[] = [];
+  try {
+    if (options.crd !== false) await installCrd(admin);
+    await admin.apply({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: { name: INGRESS_CLASS },
+      spec: { controller: 'sticky-ingress.dev/controller' },
+    });
+    const identity = await createControllerIdentity(cluster, admin, 'sticky-system');
+    const affinityKeyFile = await writeAffinityKey(cluster.dir);
+    let seq = 0;
+    return {
+      cluster,
+      admin,
+      identity,
+      affinityKeyFile,
+      async namespace(prefix = 'e2e') {
+        const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+        await ensureNamespace(admin, name);
+        return name;
+      },
+      host() {
+        const h = createTestHost();
+        hosts.push(h);
+        return h;
+      },
+      async controller(name, extraArgs = [], waitReady = true) {
+        seq += 1;
+        const c = await startController({
+          name: name ?? `controller-${seq}`,
+          kubeconfig: identity.kubeconfig,
+          leaseNamespace: identity.namespace,
+          affinityKeyFile,
+          extraArgs,
+          waitReady,
+        });
+        controllers.push(c);
+        return c;
+      },
+      async close() {
+        await Promise.all(controllers.map((c) => c.stop()));
+        await Promise.all(hosts.map((h) => h.close()));
+        await admin.close();
+        await cluster.close();
+      },
+    };
+  } catch (err) {
+    await Promise.all(hosts.map((h) => h.close()));
+    await admin.close();
+    await cluster.close();
+    throw err;
+  }
+}
