@@ -51,7 +51,7 @@ describe('every invalid annotation value is reported and falls back to its defau
       assert.deepEqual(issues.length, 1, JSON.stringify(issues));
       assert.equal(issues[0]?.reason, 'InvalidAnnotation');
       assert.equal(issues[0]?.annotation, key);
-      assert.match(issues[0]?.message ?? '', new RegExp(`expected ${escape(d.values)}`));
+      assert.match(issues[0]?.message ?? '', new RegExp(`expected ${escapeRegExp(d.values)}`));
       const fallback = parseIngressAnnotations(
         d.key === 'health-check-path' || d.key === 'hsts' ? withoutKey(base, key) : base,
       );
@@ -115,6 +115,6 @@ function withoutKey(obj: Record<string, string>, key: string): Record<string, st
   return rest;
 }
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

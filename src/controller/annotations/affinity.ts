@@ -32,7 +32,8 @@ export const affinityGroup = {
       nginx: true,
       values: 'cookie, none',
       default: 'none',
-      description: 'cookie: pin each client to one endpoint with a cookie holding a signed hash of it.',
+      description:
+        'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
       risk: 'Low',
     },
     {
@@ -41,7 +42,7 @@ export const affinityGroup = {
       values: 'balanced, persistent',
       default: 'balanced',
       description:
-        'balanced: re-pick when the pinned endpoint is unhealthy or gone; persistent: keep it while it exists, even terminating.',
+        'balanced: re-pick when the pinned endpoint is unhealthy or gone; persistent: keep it while it exists.',
       risk: 'Low',
     },
     {
