@@ -33,8 +33,10 @@ export function loadCertificate(
     };
   }
   const data = isRecord(secret.data) ? secret.data : {};
-  const certPem = decode(data['tls.crt']);
-  const keyPem = decode(data['tls.key']);
+  // stringData only survives in manifest files (the API server folds it into data), and is not base64.
+  const plain = isRecord(secret.stringData) ? secret.stringData : {};
+  const certPem = decode(data['tls.crt']) ?? str(plain['tls.crt']);
+  const keyPem = decode(data['tls.key']) ?? str(plain['tls.key']);
   if (!certPem || !CERT_PEM.test(certPem)) {
     return {
       problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.crt is not a PEM certificate` },
@@ -73,9 +75,4 @@ export function defaultCertificate(ctx: BuildContext): string | undefined {
     message: `default certificate unusable: ${result.problem.message}; the generated self-signed certificate serves instead`,
   });
   return undefined;
-}
-
-/** A record is shaped like a Secret we could read (used to skip garbage without a crash). */
-export function hasSecretName(v: unknown): v is { secretName: string } {
-  return isRecord(v) && typeof v.secretName === 'string' && v.secretName !== '';
 }
