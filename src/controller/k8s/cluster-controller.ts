@@ -49,6 +49,7 @@ export class ClusterController {
   readonly #holdoff: Holdoff;
   readonly #elector: LeaderElector | undefined;
   readonly #status: StatusSync;
+  readonly #publishService: string | undefined;
   #queue: Change[] = [];
   #draining = false;
   #published = false;
@@ -69,6 +70,7 @@ export class ClusterController {
     this.#logger = logger;
     this.#observer = observer;
     this.#store = new ClusterStore(options);
+    this.#publishService = options.publishService;
     this.#holdoff = new Holdoff(() => this.#rebuild(), options.holdoffMs, options.holdoffMaxMs);
     this.#informers = informerSpecs(options.watchNamespaces).map(
       (spec) =>
@@ -138,11 +140,20 @@ export class ClusterController {
     const batch = this.#queue;
     this.#queue = [];
     let relevant = false;
+    let publishChanged = false;
     for (const { kind, op, object } of batch) {
       const changed = op === 'upsert' ? this.#store.upsert(kind, object) : this.#store.remove(kind, object);
       relevant = changed || relevant;
+      if (
+        kind === 'Service' &&
+        this.#publishService === `${object.metadata?.namespace}/${object.metadata?.name}`
+      ) {
+        publishChanged = true;
+      }
     }
     if (relevant) this.#holdoff.trigger();
+    // The publish Service's address goes into Ingress status, not the snapshot: no rebuild, just a sync.
+    else if (publishChanged) this.#status.kick();
   }
 
   #onSettled(): void {

@@ -53,7 +53,7 @@ export class StatusSync {
   /** A build finished; its diagnostics and statuses are what the next sync writes. */
   built(outcome: BuildOutcome): void {
     this.#last = outcome;
-    this.#kick();
+    this.kick();
   }
 
   setLeader(leader: boolean): void {
@@ -61,9 +61,9 @@ export class StatusSync {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     if (!leader || this.#closed) return;
-    this.#timer = setInterval(() => this.#kick(), this.#opts.statusResyncMs);
+    this.#timer = setInterval(() => this.kick(), this.#opts.statusResyncMs);
     this.#timer.unref();
-    this.#kick();
+    this.kick();
   }
 
   async close(): Promise<void> {
@@ -72,7 +72,8 @@ export class StatusSync {
     await this.#running;
   }
 
-  #kick(): void {
+  /** Runs a sync now (or right after the running one). No-op for followers. */
+  kick(): void {
     if (!this.#leader || this.#closed || !this.#last) return;
     if (this.#running) {
       this.#again = true;
@@ -84,7 +85,7 @@ export class StatusSync {
         this.#running = undefined;
         if (this.#again) {
           this.#again = false;
-          this.#kick();
+          this.kick();
         }
       });
   }
