@@ -83,7 +83,7 @@ export class DataplaneMetrics {
       `${P}upstream_active_connections`,
       'In-flight requests and open tunnels of an endpoint (shared by backends listing it).',
       source,
-      (b, m) => m.state.active,
+      (_b, m) => m.state.active,
     );
     endpointGauge(
       registry,
