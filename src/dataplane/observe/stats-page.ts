@@ -30,7 +30,8 @@ th{background:#d8dde8;font-weight:600;padding:2px 6px;text-align:right}
 td{padding:2px 6px;border-bottom:1px solid #e4e4e4;text-align:right;font-variant-numeric:tabular-nums}
 th:first-child,td:first-child{text-align:left}
 tr.summary td{font-weight:bold;background:#eef1f6}
-td.st-UP{background:#c8f0c0}td.st-DOWN{background:#f6b4b4}td.st-DRAIN{background:#bcd3f5}
+td.st-UP,tr.summary td.st-UP{background:#c8f0c0}td.st-DOWN,tr.summary td.st-DOWN{background:#f6b4b4}
+td.st-DRAIN,tr.summary td.st-DRAIN{background:#bcd3f5}
 .empty{color:#777;font-style:italic}
 `;
 
