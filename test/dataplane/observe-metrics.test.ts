@@ -84,7 +84,7 @@ describe('dataplane metrics after real traffic', () => {
     assert.equal(sample(text, `${REQ}{${APP},status_class="2xx"}`), 4);
     assert.equal(sample(text, `${REQ}{${APP},status_class="3xx"}`), 1);
     assert.equal(sample(text, `${DUR}_count{${APP},status_class="2xx"}`), 4);
-    assert.equal(sample(text, `${DUR}_bucket{${APP},status_class="2xx",le="+Inf"}`), 4);
+    assert.equal(sample(text, `${DUR}_bucket{le="+Inf",${APP},status_class="2xx"}`), 4);
     assert.ok(sample(text, `${DUR}_sum{${APP},status_class="2xx"}`)! > 0);
     assert.equal(
       sample(

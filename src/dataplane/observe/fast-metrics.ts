@@ -141,7 +141,7 @@ export class FastHistogram extends FastMetric<HistogramChild> {
       for (let i = 0; i <= this.bounds.length; i++) {
         acc += child.counts[i]!;
         const le = i < this.bounds.length ? String(this.bounds[i]) : '+Inf';
-        values.push({ labels: { ...labels, le }, value: acc, metricName: bucket });
+        values.push({ labels: { le, ...labels }, value: acc, metricName: bucket });
       }
       values.push({ labels, value: child.sum, metricName: `${this.name}_sum` });
       values.push({ labels, value: child.count, metricName: `${this.name}_count` });
