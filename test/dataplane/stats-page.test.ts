@@ -60,11 +60,7 @@ test('Chromium: /stats shows a live endpoint and its counts move after traffic',
       assert.equal(res.status, 200);
     }
     // Round-robin over two endpoints: 5 each. Waits for the page's own 2 s refresh, not a sleep.
-    await page.waitForFunction(
-      (sel) => document.querySelector(sel)?.textContent === '5',
-      `${row} td[data-field="requests"]`,
-      { timeout: 20_000 },
-    );
+    await page.locator(`${row} td[data-field="requests"]`, { hasText: /^5$/ }).waitFor({ timeout: 20_000 });
     assert.equal(
       await page.textContent('tr[data-kind="backend"][data-id="chat"] td[data-field="requests"]'),
       '10',
