@@ -75,8 +75,9 @@ export function ingress(
     spec: {
       ingressClassName: opts.className ?? 'sticky',
       ...(opts.tls ? { tls: opts.tls } : {}),
+      // An empty host makes a rule without host (matches every Host header).
       rules: [...byHost].map(([host, list]) => ({
-        host,
+        ...(host ? { host } : {}),
         http: {
           paths: list.map((r) => ({
             path: r.path ?? '/',
