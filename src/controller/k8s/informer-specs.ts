@@ -43,6 +43,7 @@ export function informerSpecs(namespaces: readonly string[]): InformerSpec[] {
         kind: 'StickyRoute',
         apiVersion: 'sticky-ingress.dev/v1alpha1',
         path: `/apis/sticky-ingress.dev/v1alpha1${ns}/stickyroutes`,
+        optional: true,
         ...scoped,
       },
     );

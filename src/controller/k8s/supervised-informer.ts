@@ -13,6 +13,8 @@ export interface InformerSpec {
   path: string;
   fieldSelector?: string;
   namespace?: string;
+  /** Optional kinds (StickyRoute) may be forbidden or missing: the informer then settles empty-handed. */
+  optional?: boolean;
 }
 
 /** One change an informer saw; the controller loop is the only consumer. */
@@ -26,7 +28,7 @@ export interface Change {
 export interface RetryOptions {
   baseMs: number;
   maxMs: number;
-  /** Forbidden (RBAC) or not found (CRD missing): retried at this slow, steady pace. */
+  /** Forbidden (RBAC) or not found (CRD missing): retries back off up to this slow pace. */
   slowMs: number;
 }
 
@@ -45,13 +47,16 @@ export interface InformerDeps {
 /**
  * A client-node ListWatch that never stays down: it stops for good on a 5xx, a refused connection or a
  * failed start(), so every stop is followed by a restart with backoff and jitter. 410 Gone relists
- * (ListWatch drops its resourceVersion); 403 and 404 settle the informer empty-handed and retry slowly.
+ * (ListWatch drops its resourceVersion). 403 and 404 back off further, up to `slowMs` (a restarted API
+ * server answers 403 until its RBAC cache syncs, so the first retries stay quick); an optional kind then
+ * counts as settled (empty), a required one keeps the controller unready until it lists.
  */
 export class SupervisedInformer {
   readonly #spec: InformerSpec;
   readonly #deps: InformerDeps;
   readonly #lw: ListWatch<StoredObject & { apiVersion?: string; kind?: string }>;
   readonly #backoff: Backoff;
+  readonly #slowBackoff: Backoff;
   #settled = false;
   #closed = false;
   #timer: NodeJS.Timeout | undefined;
@@ -61,6 +66,7 @@ export class SupervisedInformer {
     this.#spec = spec;
     this.#deps = deps;
     this.#backoff = new Backoff(deps.retry.baseMs, deps.retry.maxMs);
+    this.#slowBackoff = new Backoff(deps.retry.baseMs, Math.max(deps.retry.baseMs, deps.retry.slowMs));
     const list = async () => {
       const query: Record<string, string> = spec.fieldSelector ? { fieldSelector: spec.fieldSelector } : {};
       const out = await deps.rest.list<StoredObject & { apiVersion?: string; kind?: string }>(
@@ -70,6 +76,7 @@ export class SupervisedInformer {
       // List items carry no apiVersion/kind (watch events do): stamp them so every object looks alike.
       for (const item of out.items) Object.assign(item, { apiVersion: spec.apiVersion, kind: spec.kind });
       this.#backoff.reset();
+      this.#slowBackoff.reset();
       if (this.#lastReason)
         deps.logger.info({ kind: spec.kind, namespace: spec.namespace }, 'informer recovered');
       this.#lastReason = '';
@@ -121,21 +128,22 @@ export class SupervisedInformer {
   #failed(err: unknown): void {
     if (this.#closed || this.#timer) return;
     const status = statusOf(err);
-    const { logger, observer, retry } = this.#deps;
+    const { logger, observer } = this.#deps;
     const reason =
       status === 403 ? 'forbidden' : status === 404 ? 'not-found' : status === 410 ? 'gone' : 'error';
     const slow = reason === 'forbidden' || reason === 'not-found';
-    const delay = slow ? retry.slowMs : this.#backoff.next();
+    const delay = slow ? this.#slowBackoff.next() : this.#backoff.next();
     observer?.apiError?.(`watch ${this.#spec.kind}`, status);
     observer?.informerRestart?.(this.#spec.kind, reason, delay);
     const fields = { kind: this.#spec.kind, namespace: this.#spec.namespace, status, retryInMs: delay };
     if (reason !== this.#lastReason) {
       const message = (err as Error)?.message ?? String(err);
-      if (slow) logger.warn({ ...fields, err: message }, this.#explain(reason));
+      if (slow && this.#spec.optional) logger.warn({ ...fields, err: message }, this.#explain(reason));
+      else if (slow) logger.error({ ...fields, err: message }, this.#explain(reason));
       else logger.warn({ ...fields, err: message }, 'informer stopped; restarting with backoff');
     }
     this.#lastReason = reason;
-    if (slow) this.#settle();
+    if (slow && this.#spec.optional) this.#settle();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.start();

@@ -103,7 +103,8 @@ export async function startCluster(): Promise<ClusterHandle> {
     tools,
     startupMs: Date.now() - started,
     async stopApiServer() {
-      await apiserver?.stop(10_000);
+      // SIGTERM; open watches are cut by SIGKILL after 2 s (a graceful apiserver would hold them longer).
+      await apiserver?.stop(2_000);
     },
     startApiServer,
     async close() {

@@ -28,8 +28,17 @@ export interface E2eEnv {
   namespace(prefix?: string): Promise<string>;
   /** A new network namespace (backend host); closed with the env. */
   host(): TestHost;
-  /** Starts a controller child process as the ServiceAccount; stopped with the env. */
-  controller(name?: string, extraArgs?: string[], waitReady?: boolean): Promise<ControllerProcess>;
+  /** Starts a controller child process as the ServiceAccount (or `opts.identity`); stopped with the env. */
+  controller(
+    name?: string,
+    extraArgs?: string[],
+    opts?: { waitReady?: boolean; identity?: ControllerIdentity },
+  ): Promise<ControllerProcess>;
+  /** Another ServiceAccount in the controller namespace with the chart's rules filtered by `keepRule`. */
+  identityWith(
+    serviceAccount: string,
+    keepRule: (rule: { apiGroups?: string[]; resources?: string[] }) => boolean,
+  ): Promise<ControllerIdentity>;
   close(): Promise<void>;
 }
 
@@ -59,20 +68,23 @@ export async function startEnv(options: { crd?: boolean } = {}): Promise<E2eEnv>
         await ensureNamespace(admin, name);
         return name;
       },
+      identityWith(serviceAccount, keepRule) {
+        return createControllerIdentity(cluster, admin, identity.namespace, serviceAccount, keepRule);
+      },
       host() {
         const h = createTestHost();
         hosts.push(h);
         return h;
       },
-      async controller(name, extraArgs = [], waitReady = true) {
+      async controller(name, extraArgs = [], opts = {}) {
         seq += 1;
         const c = await startController({
           name: name ?? `controller-${seq}`,
-          kubeconfig: identity.kubeconfig,
+          kubeconfig: (opts.identity ?? identity).kubeconfig,
           leaseNamespace: identity.namespace,
           affinityKeyFile,
           extraArgs,
-          waitReady,
+          waitReady: opts.waitReady ?? true,
         });
         controllers.push(c);
         return c;

@@ -86,6 +86,8 @@ export async function createControllerIdentity(
   admin: KubeClient,
   namespace: string,
   serviceAccount = 'sticky-ingress',
+  /** Tests of degraded permissions drop rules (the roles are then named after the ServiceAccount). */
+  keepRule?: (rule: { apiGroups?: string[]; resources?: string[] }) => boolean,
 ): Promise<ControllerIdentity> {
   await ensureNamespace(admin, namespace);
   await admin.apply({
@@ -93,7 +95,16 @@ export async function createControllerIdentity(
     kind: 'ServiceAccount',
     metadata: { name: serviceAccount, namespace },
   });
-  const rules = controllerRbac(cluster.tools, namespace);
+  let rules = controllerRbac(cluster.tools, namespace);
+  if (keepRule) {
+    rules = rules.map((role) => ({
+      ...role,
+      metadata: { ...role.metadata, name: `${role.metadata.name}-${serviceAccount}` },
+      rules: ((role.rules as { apiGroups?: string[]; resources?: string[] }[] | undefined) ?? []).filter(
+        keepRule,
+      ),
+    }));
+  }
   const subject = { kind: 'ServiceAccount', name: serviceAccount, namespace };
   for (const role of rules) {
     await admin.applyParsed(role);
