@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { haproxyCfg, nginxConf, type ProxyPorts, stickyManifests, type Topology } from './configs.ts';
+import { freePorts, logTail, type ProcessGroup, type Started, waitForPort } from './procs.ts';
+
+/** Every measurement the bench knows. */
+export type ScenarioId = 'http' | 'https' | 'handshake' | 'redirect' | 'ws-echo' | 'socketio' | 'ws-idle';
+
+/** A proxy under test: how to start it (pinned to `cpu`) and which scenarios it takes part in. */
+export interface Contestant {
+  id: string;
+  scenarios: ReadonlySet<ScenarioId>;
+  start(ctx: StartContext): Promise<RunningProxy>;
+}
+
+/** What a contestant's start() needs. */
+export interface StartContext {
+  topology: Topology;
+  procs: ProcessGroup;
+  cpu: string;
+  repo: string;
+}
+
+/** A started proxy: the process whose tree is measured (RSS, CPU) and its listeners. */
+export interface RunningProxy {
+  proc: Started;
+  ports: ProxyPorts;
+}
+
+const ALL: ScenarioId[] = ['http', 'https', 'handshake', 'redirect', 'ws-echo', 'socketio', 'ws-idle'];
+const THROUGHPUT: ScenarioId[] = ['http', 'https', 'handshake'];
+
+async function ports(): Promise<ProxyPorts> {
+  const [http, https, admin] = (await freePorts(3)) as [number, number, number];
+  return { http, https, admin };
+}
+
+const haproxy: Contestant = {
+  id: 'haproxy',
+  scenarios: new Set(ALL),
+  async start(ctx) {
+    const p = await ports();
+    const cfg = join(ctx.topology.dir, 'haproxy.cfg');
+    writeFileSync(cfg, haproxyCfg(ctx.topology, p));
+    const proc = ctx.procs.spawn({ name: 'haproxy', cmd: 'haproxy', args: ['-f', cfg, '-db'], cpu: ctx.cpu }, ctx.topology.dir);
+    await waitForPort(p.https, proc);
+    return { proc, ports: p };
+  },
+};
+
+const nginx: Contestant = {
+  id: 'nginx',
+  scenarios: new Set(ALL),
+  async start(ctx) {
+    const p = await ports();
+    const conf = join(ctx.topology.dir, 'nginx.conf');
+    writeFileSync(conf, nginxConf(ctx.topology, p));
+    const args = ['-p', ctx.topology.dir, '-e', 'stderr', '-c', conf];
+    const proc = ctx.procs.spawn({ name: 'nginx', cmd: 'nginx', args, cpu: ctx.cpu }, ctx.topology.dir);
+    await waitForPort(p.https, proc);
+    return { proc, ports: p };
+  },
+};
+
+/** The lean node:http + undici reference (HTTP only): what any Node proxy costs before features. */
+const nodeBare: Contestant = {
+  id: 'node-bare',
+  scenarios: new Set<ScenarioId>(['http']),
+  async start(ctx) {
+    const p = await ports();
+    const args = [join(ctx.repo, 'bench/lib/node-bare.ts'), String(p.http), ...ctx.topology.fast.map(String)];
+    const proc = ctx.procs.spawn({ name: 'node-bare', cmd: process.execPath, args, cpu: ctx.cpu }, ctx.topology.dir);
+    await waitForPort(p.http, proc);
+    return { proc, ports: p };
+  },
+};
+
+/** sticky-ingress variants: the CLI in standalone mode; `workers > 1` goes through the cluster launcher. */
+function sticky(id: string, o: { observability: boolean; workers: number; scenarios: ScenarioId[] }): Contestant {
+  return {
+    id,
+    scenarios: new Set(o.scenarios),
+    async start(ctx) {
+      const p = await ports();
+      const dir = join(ctx.topology.dir, `manifests-${id}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'bench.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: stickyManifests(ctx.topology) }));
+      const keyFile = join(ctx.topology.dir, 'affinity.key');
+      writeFileSync(keyFile, randomBytes(32).toString('hex'));
+      const flags = serveFlags(ctx.repo, { dir, ports: p, keyFile, observability: o.observability });
+      const entry =
+        o.workers > 1 ? [join(ctx.repo, 'bench/lib/cluster-launcher.ts'), String(o.workers)] : [join(ctx.repo, 'cmd/sticky-ingress.ts')];
+      const proc = ctx.procs.spawn(
+        { name: id, cmd: process.execPath, args: [...entry, 'serve', ...flags], cpu: ctx.cpu, quietStdout: o.observability },
+        ctx.topology.dir,
+      );
+      await waitReady(p.admin, proc);
+      return { proc, ports: p };
+    },
+  };
+}
+
+let helpText: string | undefined;
+/** Flags for `serve`; metrics switches are passed only when the CLI knows them (observability may land later). */
+function serveFlags(repo: string, o: { dir: string; ports: ProxyPorts; keyFile: string; observability: boolean }): string[] {
+  helpText ??= execFileSync(process.execPath, [join(repo, 'cmd/sticky-ingress.ts'), 'serve', '--help'], { encoding: 'utf8' });
+  const flags = [
+    ['--manifests', o.dir],
+    ['--bind-address', '127.0.0.1'],
+    ['--admin-bind-address', '127.0.0.1'],
+    ['--http-port', String(o.ports.http)],
+    ['--https-port', String(o.ports.https)],
+    ['--admin-port', String(o.ports.admin)],
+    ['--affinity-key-file', o.keyFile],
+    ['--default-certificate', 'default/bench-tls'],
+    ['--leader-election', 'false'],
+    ['--shutdown-delay', '0ms'],
+    ['--drain-timeout', '1s'],
+    ['--log-level', 'warn'],
+    ['--access-log', String(o.observability)],
+  ];
+  if (helpText.includes('--metrics ')) flags.push(['--metrics', String(o.observability)]);
+  return flags.flat();
+}
+
+/** Ready = the admin listener answers /readyz with 200, i.e. the first snapshot is live. */
+async function waitReady(adminPort: number, proc: Started): Promise<void> {
+  await waitForPort(adminPort, proc);
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined);
+    if (res?.status === 200) return;
+    await sleep(50);
+  }
+  throw new Error(`sticky-ingress never became ready: ${logTail(proc)}`);
+}
+
+/** The contestants in table order; ratios are to the first (HAProxy). */
+export const CONTESTANTS: readonly Contestant[] = [
+  haproxy,
+  nginx,
+  sticky('sticky', { observability: true, workers: 1, scenarios: ALL }),
+  sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
+  sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
+  nodeBare,
+];

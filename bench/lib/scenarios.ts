@@ -1,0 +1,110 @@
+import { performance } from 'node:perf_hooks';
+import { HTTP_HOST, TLS_HOST } from './configs.ts';
+import type { RunningProxy, ScenarioId } from './contestants.ts';
+import { cpuJiffies, treeCpuSeconds, treeRssKiB } from './procs.ts';
+import { runSocketIo } from './socketio.ts';
+import { runTlsHandshakes } from './tls-handshakes.ts';
+import { runWrk } from './wrk.ts';
+import { runWsEcho } from './ws-echo.ts';
+import { runWsIdle } from './ws-idle.ts';
+
+/** Durations and sizes of one bench mode (full or --quick). */
+export interface Settings {
+  rounds: number;
+  httpSeconds: number;
+  seconds: number;
+  connections: number;
+  wsEchoConnections: number;
+  socketIoConcurrency: number;
+  handshakeConcurrency: number;
+  idleTunnels: number;
+  settleMs: number;
+  /** CPU list wrk runs on (the load-generator core). */
+  loadCpu: string;
+  /** Who opens the new TLS connections: wrk with `Connection: close` (default) or the Node client. */
+  handshakeClient: 'wrk' | 'node';
+}
+
+/** Named figures of one run; `proxyCpu`/`loadCpu`: proxy tree's and load core's CPU use (1 = one full core). */
+export type Figures = Record<string, number>;
+
+/** Runs one scenario against one proxy and returns its figures, proxy CPU use included. */
+export async function runScenario(id: ScenarioId, proxy: RunningProxy, s: Settings): Promise<Figures> {
+  const cpu0 = treeCpuSeconds(proxy.proc.pid);
+  const load0 = cpuJiffies(Number(s.loadCpu));
+  const t0 = performance.now();
+  const figures = await measure(id, proxy, s);
+  const wall = (performance.now() - t0) / 1000;
+  const load1 = cpuJiffies(Number(s.loadCpu));
+  figures.proxyCpu = (treeCpuSeconds(proxy.proc.pid) - cpu0) / wall;
+  // Whole load core (wrk or Node client + backends + anything else on it): near 1 means it, not the proxy, limits.
+  figures.loadCpu = (load1.busy - load0.busy) / Math.max(1, load1.total - load0.total);
+  return figures;
+}
+
+async function measure(id: ScenarioId, proxy: RunningProxy, s: Settings): Promise<Figures> {
+  const { http, https } = proxy.ports;
+  const wrk = { connections: s.connections, cpu: s.loadCpu };
+  switch (id) {
+    case 'http': {
+      const r = await runWrk({ ...wrk, url: `http://127.0.0.1:${http}/`, seconds: s.httpSeconds, headers: [`Host: ${HTTP_HOST}`] });
+      return { rps: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+    }
+    case 'https': {
+      const r = await runWrk({ ...wrk, url: `https://127.0.0.1:${https}/`, seconds: s.seconds, headers: [`Host: ${TLS_HOST}`] });
+      return { rps: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+    }
+    case 'handshake': {
+      if (s.handshakeClient === 'node') return nodeHandshakes(proxy, s);
+      const r = await runWrk({
+        connections: s.handshakeConcurrency,
+        cpu: s.loadCpu,
+        url: `https://127.0.0.1:${https}/`,
+        seconds: s.seconds,
+        headers: [`Host: ${TLS_HOST}`, 'Connection: close'],
+      });
+      return { perSec: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+    }
+    case 'redirect': {
+      const r = await runWrk({ ...wrk, url: `http://127.0.0.1:${http}/`, seconds: s.seconds, headers: [`Host: ${TLS_HOST}`] });
+      return { rps: r.requestsPerSec, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+    }
+    case 'ws-echo': {
+      const url = `ws://127.0.0.1:${http}/ws`;
+      const r = await runWsEcho({ url, host: HTTP_HOST, connections: s.wsEchoConnections, seconds: s.seconds });
+      return { msgsPerSec: r.messagesPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors };
+    }
+    case 'socketio': {
+      const origin = `http://127.0.0.1:${http}`;
+      const r = await runSocketIo({ origin, host: HTTP_HOST, concurrency: s.socketIoConcurrency, seconds: s.seconds });
+      return { perSec: r.handshakesPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.failures };
+    }
+    case 'ws-idle': {
+      const r = await runWsIdle({
+        url: `ws://127.0.0.1:${http}/ws`,
+        host: HTTP_HOST,
+        tunnels: s.idleTunnels,
+        settleMs: s.settleMs,
+        rssKiB: () => treeRssKiB(proxy.proc.pid),
+      });
+      return {
+        kibPerTunnel: r.kibPerTunnel,
+        returned: r.returnedRatio,
+        rssBeforeKiB: r.rssBeforeKiB,
+        rssOpenKiB: r.rssOpenKiB,
+        rssAfterKiB: r.rssAfterCloseKiB,
+        errors: r.failed,
+      };
+    }
+  }
+}
+
+async function nodeHandshakes(proxy: RunningProxy, s: Settings): Promise<Figures> {
+  const r = await runTlsHandshakes({
+    port: proxy.ports.https,
+    servername: TLS_HOST,
+    concurrency: s.handshakeConcurrency,
+    seconds: s.seconds,
+  });
+  return { perSec: r.handshakesPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.failures };
+}

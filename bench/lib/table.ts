@@ -1,0 +1,88 @@
+import type { ScenarioId } from './contestants.ts';
+import type { Figures } from './scenarios.ts';
+import { median } from './stats.ts';
+
+/** One run's figures, as recorded in the JSON output. */
+export interface RunRecord {
+  round: number;
+  scenario: ScenarioId;
+  contestant: string;
+  figures: Figures;
+}
+
+/** Median of every figure per scenario and contestant: `medians[scenario][contestant][figure]`. */
+export type Medians = Record<string, Record<string, Figures>>;
+
+/** Medians over rounds of each (scenario, contestant, figure). */
+export function mediansOf(records: readonly RunRecord[]): Medians {
+  const grouped: Record<string, Record<string, Record<string, number[]>>> = {};
+  for (const r of records) {
+    const byContestant = (grouped[r.scenario] ??= {});
+    const byFigure = (byContestant[r.contestant] ??= {});
+    for (const [k, v] of Object.entries(r.figures)) (byFigure[k] ??= []).push(v);
+  }
+  const out: Medians = {};
+  for (const [scenario, byContestant] of Object.entries(grouped)) {
+    out[scenario] = {};
+    for (const [contestant, byFigure] of Object.entries(byContestant)) {
+      const figures: Figures = {};
+      for (const [k, values] of Object.entries(byFigure)) figures[k] = median(values);
+      (out[scenario] as Record<string, Figures>)[contestant] = figures;
+    }
+  }
+  return out;
+}
+
+/** Rows of the printed table: which figure of which scenario, and its label. */
+const ROWS: readonly { scenario: ScenarioId; figure: string; label: string }[] = [
+  { scenario: 'http', figure: 'rps', label: 'HTTP keep-alive req/s' },
+  { scenario: 'http', figure: 'p50Ms', label: 'HTTP p50 ms' },
+  { scenario: 'http', figure: 'p99Ms', label: 'HTTP p99 ms' },
+  { scenario: 'https', figure: 'rps', label: 'TLS keep-alive req/s' },
+  { scenario: 'https', figure: 'p99Ms', label: 'TLS p99 ms' },
+  { scenario: 'handshake', figure: 'perSec', label: 'new TLS handshakes/s' },
+  { scenario: 'redirect', figure: 'rps', label: 'HTTP->HTTPS redirects/s' },
+  { scenario: 'ws-echo', figure: 'p50Ms', label: 'WS echo p50 ms' },
+  { scenario: 'ws-echo', figure: 'p99Ms', label: 'WS echo p99 ms' },
+  { scenario: 'ws-echo', figure: 'msgsPerSec', label: 'WS echo msgs/s' },
+  { scenario: 'socketio', figure: 'perSec', label: 'socket.io handshakes/s' },
+  { scenario: 'ws-idle', figure: 'kibPerTunnel', label: 'KiB RSS per idle WS' },
+  { scenario: 'ws-idle', figure: 'returned', label: 'RSS returned after close' },
+];
+
+/** The table of medians with the ratio to `baseline` in brackets, plus proxy/load core use per scenario. */
+export function formatTable(m: Medians, contestants: readonly string[], baseline: string): string {
+  const header = ['figure (median)', ...contestants];
+  const lines: string[][] = [header];
+  const row = (label: string, get: (c: string) => number | undefined, ratio: boolean) => {
+    const cells = contestants.map((c) => {
+      const v = get(c);
+      if (v === undefined || !Number.isFinite(v)) return '-';
+      const base = get(baseline);
+      const r = ratio && c !== baseline && base !== undefined && base > 0 ? ` (${(v / base).toFixed(2)}x)` : '';
+      return `${fmt(v)}${r}`;
+    });
+    lines.push([label, ...cells]);
+  };
+  for (const r of ROWS) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], true);
+  for (const s of [...new Set(ROWS.map((r) => r.scenario))]) {
+    row(`${s}: proxy core / load core`, () => undefined, false);
+    const last = lines[lines.length - 1] as string[];
+    contestants.forEach((c, i) => {
+      const f = m[s]?.[c];
+      if (f?.proxyCpu !== undefined) last[i + 1] = `${pct(f.proxyCpu)} / ${pct(f.loadCpu ?? Number.NaN)}`;
+    });
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  return lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+}
+
+function fmt(v: number): string {
+  if (Math.abs(v) >= 100) return Math.round(v).toString();
+  if (Math.abs(v) >= 10) return v.toFixed(1);
+  return v.toFixed(2);
+}
+
+function pct(v: number): string {
+  return Number.isFinite(v) ? `${Math.round(v * 100)}%` : '-';
+}

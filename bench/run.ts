@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: sticky-ingress against HAProxy and nginx on loopback, each proxy pinned to core 0 and
+ * wrk, the Node clients and the backends on core 1; interleaved rounds, medians, ratios to HAProxy.
+ * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node.
+ * Prints the table; writes bench/out/bench-<time>.json. See bench/RESULTS.md.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { backendNginxConf, makeCertificate, type Topology, writeCertFiles } from './lib/configs.ts';
+import { CONTESTANTS, type Contestant, type RunningProxy, type ScenarioId } from './lib/contestants.ts';
+import { probe } from './lib/probe.ts';
+import { freePorts, pinSelf, ProcessGroup, waitForPort } from './lib/procs.ts';
+import { runScenario, type Settings } from './lib/scenarios.ts';
+import { formatTable, mediansOf, type RunRecord } from './lib/table.ts';
+
+const REPO = dirname(dirname(new URL(import.meta.url).pathname));
+const PROXY_CPU = '0';
+const LOAD_CPU = '1';
+const ROUND_SCENARIOS: ScenarioId[] = ['http', 'https', 'handshake', 'redirect', 'ws-echo', 'socketio'];
+
+const FULL: Settings = {
+  rounds: 3,
+  httpSeconds: 10,
+  seconds: 5,
+  connections: 64,
+  wsEchoConnections: 8,
+  socketIoConcurrency: 32,
+  handshakeConcurrency: 32,
+  idleTunnels: 2000,
+  settleMs: 2000,
+  loadCpu: LOAD_CPU,
+  handshakeClient: 'wrk',
+};
+const QUICK: Settings = { ...FULL, rounds: 1, httpSeconds: 3, seconds: 2, idleTunnels: 500, settleMs: 1000 };
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    scenarios: { type: 'string' },
+    'handshake-client': { type: 'string', default: 'wrk' },
+  },
+});
+
+/** Installs haproxy, nginx and wrk from Debian when one is missing (needs root and apt-get). */
+function ensureTools(): void {
+  const missing = ['haproxy', 'nginx', 'wrk'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  if (missing.length === 0) return;
+  console.error(`installing ${missing.join(' ')} (apt-get)`);
+  execFileSync('apt-get', ['install', '-y', 'haproxy', 'nginx', 'wrk'], { stdio: 'inherit' });
+}
+
+function versions(): Record<string, string> {
+  const first = (cmd: string, a: string[]) => {
+    const r = spawnSync(cmd, a, { encoding: 'utf8' });
+    return `${r.stdout}${r.stderr}`.split('\n').find((l) => l.trim() !== '') ?? '?';
+  };
+  return {
+    node: process.version,
+    haproxy: first('haproxy', ['-v']),
+    nginx: first('nginx', ['-v']),
+    wrk: first('wrk', ['-v']),
+    cpu: cpus()[0]?.model ?? '?',
+    cores: String(cpus().length),
+    kernel: first('uname', ['-r']),
+  };
+}
+
+async function startBackends(procs: ProcessGroup, dir: string): Promise<Topology> {
+  const cert = await makeCertificate();
+  const [f1, f2, n1, n2] = (await freePorts(4)) as [number, number, number, number];
+  const t: Topology = { dir, ...cert, fast: [f1, f2], node: [n1, n2] };
+  writeCertFiles(t);
+  const conf = join(dir, 'backend-nginx.conf');
+  writeFileSync(conf, backendNginxConf(t));
+  const nginx = procs.spawn({ name: 'backend-nginx', cmd: 'nginx', args: ['-p', dir, '-e', 'stderr', '-c', conf], cpu: LOAD_CPU }, dir);
+  const nodeArgs = [join(REPO, 'bench/lib/backend-node.ts'), String(n1), String(n2)];
+  const node = procs.spawn({ name: 'backend-node', cmd: process.execPath, args: nodeArgs, cpu: LOAD_CPU }, dir);
+  await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx), waitForPort(n1, node), waitForPort(n2, node)]);
+  return t;
+}
+
+async function startContestants(list: readonly Contestant[], t: Topology, procs: ProcessGroup) {
+  const running = new Map<string, RunningProxy>();
+  const skipped: Record<string, string> = {};
+  for (const c of list) {
+    try {
+      const proxy = await c.start({ topology: t, procs, cpu: PROXY_CPU, repo: REPO });
+      // node-bare is a bare reference without routing, TLS or affinity: nothing to check.
+      const problems = c.id === 'node-bare' ? [] : await probe(proxy.ports);
+      if (problems.length > 0) throw new Error(problems.join('; '));
+      running.set(c.id, proxy);
+    } catch (err) {
+      skipped[c.id] = (err as Error).message;
+      console.error(`skipping ${c.id}: ${skipped[c.id]}`);
+    }
+  }
+  return { running, skipped };
+}
+
+async function measureAll(settings: Settings, running: Map<string, RunningProxy>, scenarios: ScenarioId[]) {
+  const records: RunRecord[] = [];
+  const runOne = async (round: number, scenario: ScenarioId, c: Contestant) => {
+    const proxy = running.get(c.id);
+    if (!proxy || !c.scenarios.has(scenario)) return;
+    const figures = await runScenario(scenario, proxy, settings);
+    records.push({ round, scenario, contestant: c.id, figures });
+    const main = figures.rps ?? figures.perSec ?? figures.msgsPerSec ?? figures.kibPerTunnel ?? Number.NaN;
+    console.error(`round ${round} ${scenario} ${c.id}: ${main.toFixed(1)} (proxy cpu ${(figures.proxyCpu ?? 0).toFixed(2)})`);
+  };
+  // Interleaved: each round visits every scenario and, within it, every contestant (A B C A B C ...).
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const scenario of scenarios.filter((s) => s !== 'ws-idle')) {
+      for (const c of CONTESTANTS) await runOne(round, scenario, c);
+    }
+  }
+  // Memory per idle tunnel is a level, not a rate: one measurement per proxy, last so it disturbs nothing.
+  if (scenarios.includes('ws-idle')) for (const c of CONTESTANTS) await runOne(1, 'ws-idle', c);
+  return records;
+}
+
+async function main(): Promise<void> {
+  const settings: Settings = { ...(args.quick ? QUICK : FULL) };
+  if (args.rounds) settings.rounds = Number(args.rounds);
+  if (args['handshake-client'] === 'node') settings.handshakeClient = 'node';
+  const only = args.only?.split(',');
+  const list = CONTESTANTS.filter((c) => !only || only.includes(c.id));
+  const scenarios = (args.scenarios?.split(',') as ScenarioId[] | undefined) ?? [...ROUND_SCENARIOS, 'ws-idle'];
+  ensureTools();
+  if (cpus().length < 2) throw new Error('needs at least 2 CPUs (proxy on core 0, load on core 1)');
+  const procs = new ProcessGroup();
+  procs.installCleanup();
+  pinSelf(LOAD_CPU);
+  const started = Date.now();
+  try {
+    const dir = procs.tempDir();
+    const topology = await startBackends(procs, dir);
+    const { running, skipped } = await startContestants(list, topology, procs);
+    const records = await measureAll(settings, running, scenarios);
+    const medians = mediansOf(records);
+    const ids = list.map((c) => c.id).filter((id) => running.has(id));
+    console.log(formatTable(medians, ids, 'haproxy'));
+    const outDir = join(REPO, 'bench/out');
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    const meta = { mode: args.quick ? 'quick' : 'full', settings, versions: versions(), skipped, seconds: (Date.now() - started) / 1000 };
+    writeFileSync(file, JSON.stringify({ ...meta, medians, records }, null, 2));
+    console.error(`wrote ${file} (${meta.seconds.toFixed(0)} s)`);
+  } finally {
+    await procs.close();
+  }
+}
+
+await main();
