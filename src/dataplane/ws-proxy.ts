@@ -86,6 +86,7 @@ export class WsProxy {
     // http-proxy-3 emits 'error' when no callback is given; an unhandled one would crash the process.
     this.#proxy.on('error', onProxyError);
     this.#proxy.on('proxyReqWs', onProxyReqWs);
+    this.#proxy.on('open', onTunnelOpen);
   }
 
   /** Open tunnels right now. */
@@ -197,12 +198,19 @@ function onProxyUpgrade(this: ClientRequest & Tagged, proxyRes: IncomingMessage,
     const prior = proxyRes.headers['set-cookie'];
     proxyRes.headers['set-cookie'] = prior === undefined ? [tunnel.setCookie] : [...prior, tunnel.setCookie];
   }
-  const s = proxySocket as Duplex & { setTimeout?: (ms: number) => void } & Tagged;
-  s[kTunnel] = tunnel;
-  // Socket inactivity counts reads and writes, so one timer on the upstream side covers both directions.
-  s.setTimeout?.(tunnel.backend.config.timeouts.tunnelIdleMs);
-  proxySocket.once('timeout', onTunnelIdle);
+  (proxySocket as Duplex & Tagged)[kTunnel] = tunnel;
   if (tunnel.closed) proxySocket.destroy();
+}
+
+/** After http-proxy-3 set the socket up (it zeroes socket timeouts), so the idle timer must be armed here. */
+function onTunnelOpen(proxySocket: Duplex & Tagged): void {
+  const tunnel = proxySocket[kTunnel];
+  if (tunnel === undefined) return;
+  // Socket inactivity counts reads and writes, so one timer on the upstream side covers both directions.
+  (proxySocket as Duplex & { setTimeout(ms: number): void }).setTimeout(
+    tunnel.backend.config.timeouts.tunnelIdleMs,
+  );
+  proxySocket.once('timeout', onTunnelIdle);
 }
 
 function onProxyResponse(this: ClientRequest & Tagged, proxyRes: IncomingMessage): void {
