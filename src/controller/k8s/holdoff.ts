@@ -7,16 +7,24 @@ export class Holdoff {
   readonly #delayMs: number;
   readonly #maxDelayMs: number;
   readonly #fire: () => void;
+  readonly #now: () => number;
   #firstPending: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(fire: () => void, delayMs = 100, maxDelayMs = 500) {
+  /** `now` is a monotonic clock in ms (injectable for tests with mocked timers). */
+  constructor(
+    fire: () => void,
+    delayMs = 100,
+    maxDelayMs = 500,
+    now: () => number = () => performance.now(),
+  ) {
     if (!(delayMs >= 0) || !(maxDelayMs >= delayMs))
       throw new RangeError('Holdoff: need 0 <= delayMs <= maxDelayMs');
     this.#fire = fire;
     this.#delayMs = delayMs;
     this.#maxDelayMs = maxDelayMs;
+    this.#now = now;
   }
 
   /** Whether a fire is scheduled. */
@@ -27,7 +35,7 @@ export class Holdoff {
   /** Notes a change; (re)schedules the fire. */
   trigger(): void {
     if (this.#closed) return;
-    const now = performance.now();
+    const now = this.#now();
     this.#firstPending ??= now;
     const wait = Math.max(0, Math.min(this.#delayMs, this.#firstPending + this.#maxDelayMs - now));
     if (this.#timer) clearTimeout(this.#timer);

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ClusterStore, type StoredObject } from '../../../src/controller/k8s/store.ts';
+
+const meta = (namespace: string, name: string, rv: string, extra: Record<string, unknown> = {}) => ({
+  metadata: { namespace, name, resourceVersion: rv, ...extra },
+});
+const ing = (name: string, rv: string, spec: Record<string, unknown>, annotations?: Record<string, string>) =>
+  ({ ...meta('app', name, rv, annotations ? { annotations } : {}), spec }) as StoredObject;
+const rule = (service: string) => ({
+  rules: [
+    { host: 'a.example.com', http: { paths: [{ path: '/', backend: { service: { name: service } } }] } },
+  ],
+});
+
+describe('ClusterStore: which changes matter', () => {
+  test('the same resourceVersion twice is not a change', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    const obj = ing('a', '1', { ingressClassName: 'sticky', ...rule('web') });
+    assert.equal(store.upsert('Ingress', obj), true);
+    assert.equal(store.upsert('Ingress', { ...obj }), false);
+    assert.equal(
+      store.upsert('Ingress', ing('a', '2', { ingressClassName: 'sticky', ...rule('web') })),
+      true,
+    );
+  });
+
+  test('Services, EndpointSlices and Secrets matter only when an own Ingress or a StickyRoute names them', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    assert.equal(store.upsert('Service', meta('app', 'web', '1')), false, 'nobody references it yet');
+    const slice = meta('app', 'web-x', '1', { labels: { 'kubernetes.io/service-name': 'web' } });
+    assert.equal(store.upsert('EndpointSlice', slice), false);
+    assert.equal(store.upsert('Secret', meta('app', 'tls', '1')), false);
+    store.upsert(
+      'Ingress',
+      ing('a', '1', { ingressClassName: 'sticky', tls: [{ secretName: 'tls' }], ...rule('web') }),
+    );
+    assert.equal(store.upsert('Service', meta('app', 'web', '2')), true);
+    assert.equal(
+      store.upsert('EndpointSlice', { ...slice, metadata: { ...slice.metadata, resourceVersion: '2' } }),
+      true,
+    );
+    assert.equal(store.upsert('Secret', meta('app', 'tls', '2')), true);
+    assert.equal(store.upsert('Service', meta('other', 'web', '1')), false, 'same name, other namespace');
+    assert.equal(store.remove('Secret', meta('app', 'tls', '2')), true);
+    assert.equal(store.remove('Secret', meta('app', 'tls', '2')), false, 'already gone');
+  });
+
+  test('StickyRoute backends and TLS Secrets are references too; the default certificate always is', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky', defaultCertificate: 'sys/default' });
+    assert.equal(store.upsert('Secret', meta('sys', 'default', '1')), true);
+    store.upsert('StickyRoute', {
+      ...meta('app', 'r', '1'),
+      spec: { tls: { secretName: 'rt' }, routes: [{ backend: { service: { name: 'game' } } }] },
+    } as StoredObject);
+    assert.equal(store.upsert('Service', meta('app', 'game', '1')), true);
+    assert.equal(store.upsert('Secret', meta('app', 'rt', '1')), true);
+  });
+
+  test("another controller's Ingresses do not matter, and neither do the Services they name", () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    assert.equal(
+      store.upsert('Ingress', ing('n', '1', { ingressClassName: 'nginx', ...rule('legacy') })),
+      false,
+    );
+    assert.equal(
+      store.upsert('Ingress', ing('l', '1', rule('legacy'), { 'kubernetes.io/ingress.class': 'nginx' })),
+      false,
+    );
+    assert.equal(store.upsert('Service', meta('app', 'legacy', '1')), false);
+    // Moving an Ingress away from our class matters once (to drop its routes).
+    store.upsert('Ingress', ing('m', '1', { ingressClassName: 'sticky', ...rule('web') }));
+    assert.equal(store.upsert('Ingress', ing('m', '2', { ingressClassName: 'nginx', ...rule('web') })), true);
+    assert.deepEqual(
+      store.ownIngresses().map((i) => i.metadata?.name),
+      [],
+    );
+  });
+
+  test('IngressClasses decide ownership: a class of ours marked default claims class-less Ingresses', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    assert.equal(store.upsert('Ingress', ing('plain', '1', rule('web'))), false);
+    store.upsert('IngressClass', {
+      metadata: {
+        name: 'sticky',
+        resourceVersion: '1',
+        annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' },
+      },
+      spec: { controller: 'sticky-ingress.dev/controller' },
+    } as StoredObject);
+    assert.deepEqual(
+      store.ownIngresses().map((i) => i.metadata?.name),
+      ['plain'],
+    );
+    assert.equal(store.upsert('Service', meta('app', 'web', '1')), true);
+  });
+
+  test('view() is sorted by namespace/name whatever the insertion order', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    for (const [ns, name] of [
+      ['b', 'x'],
+      ['a', 'z'],
+      ['a', 'y'],
+    ] as const)
+      store.upsert('Service', meta(ns, name, '1'));
+    assert.deepEqual(
+      store.view().services.map((s) => `${s.metadata?.namespace}/${s.metadata?.name}`),
+      ['a/y', 'a/z', 'b/x'],
+    );
+  });
+});
