@@ -1,5 +1,5 @@
 import { build } from '../src/controller/build/index.ts';
-import { ManifestFolder } from '../src/controller/manifests/index.ts';
+import { type FolderLoad, ManifestFolder, ManifestFolderError } from '../src/controller/manifests/index.ts';
 import { parseCommand } from './args.ts';
 import { UsageError } from './errors.ts';
 import { buildKeys, helpText } from './help.ts';
@@ -22,7 +22,7 @@ export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, 
     return 0;
   }
   const dir = singleDir(cmd.positionals, 'check');
-  const load = await new ManifestFolder({ dir }).load();
+  const load = await loadOnce(dir);
   const result = build(load.view, cmd.settings);
   for (const p of load.problems) io.out(formatProblem(p));
   for (const d of result.diagnostics) io.out(formatDiagnostic(d));
@@ -43,4 +43,14 @@ export function singleDir(positionals: readonly string[], command: string): stri
     throw new UsageError(`${command} needs exactly one DIR argument (got ${positionals.length}); see --help`);
   }
   return positionals[0];
+}
+
+/** Reads the folder once; an unreadable folder is a usage error (exit 2), unlike problems inside it. */
+export async function loadOnce(dir: string): Promise<FolderLoad> {
+  try {
+    return await new ManifestFolder({ dir }).load();
+  } catch (err) {
+    if (err instanceof ManifestFolderError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -1,5 +1,4 @@
 import { build } from '../src/controller/build/index.ts';
-import { ManifestFolder } from '../src/controller/manifests/index.ts';
 import { compileSnapshot } from '../src/dataplane/compile.ts';
 import { httpsLocation, isAcmeChallenge } from '../src/dataplane/redirect.ts';
 import { findHost, findRoute, normalizeHost } from '../src/dataplane/router.ts';
@@ -7,7 +6,7 @@ import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstream
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
 import { loadAffinityKey } from './affinity-key.ts';
 import { parseCommand } from './args.ts';
-import { type Io, singleDir } from './check.ts';
+import { type Io, loadOnce, singleDir } from './check.ts';
 import { UsageError } from './errors.ts';
 import { explainKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
@@ -35,7 +34,7 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   }
   const { key } = await loadAffinityKey(cmd.settings.affinityKeyFile);
 
-  const load = await new ManifestFolder({ dir }).load();
+  const load = await loadOnce(dir);
   const result = build(load.view, cmd.settings);
   for (const p of load.problems) io.err(formatProblem(p));
   for (const d of result.diagnostics) io.err(formatDiagnostic(d));
@@ -105,6 +104,7 @@ function explainPick(backend: BackendState, cookieHeader: string, secure: boolea
   }[pick.affinity];
   io.out(`endpoint: ${id} (${where})`);
   io.out(`why: ${why}`);
+  if (pick.setCookie !== undefined) io.out(`set-cookie: ${pick.setCookie}`);
   return 0;
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { ManifestFolderError } from '../src/controller/manifests/index.ts';
 import { SnapshotPublisher } from '../src/controller/publisher.ts';
 import { AdminServer } from '../src/dataplane/admin-server.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
@@ -81,10 +82,19 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
   );
   const running: Running = { dataplane, admin, source: undefined };
   const stopped = waitForSignals(config, running, state, log);
-  running.source =
-    config.manifests !== undefined
-      ? await startStandalone(config.manifests, publisher, logger)
-      : await startCluster(config, publisher, logger);
+  try {
+    running.source =
+      config.manifests !== undefined
+        ? await startStandalone(config.manifests, publisher, logger)
+        : await startCluster(config, publisher, logger);
+  } catch (err) {
+    // Nothing to serve: release the listeners so the process can exit with the error.
+    await dataplane.shutdown({ drainTimeoutMs: 0 });
+    await admin.close();
+    log.flushSync();
+    if (err instanceof ManifestFolderError) throw new ConfigError(`--manifests: ${err.message}`);
+    throw err;
+  }
   return stopped;
 }
 

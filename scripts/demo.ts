@@ -85,10 +85,8 @@ function startIngress(
   args: string[],
   logFile: string,
 ): Promise<{ child: ChildProcess; https: number; admin: number; http: number }> {
-  const child = spawn(process.execPath, [entry, 'serve', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-  });
+  // Same process group: Ctrl-C in the terminal reaches the ingress too, which then drains by itself.
+  const child = spawn(process.execPath, [entry, 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const log = createWriteStream(logFile);
   return new Promise((resolve, reject) => {
     child.once('exit', (code) =>
@@ -134,20 +132,23 @@ async function main(): Promise<void> {
   const backends = await startDemoBackends(3, new URL('public/index.html', demoDir));
   let child: ChildProcess | undefined;
   let stopping = false;
-  const stop = async (code: number) => {
+  const stop = async (code: number, signal?: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
     if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child?.once('exit', r));
-      child.kill('SIGTERM');
+      const running = child;
+      const exited = new Promise((r) => running.once('exit', r));
+      // A terminal's Ctrl-C already reached the ingress; anything else (SIGTERM, kill -INT) is forwarded.
+      const forward = setTimeout(() => running.kill('SIGTERM'), signal === 'SIGINT' ? 3000 : 0);
       await exited;
+      clearTimeout(forward);
     }
     await Promise.all(backends.map((b) => b.close()));
     await rm(tmp, { recursive: true, force: true });
     process.exit(code);
   };
-  process.on('SIGINT', () => void stop(0));
-  process.on('SIGTERM', () => void stop(0));
+  process.on('SIGINT', () => void stop(0, 'SIGINT'));
+  process.on('SIGTERM', () => void stop(0, 'SIGTERM'));
   process.on('exit', () => child?.exitCode === null && child.kill('SIGKILL'));
   try {
     const manifests = join(tmp, 'manifests');

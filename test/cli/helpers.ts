@@ -85,10 +85,13 @@ export class CliProcess {
     return this.waitFor(() => this.records.slice(from).find(pred), what);
   }
 
-  /** SIGKILL if still running; for t.after(). */
+  /** For t.after(): SIGTERM (so a parent can stop its own children), SIGKILL if still running after 10 s. */
   async kill(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     await this.exited;
+    clearTimeout(timer);
   }
 
   #notify(): void {

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { appManifests, runCli, tempDir, writeFile } from './helpers.ts';
+
+describe('sticky-ingress check', () => {
+  test('a good folder: exit 0 and a summary', async (t) => {
+    const { dir, cleanup } = await tempDir('si-check-');
+    t.after(cleanup);
+    await writeFile(join(dir, 'app.yaml'), appManifests({ host: 'app.test', ports: [8081, 8082] }));
+    const r = await runCli(['check', dir]);
+    assert.equal(r.stderr, '');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /^ok: 1 files, 4 objects: 1 hosts, 1 routes, 1 backends\n$/);
+  });
+
+  test('a bad folder: every parse error and diagnostic on its own line, exit 1', async (t) => {
+    const { dir, cleanup } = await tempDir('si-check-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { 'sticky-ingress.dev/load-balance': 'fastest' },
+      }),
+    );
+    await writeFile(join(dir, 'broken.yml'), 'apiVersion: v1\nkind: [\n');
+    const r = await runCli(['check', dir]);
+    assert.equal(r.code, 1);
+    const lines = r.stdout.trimEnd().split('\n');
+    assert.match(lines[0] ?? '', /^Error broken\.yml ParseError: invalid YAML in document 1: line 3/);
+    assert.match(
+      lines[1] ?? '',
+      /^Warning Ingress web\/app metadata\.annotations\["sticky-ingress\.dev\/load-balance"\] InvalidAnnotation: .*"fastest"/,
+    );
+    assert.match(lines.at(-1) ?? '', /^2 problems \(2 files, 3 objects: 1 hosts/);
+  });
+
+  test('a missing folder or no folder: exit 2', async () => {
+    const none = await runCli(['check']);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /check needs exactly one DIR argument/);
+    const missing = await runCli(['check', '/nonexistent/si-folder']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /cannot read manifest folder \/nonexistent\/si-folder/);
+  });
+});
+
+describe('sticky-ingress explain', () => {
+  test('redirect, first pick with its cookie, the cookie hit, unknown host', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    const manifests = join(dir, 'manifests');
+    await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
+    await writeFile(
+      join(manifests, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082, 8083],
+        tlsSecret: 'app-tls',
+        annotations: {
+          'nginx.ingress.kubernetes.io/affinity': 'cookie',
+          'sticky-ingress.dev/load-balance': 'least-conn',
+        },
+      }),
+    );
+    const keyFile = join(dir, 'key');
+    await writeFile(keyFile, randomBytes(24).toString('hex'));
+    const explain = (...args: string[]) =>
+      runCli(['explain', manifests, '--affinity-key-file', keyFile, ...args]);
+
+    const redirect = await explain('--url', 'http://app.test/chat/?room=1', '--https-port', '443');
+    assert.equal(redirect.code, 0);
+    assert.match(redirect.stdout, /^host: app\.test \(TLS\)$/m);
+    assert.match(
+      redirect.stdout,
+      /^route: Ingress\/web\/app\/\S+ path \/ \(Prefix\) from Ingress web\/app$/m,
+    );
+    assert.match(redirect.stdout, /^would redirect 308 to https:\/\/app\.test\/chat\/\?room=1$/m);
+
+    const first = await explain('--url', 'https://app.test/socket.io/?EIO=4');
+    assert.equal(first.code, 0);
+    assert.match(first.stdout, /policy least-conn affinity cookie INGRESSCOOKIE \(balanced\), 3 endpoints/);
+    assert.match(first.stdout, /^why: no cookie: least-conn pick, would set INGRESSCOOKIE$/m);
+    const endpoint = /^endpoint: (\S+) /m.exec(first.stdout)?.[1];
+    const cookie = /^set-cookie: (INGRESSCOOKIE=[^;]+);/m.exec(first.stdout)?.[1];
+    assert.ok(endpoint && cookie, first.stdout);
+
+    const hit = await explain(
+      '--url',
+      'https://app.test/socket.io/?EIO=4',
+      '--cookie',
+      'other=1',
+      '--cookie',
+      cookie,
+    );
+    assert.equal(hit.code, 0);
+    assert.match(hit.stdout, new RegExp(`^why: cookie INGRESSCOOKIE matched endpoint ${endpoint}$`, 'm'));
+    assert.doesNotMatch(hit.stdout, /set-cookie/);
+
+    const unknown = await explain('--url', 'https://other.test/');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stdout, /^no host matches other\.test: 404$/m);
+  });
+
+  test('a bad --url is a usage error', async () => {
+    const r = await runCli(['explain', '.', '--url', 'ftp://x/']);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /invalid --url "ftp:\/\/x\/": expected an http:\/\/ or https:\/\/ URL/);
+  });
+});
