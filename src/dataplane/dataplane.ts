@@ -217,6 +217,8 @@ export class Dataplane {
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
     for (const s of servers) s.closeAllConnections();
+    // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.
+    await this.#drain.settled(1_000, () => this.#upgrades.tunnels);
     await closed;
     await this.#pools.close(true);
     this.upstreams.close();
