@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { backendNginxConf, makeCertificate, type Topology, writeCertFiles } from './lib/configs.ts';
 import { CONTESTANTS, type Contestant, type RunningProxy, type ScenarioId } from './lib/contestants.ts';
 import { probe } from './lib/probe.ts';
-import { freePorts, pinSelf, ProcessGroup, waitForPort } from './lib/procs.ts';
+import { freePorts, ProcessGroup, pinSelf, waitForPort } from './lib/procs.ts';
 import { runScenario, type Settings } from './lib/scenarios.ts';
 import { formatTable, mediansOf, type RunRecord } from './lib/table.ts';
 
@@ -48,7 +48,9 @@ const { values: args } = parseArgs({
 
 /** Installs haproxy, nginx and wrk from Debian when one is missing (needs root and apt-get). */
 function ensureTools(): void {
-  const missing = ['haproxy', 'nginx', 'wrk'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
+  const missing = ['haproxy', 'nginx', 'wrk'].filter(
+    (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
+  );
   if (missing.length === 0) return;
   console.error(`installing ${missing.join(' ')} (apt-get)`);
   execFileSync('apt-get', ['install', '-y', 'haproxy', 'nginx', 'wrk'], { stdio: 'inherit' });
@@ -77,10 +79,21 @@ async function startBackends(procs: ProcessGroup, dir: string): Promise<Topology
   writeCertFiles(t);
   const conf = join(dir, 'backend-nginx.conf');
   writeFileSync(conf, backendNginxConf(t));
-  const nginx = procs.spawn({ name: 'backend-nginx', cmd: 'nginx', args: ['-p', dir, '-e', 'stderr', '-c', conf], cpu: LOAD_CPU }, dir);
+  const nginx = procs.spawn(
+    { name: 'backend-nginx', cmd: 'nginx', args: ['-p', dir, '-e', 'stderr', '-c', conf], cpu: LOAD_CPU },
+    dir,
+  );
   const nodeArgs = [join(REPO, 'bench/lib/backend-node.ts'), String(n1), String(n2)];
-  const node = procs.spawn({ name: 'backend-node', cmd: process.execPath, args: nodeArgs, cpu: LOAD_CPU }, dir);
-  await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx), waitForPort(n1, node), waitForPort(n2, node)]);
+  const node = procs.spawn(
+    { name: 'backend-node', cmd: process.execPath, args: nodeArgs, cpu: LOAD_CPU },
+    dir,
+  );
+  await Promise.all([
+    waitForPort(f1, nginx),
+    waitForPort(f2, nginx),
+    waitForPort(n1, node),
+    waitForPort(n2, node),
+  ]);
   return t;
 }
 
@@ -110,7 +123,9 @@ async function measureAll(settings: Settings, running: Map<string, RunningProxy>
     const figures = await runScenario(scenario, proxy, settings);
     records.push({ round, scenario, contestant: c.id, figures });
     const main = figures.rps ?? figures.perSec ?? figures.msgsPerSec ?? figures.kibPerTunnel ?? Number.NaN;
-    console.error(`round ${round} ${scenario} ${c.id}: ${main.toFixed(1)} (proxy cpu ${(figures.proxyCpu ?? 0).toFixed(2)})`);
+    console.error(
+      `round ${round} ${scenario} ${c.id}: ${main.toFixed(1)} (proxy cpu ${(figures.proxyCpu ?? 0).toFixed(2)})`,
+    );
   };
   // Interleaved: each round visits every scenario and, within it, every contestant (A B C A B C ...).
   for (let round = 1; round <= settings.rounds; round++) {
@@ -129,7 +144,10 @@ async function main(): Promise<void> {
   if (args['handshake-client'] === 'node') settings.handshakeClient = 'node';
   const only = args.only?.split(',');
   const list = CONTESTANTS.filter((c) => !only || only.includes(c.id));
-  const scenarios = (args.scenarios?.split(',') as ScenarioId[] | undefined) ?? [...ROUND_SCENARIOS, 'ws-idle'];
+  const scenarios = (args.scenarios?.split(',') as ScenarioId[] | undefined) ?? [
+    ...ROUND_SCENARIOS,
+    'ws-idle',
+  ];
   ensureTools();
   if (cpus().length < 2) throw new Error('needs at least 2 CPUs (proxy on core 0, load on core 1)');
   const procs = new ProcessGroup();
@@ -147,7 +165,13 @@ async function main(): Promise<void> {
     const outDir = join(REPO, 'bench/out');
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    const meta = { mode: args.quick ? 'quick' : 'full', settings, versions: versions(), skipped, seconds: (Date.now() - started) / 1000 };
+    const meta = {
+      mode: args.quick ? 'quick' : 'full',
+      settings,
+      versions: versions(),
+      skipped,
+      seconds: (Date.now() - started) / 1000,
+    };
     writeFileSync(file, JSON.stringify({ ...meta, medians, records }, null, 2));
     console.error(`wrote ${file} (${meta.seconds.toFixed(0)} s)`);
   } finally {

@@ -15,7 +15,12 @@ function serve(port: number): void {
   });
   server.keepAliveTimeout = 300_000;
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  const io = new SocketIoServer(server, { pingInterval: 5000, pingTimeout: 5000, serveClient: false, destroyUpgrade: false });
+  const io = new SocketIoServer(server, {
+    pingInterval: 5000,
+    pingTimeout: 5000,
+    serveClient: false,
+    destroyUpgrade: false,
+  });
   io.on('connection', (socket) => {
     socket.on('echo', (msg: unknown, ack?: (m: unknown) => void) => ack?.(msg));
   });

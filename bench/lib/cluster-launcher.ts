@@ -19,6 +19,9 @@ if (cluster.isPrimary) {
   cluster.on('exit', (w, code) => console.error(`worker ${w.process.pid} exited (${code})`));
 } else {
   if (command !== 'serve') throw new Error('usage: cluster-launcher.ts WORKERS serve [flags]');
-  const io = { out: (s: string) => process.stdout.write(`${s}\n`), err: (s: string) => process.stderr.write(`${s}\n`) };
+  const io = {
+    out: (s: string) => process.stdout.write(`${s}\n`),
+    err: (s: string) => process.stderr.write(`${s}\n`),
+  };
   process.exitCode = await runServe(argv, process.env, io);
 }

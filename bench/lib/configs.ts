@@ -41,7 +41,13 @@ export async function makeCertificate(): Promise<{ certPem: string; keyPem: stri
     notBeforeDate,
     notAfterDate: new Date(notBeforeDate.getTime() + 30 * 24 * 3600_000),
     extensions: [
-      { name: 'subjectAltName', altNames: [{ type: 2, value: TLS_HOST }, { type: 2, value: HTTP_HOST }] },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: TLS_HOST },
+          { type: 2, value: HTTP_HOST },
+        ],
+      },
     ],
   });
   return { certPem: pems.cert, keyPem: pems.private };
@@ -118,7 +124,10 @@ export function nginxConf(t: Topology, p: ProxyPorts): string {
     [`upstream ${name} { server 127.0.0.1:${ports[0]}; server 127.0.0.1:${ports[1]}; keepalive 128; }`]
       .concat(ports.map((port, i) => `upstream ${name}${i + 1} { server 127.0.0.1:${port}; keepalive 64; }`))
       .join('\n  ');
-  const ids = [...t.fast.map((port, i) => [port, `be_fast${i + 1}`]), ...t.node.map((port, i) => [port, `be_node${i + 1}`])];
+  const ids = [
+    ...t.fast.map((port, i) => [port, `be_fast${i + 1}`]),
+    ...t.node.map((port, i) => [port, `be_node${i + 1}`]),
+  ];
   const location = (pool: string) => `proxy_pass http://$${pool}_target;
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
@@ -181,14 +190,22 @@ export function stickyManifests(t: Topology): object[] {
   const slice = (svcName: string, port: number, i: number) => ({
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${svcName}-${i}`, namespace: 'default', labels: { 'kubernetes.io/service-name': svcName } },
+    metadata: {
+      name: `${svcName}-${i}`,
+      namespace: 'default',
+      labels: { 'kubernetes.io/service-name': svcName },
+    },
     addressType: 'IPv4',
     ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true, serving: true, terminating: false } }],
   });
   const paths = [
     { path: '/ws', pathType: 'Prefix', backend: { service: { name: 'node', port: { name: 'http' } } } },
-    { path: '/socket.io/', pathType: 'Prefix', backend: { service: { name: 'node', port: { name: 'http' } } } },
+    {
+      path: '/socket.io/',
+      pathType: 'Prefix',
+      backend: { service: { name: 'node', port: { name: 'http' } } },
+    },
     { path: '/', pathType: 'Prefix', backend: { service: { name: 'fast', port: { name: 'http' } } } },
   ];
   const a = 'sticky-ingress.dev/';

@@ -45,7 +45,10 @@ const haproxy: Contestant = {
     const p = await ports();
     const cfg = join(ctx.topology.dir, 'haproxy.cfg');
     writeFileSync(cfg, haproxyCfg(ctx.topology, p));
-    const proc = ctx.procs.spawn({ name: 'haproxy', cmd: 'haproxy', args: ['-f', cfg, '-db'], cpu: ctx.cpu }, ctx.topology.dir);
+    const proc = ctx.procs.spawn(
+      { name: 'haproxy', cmd: 'haproxy', args: ['-f', cfg, '-db'], cpu: ctx.cpu },
+      ctx.topology.dir,
+    );
     await waitForPort(p.https, proc);
     return { proc, ports: p };
   },
@@ -72,14 +75,20 @@ const nodeBare: Contestant = {
   async start(ctx) {
     const p = await ports();
     const args = [join(ctx.repo, 'bench/lib/node-bare.ts'), String(p.http), ...ctx.topology.fast.map(String)];
-    const proc = ctx.procs.spawn({ name: 'node-bare', cmd: process.execPath, args, cpu: ctx.cpu }, ctx.topology.dir);
+    const proc = ctx.procs.spawn(
+      { name: 'node-bare', cmd: process.execPath, args, cpu: ctx.cpu },
+      ctx.topology.dir,
+    );
     await waitForPort(p.http, proc);
     return { proc, ports: p };
   },
 };
 
 /** sticky-ingress variants: the CLI in standalone mode; `workers > 1` goes through the cluster launcher. */
-function sticky(id: string, o: { observability: boolean; workers: number; scenarios: ScenarioId[] }): Contestant {
+function sticky(
+  id: string,
+  o: { observability: boolean; workers: number; scenarios: ScenarioId[] },
+): Contestant {
   return {
     id,
     scenarios: new Set(o.scenarios),
@@ -87,14 +96,25 @@ function sticky(id: string, o: { observability: boolean; workers: number; scenar
       const p = await ports();
       const dir = join(ctx.topology.dir, `manifests-${id}`);
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'bench.json'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: stickyManifests(ctx.topology) }));
+      writeFileSync(
+        join(dir, 'bench.json'),
+        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: stickyManifests(ctx.topology) }),
+      );
       const keyFile = join(ctx.topology.dir, 'affinity.key');
       writeFileSync(keyFile, randomBytes(32).toString('hex'));
       const flags = serveFlags(ctx.repo, { dir, ports: p, keyFile, observability: o.observability });
       const entry =
-        o.workers > 1 ? [join(ctx.repo, 'bench/lib/cluster-launcher.ts'), String(o.workers)] : [join(ctx.repo, 'cmd/sticky-ingress.ts')];
+        o.workers > 1
+          ? [join(ctx.repo, 'bench/lib/cluster-launcher.ts'), String(o.workers)]
+          : [join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
-        { name: id, cmd: process.execPath, args: [...entry, 'serve', ...flags], cpu: ctx.cpu, quietStdout: o.observability },
+        {
+          name: id,
+          cmd: process.execPath,
+          args: [...entry, 'serve', ...flags],
+          cpu: ctx.cpu,
+          quietStdout: o.observability,
+        },
         ctx.topology.dir,
       );
       await waitReady(p.admin, proc);
@@ -105,8 +125,13 @@ function sticky(id: string, o: { observability: boolean; workers: number; scenar
 
 let helpText: string | undefined;
 /** Flags for `serve`; metrics switches are passed only when the CLI knows them (observability may land later). */
-function serveFlags(repo: string, o: { dir: string; ports: ProxyPorts; keyFile: string; observability: boolean }): string[] {
-  helpText ??= execFileSync(process.execPath, [join(repo, 'cmd/sticky-ingress.ts'), 'serve', '--help'], { encoding: 'utf8' });
+function serveFlags(
+  repo: string,
+  o: { dir: string; ports: ProxyPorts; keyFile: string; observability: boolean },
+): string[] {
+  helpText ??= execFileSync(process.execPath, [join(repo, 'cmd/sticky-ingress.ts'), 'serve', '--help'], {
+    encoding: 'utf8',
+  });
   const flags = [
     ['--manifests', o.dir],
     ['--bind-address', '127.0.0.1'],

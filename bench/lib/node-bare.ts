@@ -12,17 +12,25 @@ let next = 0;
 const server = createServer((req, res) => {
   const pool = pools[next++ % pools.length] as Pool;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'connection') headers[k] = v;
+  for (const [k, v] of Object.entries(req.headers))
+    if (typeof v === 'string' && k !== 'connection') headers[k] = v;
   headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
-  pool.request({ path: req.url ?? '/', method: req.method as 'GET', headers, body: req.method === 'GET' ? null : req }).then(
-    (up) => {
-      res.writeHead(up.statusCode, up.headers as Record<string, string>);
-      up.body.pipe(res);
-    },
-    () => {
-      res.writeHead(502).end();
-    },
-  );
+  pool
+    .request({
+      path: req.url ?? '/',
+      method: req.method as 'GET',
+      headers,
+      body: req.method === 'GET' ? null : req,
+    })
+    .then(
+      (up) => {
+        res.writeHead(up.statusCode, up.headers as Record<string, string>);
+        up.body.pipe(res);
+      },
+      () => {
+        res.writeHead(502).end();
+      },
+    );
 });
 server.keepAliveTimeout = 60_000;
 server.listen(port, '127.0.0.1');

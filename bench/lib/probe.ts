@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { COOKIE, HTTP_HOST, TLS_HOST } from './configs.ts';
 import type { ProxyPorts } from './configs.ts';
+import { COOKIE, HTTP_HOST, TLS_HOST } from './configs.ts';
 
 interface Answer {
   status: number;
@@ -9,7 +9,13 @@ interface Answer {
   body: string;
 }
 
-function get(o: { port: number; host: string; path: string; tls: boolean; cookie?: string }): Promise<Answer> {
+function get(o: {
+  port: number;
+  host: string;
+  path: string;
+  tls: boolean;
+  cookie?: string;
+}): Promise<Answer> {
   const headers: Record<string, string> = { host: o.host };
   if (o.cookie) headers.cookie = o.cookie;
   const req = (o.tls ? httpsRequest : httpRequest)({
@@ -52,16 +58,20 @@ export async function probe(p: ProxyPorts): Promise<string[]> {
   if (first.status !== 200) problems.push(`GET http://${HTTP_HOST}/ws/probe: ${first.status}`);
   if (!cookie) problems.push(`no ${COOKIE} cookie on the first response`);
   const seen = parse(first.body);
-  if (!String(seen.headers?.['x-forwarded-for'] ?? '').includes('127.0.0.1')) problems.push('no X-Forwarded-For');
+  if (!String(seen.headers?.['x-forwarded-for'] ?? '').includes('127.0.0.1'))
+    problems.push('no X-Forwarded-For');
   if (seen.headers?.['x-forwarded-proto'] !== 'http') problems.push('no X-Forwarded-Proto: http');
   for (let i = 0; i < 4 && cookie; i++) {
     const again = await get({ port: p.http, host: HTTP_HOST, path: '/ws/probe', tls: false, cookie });
     const port = parse(again.body).port;
-    if (port !== seen.port) problems.push(`cookie ${cookie} did not pin the endpoint (${seen.port} then ${port})`);
+    if (port !== seen.port)
+      problems.push(`cookie ${cookie} did not pin the endpoint (${seen.port} then ${port})`);
   }
   const redirect = await get({ port: p.http, host: TLS_HOST, path: '/x?y=1', tls: false });
   if (redirect.status !== 308 || !String(redirect.headers.location).startsWith(`https://${TLS_HOST}`)) {
-    problems.push(`http://${TLS_HOST}/x: expected 308 to https, got ${redirect.status} ${redirect.headers.location}`);
+    problems.push(
+      `http://${TLS_HOST}/x: expected 308 to https, got ${redirect.status} ${redirect.headers.location}`,
+    );
   }
   const secure = await get({ port: p.https, host: TLS_HOST, path: '/', tls: true });
   if (secure.status !== 200) problems.push(`GET https://${TLS_HOST}/: ${secure.status}`);

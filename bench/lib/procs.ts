@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,7 +46,8 @@ export class ProcessGroup {
   spawn(spec: SpawnSpec, logDir: string): Started {
     const log = join(logDir, `${spec.name}.log`);
     const fd = openSync(log, 'a');
-    const [cmd, args] = spec.cpu === undefined ? [spec.cmd, spec.args] : ['taskset', ['-c', spec.cpu, spec.cmd, ...spec.args]];
+    const [cmd, args] =
+      spec.cpu === undefined ? [spec.cmd, spec.args] : ['taskset', ['-c', spec.cpu, spec.cmd, ...spec.args]];
     const child = spawn(cmd, args, {
       stdio: ['ignore', spec.quietStdout ? 'ignore' : fd, fd],
       detached: true,

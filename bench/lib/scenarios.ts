@@ -47,11 +47,21 @@ async function measure(id: ScenarioId, proxy: RunningProxy, s: Settings): Promis
   const wrk = { connections: s.connections, cpu: s.loadCpu };
   switch (id) {
     case 'http': {
-      const r = await runWrk({ ...wrk, url: `http://127.0.0.1:${http}/`, seconds: s.httpSeconds, headers: [`Host: ${HTTP_HOST}`] });
+      const r = await runWrk({
+        ...wrk,
+        url: `http://127.0.0.1:${http}/`,
+        seconds: s.httpSeconds,
+        headers: [`Host: ${HTTP_HOST}`],
+      });
       return { rps: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
     }
     case 'https': {
-      const r = await runWrk({ ...wrk, url: `https://127.0.0.1:${https}/`, seconds: s.seconds, headers: [`Host: ${TLS_HOST}`] });
+      const r = await runWrk({
+        ...wrk,
+        url: `https://127.0.0.1:${https}/`,
+        seconds: s.seconds,
+        headers: [`Host: ${TLS_HOST}`],
+      });
       return { rps: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
     }
     case 'handshake': {
@@ -63,20 +73,40 @@ async function measure(id: ScenarioId, proxy: RunningProxy, s: Settings): Promis
         seconds: s.seconds,
         headers: [`Host: ${TLS_HOST}`, 'Connection: close'],
       });
-      return { perSec: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+      return {
+        perSec: r.requestsPerSec,
+        p50Ms: r.p50Ms,
+        p99Ms: r.p99Ms,
+        errors: r.non2xx3xx + r.socketErrors,
+      };
     }
     case 'redirect': {
-      const r = await runWrk({ ...wrk, url: `http://127.0.0.1:${http}/`, seconds: s.seconds, headers: [`Host: ${TLS_HOST}`] });
+      const r = await runWrk({
+        ...wrk,
+        url: `http://127.0.0.1:${http}/`,
+        seconds: s.seconds,
+        headers: [`Host: ${TLS_HOST}`],
+      });
       return { rps: r.requestsPerSec, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
     }
     case 'ws-echo': {
       const url = `ws://127.0.0.1:${http}/ws`;
-      const r = await runWsEcho({ url, host: HTTP_HOST, connections: s.wsEchoConnections, seconds: s.seconds });
+      const r = await runWsEcho({
+        url,
+        host: HTTP_HOST,
+        connections: s.wsEchoConnections,
+        seconds: s.seconds,
+      });
       return { msgsPerSec: r.messagesPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.errors };
     }
     case 'socketio': {
       const origin = `http://127.0.0.1:${http}`;
-      const r = await runSocketIo({ origin, host: HTTP_HOST, concurrency: s.socketIoConcurrency, seconds: s.seconds });
+      const r = await runSocketIo({
+        origin,
+        host: HTTP_HOST,
+        concurrency: s.socketIoConcurrency,
+        seconds: s.seconds,
+      });
       return { perSec: r.handshakesPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.failures };
     }
     case 'ws-idle': {

@@ -17,9 +17,14 @@ export type Medians = Record<string, Record<string, Figures>>;
 export function mediansOf(records: readonly RunRecord[]): Medians {
   const grouped: Record<string, Record<string, Record<string, number[]>>> = {};
   for (const r of records) {
-    const byContestant = (grouped[r.scenario] ??= {});
-    const byFigure = (byContestant[r.contestant] ??= {});
-    for (const [k, v] of Object.entries(r.figures)) (byFigure[k] ??= []).push(v);
+    grouped[r.scenario] ??= {};
+    const byContestant = grouped[r.scenario] as Record<string, Record<string, number[]>>;
+    byContestant[r.contestant] ??= {};
+    const byFigure = byContestant[r.contestant] as Record<string, number[]>;
+    for (const [k, v] of Object.entries(r.figures)) {
+      byFigure[k] ??= [];
+      byFigure[k].push(v);
+    }
   }
   const out: Medians = {};
   for (const [scenario, byContestant] of Object.entries(grouped)) {
@@ -59,7 +64,8 @@ export function formatTable(m: Medians, contestants: readonly string[], baseline
       const v = get(c);
       if (v === undefined || !Number.isFinite(v)) return '-';
       const base = get(baseline);
-      const r = ratio && c !== baseline && base !== undefined && base > 0 ? ` (${(v / base).toFixed(2)}x)` : '';
+      const r =
+        ratio && c !== baseline && base !== undefined && base > 0 ? ` (${(v / base).toFixed(2)}x)` : '';
       return `${fmt(v)}${r}`;
     });
     lines.push([label, ...cells]);
@@ -74,7 +80,9 @@ export function formatTable(m: Medians, contestants: readonly string[], baseline
     });
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
-  return lines.map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
+  return lines
+    .map((l) => l.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  '))
+    .join('\n');
 }
 
 function fmt(v: number): string {
