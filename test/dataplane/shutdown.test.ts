@@ -48,7 +48,9 @@ describe('graceful shutdown', () => {
   });
 
   test('admin: /healthz 200, /readyz 200 until draining, custom routes, 404 otherwise', async () => {
-    admin.route('/stats', (_req, res) => res.end('{"ok":true}'));
+    admin.route('/stats', (_req, res) => {
+      res.end('{"ok":true}');
+    });
     assert.equal((await request({ port: admin.port, path: '/healthz' })).status, 200);
     assert.equal((await request({ port: admin.port, path: '/readyz' })).status, 200);
     assert.equal((await request({ port: admin.port, path: '/stats' })).body, '{"ok":true}');
