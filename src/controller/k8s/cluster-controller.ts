@@ -9,7 +9,7 @@ import type { KubeRest } from './kube-rest.ts';
 import { LeaderElector, type LeaderTiming } from './leader-elector.ts';
 import type { ControllerObserver } from './observer.ts';
 import { StatusSync } from './status-sync.ts';
-import { ClusterStore, type StoredObject } from './store.ts';
+import { ClusterStore } from './store.ts';
 import { type Change, type RetryOptions, SupervisedInformer } from './supervised-informer.ts';
 
 /** What the controller needs of the publisher (SnapshotPublisher satisfies it). */
@@ -218,5 +218,3 @@ export class ClusterController {
     this.#status.setLeader(leader);
   }
 }
-
-export type { StoredObject };

@@ -14,6 +14,7 @@ const API_VERSIONS: Record<string, string> = {
   StickyRoute: 'sticky-ingress.dev/v1alpha1',
 };
 
+/** events.k8s.io/v1 reportingController of every Event this controller writes. */
 export const REPORTING_CONTROLLER = 'sticky-ingress.dev/controller';
 
 /**

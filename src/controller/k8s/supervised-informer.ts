@@ -32,6 +32,7 @@ export interface RetryOptions {
   slowMs: number;
 }
 
+/** What an informer reports to and reads from; callbacks run on the informer's stack and must only enqueue. */
 export interface InformerDeps {
   kubeconfig: KubeConfig;
   rest: KubeRest;

@@ -1,4 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,9 @@ export async function startCluster(): Promise<ClusterHandle> {
   const started = Date.now();
   const tools = toolsDir();
   const dir = await mkdtemp(join(tmpdir(), 'si-e2e-'));
+  // A test process that dies early still removes the folder (its children are killed by processes.ts).
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const adminToken = randomBytes(24).toString('hex');
   await writeFile(join(dir, 'tokens.csv'), `${adminToken},e2e-admin,e2e-admin,"system:masters"\n`, {
     mode: 0o600,
@@ -112,6 +116,7 @@ export async function startCluster(): Promise<ClusterHandle> {
       await etcd.stop();
       await insecure.close();
       await rm(dir, { recursive: true, force: true });
+      process.off('exit', removeDir);
     },
   };
 }

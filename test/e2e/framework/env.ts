@@ -42,6 +42,7 @@ export interface E2eEnv {
   close(): Promise<void>;
 }
 
+/** Starts a file's world (see E2eEnv); `crd: false` leaves the StickyRoute CRD out. */
 export async function startEnv(options: { crd?: boolean } = {}): Promise<E2eEnv> {
   const cluster = await startCluster();
   const admin = new KubeClient(cluster.server, cluster.adminToken, cluster.caPem);
