@@ -34,8 +34,6 @@ function serverOptions(limits: ListenerLimits) {
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     // How often node checks headersTimeout; the default 30 s would let a slow client hold a socket far longer.
     connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(limits.requestHeaderTimeoutMs / 4))),
-    // A proxy must see duplicate headers as they came; node would drop duplicates of some by default.
-    joinDuplicateHeaders: false,
   };
 }
 
