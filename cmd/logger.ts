@@ -1,8 +1,10 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** The process logger: JSON lines on stdout, written asynchronously; call `flushSync` before exiting. */
 export interface ProcessLogger {
   logger: Logger;
+  /** Shared with the access log, so both write through one buffer and their lines never interleave. */
+  destination: DestinationStream;
   flushSync(): void;
 }
 
@@ -14,6 +16,7 @@ export function createLogger(level: string): ProcessLogger {
   );
   return {
     logger,
+    destination,
     flushSync: () => {
       try {
         destination.flushSync();

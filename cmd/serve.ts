@@ -1,23 +1,33 @@
-import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { KubeConfigError, startClusterController } from '../src/controller/k8s/index.ts';
 import { ManifestFolderError } from '../src/controller/manifests/index.ts';
 import { SnapshotPublisher } from '../src/controller/publisher.ts';
 import { AdminServer } from '../src/dataplane/admin-server.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
-import { loadAffinityKey } from './affinity-key.ts';
+import { createObservability, type Observability } from '../src/dataplane/observe/observability.ts';
+import { ControllerMetrics } from '../src/observe/controller-metrics.ts';
+import { createRegistry } from '../src/observe/registry.ts';
+import { type AffinityKey, loadAffinityKey } from './affinity-key.ts';
 import { parseCommand } from './args.ts';
 import type { Io } from './check.ts';
 import type { ServeConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { helpText, serveKeys } from './help.ts';
 import { createLogger, type ProcessLogger } from './logger.ts';
+import { clusterObserver } from './metrics.ts';
+import { installCrashLogging, waitForSignals } from './signals.ts';
 import { startStandalone, type ViewSource } from './standalone.ts';
 
-/** The parts of a running `serve`, in start order; `stop` undoes them in reverse. */
-interface Running {
+/** The parts of a running `serve`; `stop` undoes them in reverse start order. */
+export interface Running {
   dataplane: Dataplane;
   admin: AdminServer;
-  source: ViewSource | undefined;
+  observability: Observability;
+  metrics: ControllerMetrics;
+  /** Set once the folder or cluster source started; `ready` is the cluster's "listed everything once". */
+  source: (ViewSource & { ready?(): boolean }) | undefined;
+  applied: boolean;
+  draining: boolean;
 }
 
 /**
@@ -43,7 +53,50 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
       'no --affinity-key-file: using a random key, so affinity cookies will not agree across replicas or restarts',
     );
   }
-  const state = { applied: false, draining: false };
+  const running = await startListeners(config, affinity, log);
+  const publisher = new SnapshotPublisher(
+    { ingressClass: config.ingressClass, defaultCertificate: config.defaultCertificate },
+    (snapshot) => {
+      running.dataplane.apply(snapshot);
+      running.applied = true;
+      running.metrics.onSwap(snapshot.version, new Date());
+      logger.info({ version: snapshot.version, hash: snapshot.hash }, 'snapshot applied');
+    },
+  );
+  const stopped = waitForSignals(config, running, log, () => stop(config, running, logger));
+  try {
+    running.source =
+      config.manifests !== undefined
+        ? await startStandalone(config.manifests, publisher, logger, running.metrics)
+        : await startClusterController(config, {
+            publisher,
+            logger,
+            observer: clusterObserver(running.metrics),
+          });
+  } catch (err) {
+    // Nothing to serve: release the listeners so the process can exit with the error.
+    await running.dataplane.shutdown({ drainTimeoutMs: 0 });
+    await running.admin.close();
+    log.flushSync();
+    if (err instanceof ManifestFolderError) throw new ConfigError(`--manifests: ${err.message}`);
+    if (err instanceof KubeConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return stopped;
+}
+
+/** Dataplane (with metrics and access log) and admin listener, bound; logs one `listening` line with the ports. */
+async function startListeners(
+  config: ServeConfig,
+  affinity: AffinityKey,
+  log: ProcessLogger,
+): Promise<Running> {
+  const { logger } = log;
+  const registry = createRegistry();
+  const observability = createObservability({
+    registry,
+    accessLog: config.accessLog ? { sample: config.accessLogSample, destination: log.destination } : false,
+  });
   const dataplane = new Dataplane({
     bindAddress: config.bindAddress,
     httpPort: config.httpPort,
@@ -54,14 +107,27 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger,
+    observer: observability.dataplane,
   });
+  observability.attach(dataplane);
   await dataplane.start();
   const admin = new AdminServer({
     bindAddress: config.adminBindAddress,
     port: config.adminPort,
-    ready: () => state.applied && !state.draining && !dataplane.draining,
+    ready: () =>
+      running.applied && !running.draining && !dataplane.draining && (running.source?.ready?.() ?? true),
     logger,
   });
+  const running: Running = {
+    dataplane,
+    admin,
+    observability,
+    metrics: new ControllerMetrics(registry),
+    source: undefined,
+    applied: false,
+    draining: false,
+  };
+  observability.routes(admin);
   await admin.start();
   logger.info(
     {
@@ -72,65 +138,7 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
     },
     'listening',
   );
-  const publisher = new SnapshotPublisher(
-    { ingressClass: config.ingressClass, defaultCertificate: config.defaultCertificate },
-    (snapshot) => {
-      dataplane.apply(snapshot);
-      state.applied = true;
-      logger.info({ version: snapshot.version, hash: snapshot.hash }, 'snapshot applied');
-    },
-  );
-  const running: Running = { dataplane, admin, source: undefined };
-  const stopped = waitForSignals(config, running, state, log);
-  try {
-    running.source =
-      config.manifests !== undefined
-        ? await startStandalone(config.manifests, publisher, logger)
-        : await startCluster(config, publisher, logger);
-  } catch (err) {
-    // Nothing to serve: release the listeners so the process can exit with the error.
-    await dataplane.shutdown({ drainTimeoutMs: 0 });
-    await admin.close();
-    log.flushSync();
-    if (err instanceof ManifestFolderError) throw new ConfigError(`--manifests: ${err.message}`);
-    throw err;
-  }
-  return stopped;
-}
-
-/** First SIGTERM/SIGINT drains (readyz fails at once, listeners close after shutdownDelay); a second exits now. */
-function waitForSignals(
-  config: ServeConfig,
-  running: Running,
-  state: { draining: boolean },
-  log: ProcessLogger,
-): Promise<number> {
-  const { logger } = log;
-  return new Promise((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (state.draining) {
-        logger.warn({ signal }, 'second signal: exiting without draining');
-        log.flushSync();
-        process.exit(1);
-      }
-      state.draining = true;
-      logger.info(
-        { signal, shutdownDelayMs: config.shutdownDelay, drainTimeoutMs: config.drainTimeout },
-        'shutting down: not ready',
-      );
-      setTimeout(() => {
-        stop(config, running, logger).then(
-          () => resolve(0),
-          (err: unknown) => {
-            logger.error({ err }, 'shutdown failed');
-            resolve(1);
-          },
-        );
-      }, config.shutdownDelay);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  return running;
 }
 
 async function stop(config: ServeConfig, running: Running, logger: Logger): Promise<void> {
@@ -138,38 +146,6 @@ async function stop(config: ServeConfig, running: Running, logger: Logger): Prom
   logger.info('draining connections');
   await running.dataplane.shutdown({ drainTimeoutMs: config.drainTimeout });
   await running.admin.close();
+  await running.observability.close();
   logger.info('stopped');
-}
-
-/** A thrown error nobody caught leaves state unknown: log it and exit 1 (the pod restarts). */
-function installCrashLogging(log: ProcessLogger): void {
-  process.on('uncaughtException', (err) => {
-    log.logger.fatal({ err }, `uncaught exception: ${err.message}`);
-    log.flushSync();
-    process.exit(1);
-  });
-  // A stray rejected promise is a bug worth a log line, not a reason to drop every open WebSocket.
-  process.on('unhandledRejection', (reason) => {
-    log.logger.error({ err: reason }, 'unhandled promise rejection');
-  });
-}
-
-/** Cluster mode lives in src/controller/k8s; loaded by URL so the executable builds before that part lands. */
-async function startCluster(
-  config: ServeConfig,
-  publisher: SnapshotPublisher,
-  logger: Logger,
-): Promise<ViewSource> {
-  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-  const url = new URL(`../src/controller/k8s/index${ext}`, import.meta.url);
-  if (!existsSync(url)) {
-    throw new ConfigError('cluster mode not built yet: run with --manifests DIR (standalone mode)');
-  }
-  const mod = (await import(url.href)) as {
-    startClusterController?: (c: ServeConfig, p: SnapshotPublisher, l: Logger) => Promise<ViewSource>;
-  };
-  if (typeof mod.startClusterController !== 'function') {
-    throw new ConfigError('cluster mode not built yet: src/controller/k8s has no startClusterController');
-  }
-  return mod.startClusterController(config, publisher, logger);
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
 import type { SnapshotPublisher } from '../src/controller/publisher.ts';
+import type { ControllerObserver } from '../src/observe/controller-observer.ts';
+import { countByKind } from './metrics.ts';
 import { diagnosticKey } from './report.ts';
 
 /** A running source of views: the manifest folder here, the cluster controller in cluster mode. */
@@ -16,7 +18,10 @@ export async function startStandalone(
   dir: string,
   publisher: SnapshotPublisher,
   logger: Logger,
+  metrics?: ControllerObserver,
 ): Promise<ViewSource> {
+  // One process, no lease: standalone mode is always the leader.
+  metrics?.onLeaderChange(true);
   let previous = new Set<string>();
   const publish = (load: FolderLoad) => {
     for (const p of load.problems) {
@@ -41,6 +46,8 @@ export async function startStandalone(
       logger[d.severity === 'Error' ? 'error' : 'warn'](fields, d.message);
     }
     previous = current;
+    metrics?.onBuild(buildMs, changed, snapshot.version);
+    metrics?.onInvalidObjects(countByKind(result.diagnostics));
     logger.info(
       {
         version: snapshot.version,

@@ -55,6 +55,11 @@ describe('sticky-ingress serve --manifests', () => {
     assert.equal((await httpGet(ports.admin, 'localhost', '/readyz')).status, 200);
     assert.equal((await httpGet(ports.http, 'app.test', '/')).body, 'backend-a');
     assert.equal((await httpGet(ports.http, 'nope.test', '/')).status, 404);
+    // Wired observability: an access log line on stdout, controller and dataplane metrics on the admin port.
+    await p.waitForRecord((r) => r.host === 'app.test' && r.status === 200, 'access log line');
+    const metrics = await httpGet(ports.admin, 'localhost', '/metrics');
+    assert.match(metrics.body, /^sticky_ingress_config_\w+ /m);
+    assert.match(metrics.body, /backend="[^"]*app[^"]*"/);
     // A random affinity key is announced, since no --affinity-key-file was given.
     assert.ok(p.records.some((r) => r.level === 40 && /affinity cookies will not agree/.test(String(r.msg))));
 
