@@ -42,6 +42,8 @@ export class RequestRecord {
  */
 export interface DataplaneObserver {
   onRequest(r: RequestRecord): void;
+  /** A WebSocket tunnel is open (the upstream answered 101); followed by exactly one onTunnelClose. */
+  onTunnelOpen?(r: RequestRecord): void;
   onTunnelClose(r: RequestRecord): void;
   onTlsHandshake?(ok: boolean, servername?: string): void;
   onRetry?(backendId: string, endpointId: string): void;

@@ -65,6 +65,11 @@ class Tunnel {
     this.#owner.closed(this);
   }
 
+  /** The upstream answered 101: the tunnel is open. */
+  opened(): void {
+    this.#owner.opened(this);
+  }
+
   destroy(): void {
     this.client.destroy();
     this.upstream?.destroy();
@@ -126,6 +131,16 @@ export class WsProxy {
       },
       onTunnelError,
     );
+  }
+
+  /** Called by a tunnel when the upgrade succeeded (open-tunnel gauges). */
+  opened(tunnel: Tunnel): void {
+    const o = this.#ctx.observer;
+    if (o?.onTunnelOpen !== undefined) {
+      try {
+        o.onTunnelOpen(tunnel.record);
+      } catch {}
+    }
   }
 
   /** Called by a tunnel when it closed. */
@@ -200,6 +215,7 @@ function onProxyUpgrade(this: ClientRequest & Tagged, proxyRes: IncomingMessage,
   }
   (proxySocket as Duplex & Tagged)[kTunnel] = tunnel;
   if (tunnel.closed) proxySocket.destroy();
+  else tunnel.opened();
 }
 
 /** After http-proxy-3 set the socket up (it zeroes socket timeouts), so the idle timer must be armed here. */

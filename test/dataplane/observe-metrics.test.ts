@@ -159,7 +159,7 @@ describe('dataplane metrics after real traffic', () => {
     assert.ok(v !== undefined && v * 1000 > Date.now(), `expiry ${v}`);
   });
 
-  test('a WebSocket tunnel is counted when it closes', async () => {
+  test('a WebSocket tunnel is an open tunnel while it lives and is counted when it closes', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${o.dp.ports.http}/ws`, { headers: { host: 'ws.test' } });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -168,6 +168,9 @@ describe('dataplane metrics after real traffic', () => {
     const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
     ws.send('hi');
     assert.match(await echoed, /:hi$/);
+    const open =
+      'sticky_ingress_upstream_open_tunnels{backend="live",endpoint="127.0.0.1:' + backends[1]!.port + '"}';
+    assert.equal(sample(await o.metrics(), open), 1);
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     ws.close();
     await closed;
@@ -181,6 +184,7 @@ describe('dataplane metrics after real traffic', () => {
     assert.equal(sample(text, `sticky_ingress_tunnels_total{${ws1}}`), 1);
     assert.equal(sample(text, `${REQ}{${ws1},status_class="1xx"}`), 1);
     assert.equal(sample(text, `${DUR}_count{${ws1},status_class="1xx"}`), 0);
+    assert.equal(sample(text, open), 0);
   });
 
   test('1,000 distinct paths add no series and no path label', async () => {

@@ -50,7 +50,7 @@ export class TrafficObserver implements DataplaneObserver {
     this.#log?.write(r);
   }
 
-  /** Not yet in the DataplaneObserver interface: the dataplane must call it when the upstream answered 101. */
+  /** The upstream answered 101: one more open tunnel on that endpoint until onTunnelClose. */
   onTunnelOpen(r: RequestRecord): void {
     this.sync();
     const backend = this.#table.route(r.routeId, r.sourceNamespace, r.sourceName, r.backendId).backend;
