@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: sticky-ingress against HAProxy and nginx on loopback, each proxy pinned to core 0 and
  * wrk, the Node clients and the backends on core 1; interleaved rounds, medians, ratios to HAProxy.
- * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node.
+ * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node,
+ * --no-control (skip bench/control-plane.ts, which otherwise runs last).
  * Prints the table; writes bench/out/bench-<time>.json. See bench/RESULTS.md.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +25,7 @@ const ROUND_SCENARIOS: ScenarioId[] = ['http', 'https', 'handshake', 'redirect',
 const FULL: Settings = {
   rounds: 3,
   httpSeconds: 10,
-  seconds: 5,
+  seconds: 4,
   connections: 64,
   wsEchoConnections: 8,
   socketIoConcurrency: 32,
@@ -34,7 +35,7 @@ const FULL: Settings = {
   loadCpu: LOAD_CPU,
   handshakeClient: 'wrk',
 };
-const QUICK: Settings = { ...FULL, rounds: 1, httpSeconds: 3, seconds: 2, idleTunnels: 500, settleMs: 1000 };
+const QUICK: Settings = { ...FULL, rounds: 1, httpSeconds: 2, seconds: 2, idleTunnels: 500, settleMs: 1000 };
 
 const { values: args } = parseArgs({
   options: {
@@ -43,6 +44,7 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     scenarios: { type: 'string' },
     'handshake-client': { type: 'string', default: 'wrk' },
+    'no-control': { type: 'boolean', default: false },
   },
 });
 
@@ -127,14 +129,15 @@ async function measureAll(settings: Settings, running: Map<string, RunningProxy>
       `round ${round} ${scenario} ${c.id}: ${main.toFixed(1)} (proxy cpu ${(figures.proxyCpu ?? 0).toFixed(2)})`,
     );
   };
+  // Memory per idle tunnel is a level, not a rate: once per proxy, first, while each process is fresh
+  // (after the throughput rounds a Node heap shrinking under GC would hide the tunnels' cost).
+  if (scenarios.includes('ws-idle')) for (const c of CONTESTANTS) await runOne(1, 'ws-idle', c);
   // Interleaved: each round visits every scenario and, within it, every contestant (A B C A B C ...).
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of scenarios.filter((s) => s !== 'ws-idle')) {
       for (const c of CONTESTANTS) await runOne(round, scenario, c);
     }
   }
-  // Memory per idle tunnel is a level, not a rate: one measurement per proxy, last so it disturbs nothing.
-  if (scenarios.includes('ws-idle')) for (const c of CONTESTANTS) await runOne(1, 'ws-idle', c);
   return records;
 }
 
@@ -177,6 +180,22 @@ async function main(): Promise<void> {
   } finally {
     await procs.close();
   }
+  if (!args['no-control']) await runControlPlane();
+}
+
+/** The control-plane bench (bench/control-plane.ts) as a child on both cores, output inherited. */
+async function runControlPlane(): Promise<void> {
+  console.log('\ncontrol plane:');
+  const file = join(REPO, 'bench/control-plane.ts');
+  const child = spawn(
+    'taskset',
+    ['-c', '0,1', process.execPath, '--expose-gc', file, ...(args.quick ? ['--quick'] : [])],
+    {
+      stdio: 'inherit',
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`control-plane bench exited with ${code}`);
 }
 
 await main();

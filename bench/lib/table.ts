@@ -39,7 +39,7 @@ export function mediansOf(records: readonly RunRecord[]): Medians {
 }
 
 /** Rows of the printed table: which figure of which scenario, and its label. */
-const ROWS: readonly { scenario: ScenarioId; figure: string; label: string }[] = [
+const ROWS: readonly { scenario: ScenarioId; figure: string; label: string; ratio?: false }[] = [
   { scenario: 'http', figure: 'rps', label: 'HTTP keep-alive req/s' },
   { scenario: 'http', figure: 'p50Ms', label: 'HTTP p50 ms' },
   { scenario: 'http', figure: 'p99Ms', label: 'HTTP p99 ms' },
@@ -52,7 +52,7 @@ const ROWS: readonly { scenario: ScenarioId; figure: string; label: string }[] =
   { scenario: 'ws-echo', figure: 'msgsPerSec', label: 'WS echo msgs/s' },
   { scenario: 'socketio', figure: 'perSec', label: 'socket.io handshakes/s' },
   { scenario: 'ws-idle', figure: 'kibPerTunnel', label: 'KiB RSS per idle WS' },
-  { scenario: 'ws-idle', figure: 'returned', label: 'RSS returned after close' },
+  { scenario: 'ws-idle', figure: 'returned', label: 'share of RSS returned after close', ratio: false },
 ];
 
 /** The table of medians with the ratio to `baseline` in brackets, plus proxy/load core use per scenario. */
@@ -70,7 +70,7 @@ export function formatTable(m: Medians, contestants: readonly string[], baseline
     });
     lines.push([label, ...cells]);
   };
-  for (const r of ROWS) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], true);
+  for (const r of ROWS) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], r.ratio ?? true);
   for (const s of [...new Set(ROWS.map((r) => r.scenario))]) {
     row(`${s}: proxy core / load core`, () => undefined, false);
     const last = lines[lines.length - 1] as string[];
