@@ -118,17 +118,25 @@ export function pinSelf(cpu: string): void {
   spawnSync('taskset', ['-a', '-p', '-c', cpu, String(process.pid)], { stdio: 'ignore' });
 }
 
-/** `n` distinct free TCP ports on 127.0.0.1 (bound together, then released). */
+/**
+ * `n` distinct free TCP ports on 127.0.0.1, drawn below the kernel's ephemeral range (32768+ by default):
+ * a port 0 pick could be taken by an outgoing connection before the proxy that gets it binds it.
+ */
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const s = createServer();
-      await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-      return s;
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (ports.includes(port)) continue;
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      ports.push(port);
+      await new Promise((resolve) => s.close(resolve));
+    }
+  }
   return ports;
 }
 
