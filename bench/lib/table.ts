@@ -68,10 +68,11 @@ export function formatTable(m: Medians, contestants: readonly string[], baseline
         ratio && c !== baseline && base !== undefined && base > 0 ? ` (${(v / base).toFixed(2)}x)` : '';
       return `${fmt(v)}${r}`;
     });
-    if (ratio && cells.every((c) => c === '-')) return; // scenario not run
     lines.push([label, ...cells]);
   };
-  for (const r of ROWS) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], r.ratio ?? true);
+  for (const r of ROWS) {
+    if (m[r.scenario] !== undefined) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], r.ratio ?? true);
+  }
   for (const s of [...new Set(ROWS.map((r) => r.scenario))]) {
     if (m[s] === undefined) continue;
     row(`${s}: proxy core / load core`, () => undefined, false);
