@@ -68,19 +68,20 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
 /**
  * Watches the cluster and publishes snapshots through `publisher`: returns once informers are started (not
  * synced: `ready()` tells). Never throws after that; an unreachable API keeps the last snapshot serving.
- * Throws KubeConfigError when the kubeconfig cannot be loaded.
+ * Throws KubeConfigError when the kubeconfig cannot be loaded. `options` may also be the parsed `serve`
+ * settings as they are (`watchNamespace`, optional `podName`), which cmd/serve.ts passes.
  */
 export async function startClusterController(
   options: ClusterControllerOptions | ServeSettings,
   deps: { publisher: Publisher; logger: Logger; observer?: ControllerObserver } | Publisher,
   logger?: Logger,
 ): Promise<ClusterControllerHandle> {
+  const resolved = 'watchNamespaces' in options ? options : fromServeSettings(options);
   if ('publish' in deps) {
-    // cmd/serve.ts calls (config, publisher, logger) with its parsed serve settings.
     if (!logger) throw new TypeError('startClusterController(config, publisher, logger): logger missing');
-    return start(fromServeSettings(options as ServeSettings), { publisher: deps, logger });
+    return start(resolved, { publisher: deps, logger });
   }
-  return start(options as ClusterControllerOptions, deps);
+  return start(resolved, deps);
 }
 
 /** The `serve` settings this module reads (a subset of cmd/config.ts ServeConfig). */
