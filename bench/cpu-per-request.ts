@@ -1,0 +1,121 @@
+/**
+ * Noise-robust per-request cost for iterating on the hot path: the proxy's own CPU time (utime+stime of its
+ * process tree from /proc) divided by the requests wrk completed, next to req/s and p99. On a shared machine
+ * req/s moves with the neighbours; CPU-µs per request moves much less.
+ * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,haproxy] [--scenarios http,https,redirect]
+ *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR]
+ *   --profile: Node contestants run with --cpu-prof into DIR; --base: also run the sticky contestants from the
+ *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
+ * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) and backends on core 1.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import {
+  backendNginxConf,
+  HTTP_HOST,
+  makeCertificate,
+  TLS_HOST,
+  type Topology,
+  writeCertFiles,
+} from './lib/configs.ts';
+import { CONTESTANTS, type RunningProxy } from './lib/contestants.ts';
+import { freePorts, ProcessGroup, pinSelf, processTree, waitForPort } from './lib/procs.ts';
+import { runWrk } from './lib/wrk.ts';
+
+const REPO = resolve(new URL('..', import.meta.url).pathname);
+const { values: args } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'sticky,node-bare,haproxy' },
+    scenarios: { type: 'string', default: 'http,https,redirect' },
+    seconds: { type: 'string', default: '5' },
+    repeat: { type: 'string', default: '1' },
+    profile: { type: 'string' },
+    base: { type: 'string' },
+  },
+});
+
+const procs = new ProcessGroup();
+procs.installCleanup();
+pinSelf('1');
+const dir = procs.tempDir();
+const cert = await makeCertificate();
+const [f1, f2, n1, n2] = (await freePorts(4)) as [number, number, number, number];
+const t: Topology = { dir, ...cert, fast: [f1, f2], node: [n1, n2] };
+writeCertFiles(t);
+writeFileSync(join(dir, 'backend-nginx.conf'), backendNginxConf(t));
+const nginx = procs.spawn(
+  {
+    name: 'backend-nginx',
+    cmd: 'nginx',
+    args: ['-p', dir, '-e', 'stderr', '-c', join(dir, 'backend-nginx.conf')],
+    cpu: '1',
+  },
+  dir,
+);
+await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx)]);
+
+if (args.profile !== undefined) {
+  const out = resolve(args.profile);
+  mkdirSync(out, { recursive: true });
+  // Children inherit process.env: every Node contestant writes a .cpuprofile on exit.
+  process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${out}`;
+}
+
+const ids = (args.only ?? '').split(',');
+const running = new Map<string, RunningProxy>();
+for (const c of CONTESTANTS.filter((x) => ids.includes(x.id))) {
+  running.set(c.id, await c.start({ topology: t, procs, cpu: '0', repo: REPO }));
+  // --base DIR: the same contestant from another checkout (e.g. `git archive` of the commit before), for A/B.
+  if (args.base !== undefined && c.id.startsWith('sticky')) {
+    running.set(`${c.id}@base`, await c.start({ topology: t, procs, cpu: '0', repo: resolve(args.base) }));
+  }
+}
+delete process.env.NODE_OPTIONS;
+
+const seconds = Number(args.seconds);
+for (let round = 0; round < Number(args.repeat); round++) {
+  for (const scenario of (args.scenarios ?? '').split(',')) {
+    for (const [id, proxy] of running) {
+      const { http, https } = proxy.ports;
+      if (id.startsWith('node-bare') && scenario !== 'http') continue;
+      const url = scenario === 'https' ? `https://127.0.0.1:${https}/` : `http://127.0.0.1:${http}/`;
+      const host = scenario === 'http' ? HTTP_HOST : TLS_HOST;
+      const wrk = { url, connections: 64, cpu: '1', headers: [`Host: ${host}`] };
+      await runWrk({ ...wrk, seconds: 1 }); // warm-up: JIT, pools
+      const cpu0 = userSys(proxy.proc.pid);
+      const r = await runWrk({ ...wrk, seconds });
+      const cpu1 = userSys(proxy.proc.pid);
+      const user = cpu1.user - cpu0.user;
+      const cpu = user + cpu1.sys - cpu0.sys;
+      const usPerReq = (cpu * 1e6) / Math.max(1, r.requests);
+      console.log(
+        `${scenario.padEnd(9)} ${id.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  ` +
+          `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  ` +
+          `cpu ${(cpu / seconds).toFixed(2)}  ${usPerReq.toFixed(1).padStart(6)} µs/req ` +
+          `(user ${((user * 1e6) / Math.max(1, r.requests)).toFixed(1)})  ` +
+          `errors ${r.non2xx3xx + r.socketErrors}`,
+      );
+    }
+  }
+}
+if (args.profile !== undefined) await sleep(100);
+
+/** User and system CPU seconds of `pid`'s process tree (USER_HZ = 100 on every Linux ABI Node supports). */
+function userSys(pid: number): { user: number; sys: number } {
+  let user = 0;
+  let sys = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const text = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+      user += Number(rest[11]) / 100;
+      sys += Number(rest[12]) / 100;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return { user, sys };
+}
+await procs.close();
