@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -47,6 +48,14 @@ export const serveSchema = z.object({
   leaderElectionNamespace: z.string().min(1).default('default'),
   leaderElectionLease: z.string().min(1).default('sticky-ingress-leader'),
   podName: z.string().min(1).optional(),
+  /** Dataplane processes (node:cluster workers sharing the listeners); `auto` = one per CPU. */
+  workers: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/, 'a count (1-999) or auto')
+    .transform((v) => (v === 'auto' ? availableParallelism() : Number(v)))
+    .default(1),
+  /** Off: no dataplane observer, no /metrics, /stats; requests pay nothing for observability. */
+  metrics: bool.default(true),
   accessLog: bool.default(true),
   accessLogSample: z.coerce.number().min(0).max(1).default(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),

@@ -24,6 +24,14 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   leaderElectionNamespace: { form: 'NS', help: 'namespace of the leader election Lease' },
   leaderElectionLease: { form: 'NAME', help: 'name of the leader election Lease' },
   podName: { form: 'NAME', help: 'this pod (leader identity); from the downward API' },
+  workers: {
+    form: 'COUNT|auto',
+    help: 'dataplane processes sharing the listeners (auto: one per CPU); the configuration side runs once',
+  },
+  metrics: {
+    form: 'true|false',
+    help: 'dataplane and controller metrics, /metrics and /stats on the admin port',
+  },
   accessLog: { form: 'true|false', help: 'log one line per request' },
   accessLogSample: { form: 'RATIO (0-1)', help: 'fraction of requests that get an access log line' },
   logLevel: { form: 'trace|debug|info|warn|error|fatal', help: 'log level' },

@@ -121,6 +121,8 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--leader-election-namespace=%s" .Release.Namespace) }}
 {{- $lease := default (printf "%s-leader" (include "sticky-ingress.fullname" .)) $c.leaderElection.leaseName }}
 {{- $a = append $a (printf "--leader-election-lease=%s" $lease) }}
+{{- $a = append $a (printf "--workers=%v" $c.workers) }}
+{{- $a = append $a (printf "--metrics=%t" $c.metrics) }}
 {{- $a = append $a (printf "--access-log=%t" $c.accessLog) }}
 {{- $a = append $a (printf "--access-log-sample=%v" $c.accessLogSample) }}
 {{- $a = append $a (printf "--log-level=%s" $c.logLevel) }}

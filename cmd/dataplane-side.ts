@@ -1,0 +1,82 @@
+import type { Registry } from 'prom-client';
+import { Dataplane, type DataplaneObserver } from '../src/dataplane/dataplane.ts';
+import { AccessLog } from '../src/dataplane/observe/access-log.ts';
+import { createObservability, type Observability } from '../src/dataplane/observe/observability.ts';
+import type { ServeConfig } from './config.ts';
+import type { ProcessLogger } from './logger.ts';
+
+/** The settings one dataplane process needs (a worker gets exactly these from the primary). */
+export type DataplaneConfig = Pick<
+  ServeConfig,
+  | 'bindAddress'
+  | 'httpPort'
+  | 'httpsPort'
+  | 'trustedProxies'
+  | 'maxHeaderSize'
+  | 'requestHeaderTimeout'
+  | 'keepAliveTimeout'
+  | 'metrics'
+  | 'accessLog'
+  | 'accessLogSample'
+>;
+
+/** A Dataplane with what observes it; `observability` only with --metrics true. Not started yet. */
+export interface DataplaneSide {
+  dataplane: Dataplane;
+  observability: Observability | undefined;
+  /** Flushes and closes the access log (after the dataplane shut down). */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the traffic side of one process. With --metrics false the dataplane gets no observer at all, or, with
+ * the access log on, one that only writes access log lines: no metrics work on the hot path either way.
+ */
+export function createDataplaneSide(
+  config: DataplaneConfig,
+  affinityKey: Buffer,
+  log: ProcessLogger,
+  registry: Registry | undefined,
+): DataplaneSide {
+  const accessLog = config.accessLog
+    ? { sample: config.accessLogSample, destination: log.destination }
+    : false;
+  let observability: Observability | undefined;
+  let observer: DataplaneObserver | undefined;
+  let plainLog: AccessLog | undefined;
+  if (config.metrics && registry !== undefined) {
+    observability = createObservability({ registry, accessLog });
+    observer = observability.dataplane;
+  } else if (accessLog) {
+    plainLog = new AccessLog(accessLog);
+    observer = accessLogObserver(plainLog);
+  }
+  const dataplane = new Dataplane({
+    bindAddress: config.bindAddress,
+    httpPort: config.httpPort,
+    httpsPort: config.httpsPort,
+    affinityKey,
+    trustedProxies: config.trustedProxies,
+    maxHeaderSize: config.maxHeaderSize,
+    requestHeaderTimeoutMs: config.requestHeaderTimeout,
+    keepAliveTimeoutMs: config.keepAliveTimeout,
+    logger: log.logger,
+    ...(observer ? { observer } : {}),
+  });
+  observability?.attach(dataplane);
+  return {
+    dataplane,
+    observability,
+    close: async () => {
+      await observability?.close();
+      await plainLog?.close();
+    },
+  };
+}
+
+function accessLogObserver(log: AccessLog): DataplaneObserver {
+  return {
+    onRequest: (r) => log.write(r),
+    onTunnelClose: (r) => log.write(r),
+  };
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import { KubeConfigError, startClusterController } from '../src/controller/k8s/index.ts';
+import { ManifestFolderError } from '../src/controller/manifests/index.ts';
+import type { SnapshotPublisher } from '../src/controller/publisher.ts';
+import type { ControllerMetrics } from '../src/observe/controller-metrics.ts';
+import type { ServeConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { clusterObserver } from './metrics.ts';
+import { startStandalone, type ViewSource } from './standalone.ts';
+
+/** A running view source; `ready` is the cluster's "listed everything once" (absent: always ready). */
+export type RunningSource = ViewSource & { ready?(): boolean };
+
+/**
+ * Starts the configuration side: the manifest folder with --manifests, else the cluster controller (informers,
+ * leader election, status). Its problems with the settings become ConfigError (exit 2).
+ */
+export async function startSource(
+  config: ServeConfig,
+  publisher: SnapshotPublisher,
+  logger: Logger,
+  metrics: ControllerMetrics | undefined,
+): Promise<RunningSource> {
+  try {
+    if (config.manifests !== undefined)
+      return await startStandalone(config.manifests, publisher, logger, metrics);
+    return await startClusterController(config, {
+      publisher,
+      logger,
+      ...(metrics ? { observer: clusterObserver(metrics) } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ManifestFolderError) throw new ConfigError(`--manifests: ${err.message}`);
+    if (err instanceof KubeConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
