@@ -66,7 +66,7 @@ async function runSingle(config: ServeConfig, affinity: AffinityKey, log: Proces
     (snapshot) => {
       running.dataplane.apply(snapshot);
       running.applied = true;
-      running.metrics?.onSwap(snapshot.version, new Date());
+      running.metrics?.swap(snapshot.version, new Date());
       logger.info({ version: snapshot.version, hash: snapshot.hash }, 'snapshot applied');
     },
   );

@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
-import { KubeConfigError, startClusterController } from '../src/controller/k8s/index.ts';
+import {
+  type ControllerObserver,
+  KubeConfigError,
+  startClusterController,
+} from '../src/controller/k8s/index.ts';
 import { ManifestFolderError } from '../src/controller/manifests/index.ts';
 import type { SnapshotPublisher } from '../src/controller/publisher.ts';
-import type { ControllerMetrics } from '../src/observe/controller-metrics.ts';
 import type { ServeConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
-import { clusterObserver } from './metrics.ts';
 import { startStandalone, type ViewSource } from './standalone.ts';
 
 /** A running view source; `ready` is the cluster's "listed everything once" (absent: always ready). */
@@ -19,15 +21,15 @@ export async function startSource(
   config: ServeConfig,
   publisher: SnapshotPublisher,
   logger: Logger,
-  metrics: ControllerMetrics | undefined,
+  observer: ControllerObserver | undefined,
 ): Promise<RunningSource> {
   try {
     if (config.manifests !== undefined)
-      return await startStandalone(config.manifests, publisher, logger, metrics);
+      return await startStandalone(config.manifests, publisher, logger, observer);
     return await startClusterController(config, {
       publisher,
       logger,
-      ...(metrics ? { observer: clusterObserver(metrics) } : {}),
+      ...(observer ? { observer } : {}),
     });
   } catch (err) {
     if (err instanceof ManifestFolderError) throw new ConfigError(`--manifests: ${err.message}`);

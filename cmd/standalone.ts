@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
+import type { ControllerObserver } from '../src/controller/k8s/observer.ts';
 import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
 import type { SnapshotPublisher } from '../src/controller/publisher.ts';
-import type { ControllerObserver } from '../src/observe/controller-observer.ts';
-import { countByKind } from './metrics.ts';
+import type { Diagnostic } from '../src/controller/view.ts';
 import { diagnosticKey } from './report.ts';
 
 /** A running source of views: the manifest folder here, the cluster controller in cluster mode. */
@@ -18,10 +18,10 @@ export async function startStandalone(
   dir: string,
   publisher: SnapshotPublisher,
   logger: Logger,
-  metrics?: ControllerObserver,
+  observer?: ControllerObserver,
 ): Promise<ViewSource> {
   // One process, no lease: standalone mode is always the leader.
-  metrics?.onLeaderChange(true);
+  observer?.leader?.(true);
   let previous = new Set<string>();
   const publish = (load: FolderLoad) => {
     for (const p of load.problems) {
@@ -46,8 +46,13 @@ export async function startStandalone(
       logger[d.severity === 'Error' ? 'error' : 'warn'](fields, d.message);
     }
     previous = current;
-    metrics?.onBuild(buildMs, changed, snapshot.version);
-    metrics?.onInvalidObjects(countByKind(result.diagnostics));
+    observer?.build?.({
+      durationMs: buildMs,
+      changed,
+      version: snapshot.version,
+      diagnostics: result.diagnostics.length,
+    });
+    observer?.invalidObjects?.(countByKind(result.diagnostics));
     logger.info(
       {
         version: snapshot.version,
@@ -71,4 +76,11 @@ export async function startStandalone(
   });
   publish(await folder.start());
   return folder;
+}
+
+/** Diagnostics counted by object kind, for the invalid-objects gauge. */
+function countByKind(diagnostics: readonly Diagnostic[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const d of diagnostics) counts[d.object.kind] = (counts[d.object.kind] ?? 0) + 1;
+  return counts;
 }

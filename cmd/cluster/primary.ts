@@ -41,7 +41,7 @@ export async function runPrimary(
     init: { config, logLevel: config.logLevel, affinityKey: affinity.key.toString('base64') },
     logger,
     onApplied: (version) => {
-      metrics?.onSwap(version, new Date());
+      metrics?.swap(version, new Date());
       logger.info({ version, workers: pool.pids.length }, 'snapshot applied');
     },
   });

@@ -1,9 +1,9 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ControllerObserver } from './controller-observer.ts';
+import type { BuildInfo, ControllerObserver, WatchedKind } from '../controller/k8s/observer.ts';
 import { METRIC_PREFIX } from './registry.ts';
 
 /**
- * ControllerObserver backed by Prometheus metrics in `registry`: configuration (snapshot version, builds,
+ * The configuration side's ControllerObserver (the interface the controller owns) backed by Prometheus metrics in `registry`: configuration (snapshot version, builds,
  * build duration, last swap, invalid objects) and controller health (informer restarts, API errors, leader).
  */
 export class ControllerMetrics implements ControllerObserver {
@@ -29,7 +29,7 @@ export class ControllerMetrics implements ControllerObserver {
     });
     this.#apiErrors = new Counter({
       name: `${p}controller_api_errors_total`,
-      help: 'Failed Kubernetes API calls, by kind and HTTP status or error code.',
+      help: 'Failed Kubernetes API calls, by operation (kind label, e.g. "watch Ingress") and HTTP status or error code.',
       labelNames: ['kind', 'code'],
       registers,
     });
@@ -69,25 +69,25 @@ export class ControllerMetrics implements ControllerObserver {
     this.#leader.set(0);
   }
 
-  onInformerRestart(kind: string): void {
+  informerRestart(kind: WatchedKind): void {
     this.#informerRestarts.inc({ kind });
   }
 
-  onApiError(kind: string, code: number | string): void {
-    this.#apiErrors.inc({ kind, code: String(code) });
+  apiError(operation: string, code: number | string): void {
+    this.#apiErrors.inc({ kind: operation, code: String(code) });
   }
 
-  onLeaderChange(isLeader: boolean): void {
+  leader(isLeader: boolean): void {
     this.#leader.set(isLeader ? 1 : 0);
   }
 
-  onBuild(durationMs: number, changed: boolean, snapshotVersion: number): void {
+  build({ durationMs, changed, version }: BuildInfo): void {
     this.#builds.inc({ changed: changed ? 'true' : 'false' });
     if (Number.isFinite(durationMs) && durationMs >= 0) this.#buildSeconds.observe(durationMs / 1000);
-    this.#version.set(snapshotVersion);
+    this.#version.set(version);
   }
 
-  onInvalidObjects(countsByKind: Record<string, number>): void {
+  invalidObjects(countsByKind: Record<string, number>): void {
     for (const kind of this.#invalidKinds) {
       if (!(kind in countsByKind)) this.#invalid.set({ kind }, 0);
     }
@@ -97,7 +97,7 @@ export class ControllerMetrics implements ControllerObserver {
     }
   }
 
-  onSwap(version: number, at: Date): void {
+  swap(version: number, at: Date): void {
     this.#version.set(version);
     this.#lastSwap.set(at.getTime() / 1000);
   }

@@ -15,9 +15,9 @@ describe('ControllerMetrics', () => {
   test('builds, swaps and the snapshot version', async () => {
     const registry = createRegistry({ processMetrics: false });
     const m = new ControllerMetrics(registry);
-    m.onBuild(12, true, 3);
-    m.onBuild(4, false, 3);
-    m.onSwap(3, new Date(1_700_000_000_000));
+    m.build({ durationMs: 12, changed: true, version: 3, diagnostics: 0 });
+    m.build({ durationMs: 4, changed: false, version: 3, diagnostics: 1 });
+    m.swap(3, new Date(1_700_000_000_000));
     const text = await registry.metrics();
     assert.equal(sample(text, 'sticky_ingress_config_builds_total{changed="true"}'), 1);
     assert.equal(sample(text, 'sticky_ingress_config_builds_total{changed="false"}'), 1);
@@ -30,8 +30,8 @@ describe('ControllerMetrics', () => {
   test('invalid objects: a kind that becomes clean drops to 0', async () => {
     const registry = createRegistry({ processMetrics: false });
     const m = new ControllerMetrics(registry);
-    m.onInvalidObjects({ Ingress: 2, StickyRoute: 1 });
-    m.onInvalidObjects({ Ingress: 1 });
+    m.invalidObjects({ Ingress: 2, StickyRoute: 1 });
+    m.invalidObjects({ Ingress: 1 });
     const text = await registry.metrics();
     assert.equal(sample(text, 'sticky_ingress_config_invalid_objects{kind="Ingress"}'), 1);
     assert.equal(sample(text, 'sticky_ingress_config_invalid_objects{kind="StickyRoute"}'), 0);
@@ -41,11 +41,11 @@ describe('ControllerMetrics', () => {
     const registry = createRegistry({ processMetrics: false });
     const m = new ControllerMetrics(registry);
     assert.equal(sample(await registry.metrics(), 'sticky_ingress_controller_leader'), 0);
-    m.onInformerRestart('EndpointSlice');
-    m.onInformerRestart('EndpointSlice');
-    m.onApiError('Ingress', 409);
-    m.onApiError('Lease', 'ECONNRESET');
-    m.onLeaderChange(true);
+    m.informerRestart('EndpointSlice');
+    m.informerRestart('EndpointSlice');
+    m.apiError('Ingress', 409);
+    m.apiError('Lease', 'ECONNRESET');
+    m.leader(true);
     const text = await registry.metrics();
     assert.equal(sample(text, 'sticky_ingress_controller_informer_restarts_total{kind="EndpointSlice"}'), 2);
     assert.equal(sample(text, 'sticky_ingress_controller_api_errors_total{kind="Ingress",code="409"}'), 1);

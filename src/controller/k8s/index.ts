@@ -13,7 +13,7 @@ import type { ControllerObserver } from './observer.ts';
 import type { RetryOptions } from './supervised-informer.ts';
 
 export { ClusterControllerError, KubeConfigError, KubeRequestError } from './errors.ts';
-export type { ControllerObserver, WatchedKind } from './observer.ts';
+export type { BuildInfo, ControllerObserver, WatchedKind } from './observer.ts';
 
 /** Settings of the cluster controller; the first group mirrors `serve` flags, the rest tunes timing. */
 export interface ClusterControllerOptions {

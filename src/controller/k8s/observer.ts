@@ -1,18 +1,33 @@
 /** The kinds the cluster controller watches. */
 export type WatchedKind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'StickyRoute';
 
+/** One finished build: how long it took, whether a new snapshot went live, its version, diagnostics count. */
+export interface BuildInfo {
+  durationMs: number;
+  changed: boolean;
+  version: number;
+  diagnostics: number;
+}
+
 /**
- * Optional hooks for metrics; every method is optional and must not throw. The observability work implements
- * it with prom-client; tests use it to wait for builds.
+ * What the configuration side reports about itself: informers, the API server, leader election, builds and
+ * swaps. The cluster controller and standalone mode call it; `src/observe/controller-metrics.ts` implements it
+ * with Prometheus metrics, tests implement the hooks they wait on. Every hook is optional, must be cheap and
+ * must not throw (callers do not guard them).
  */
 export interface ControllerObserver {
   /** An informer stopped and is restarted after `delayMs`; `reason` is `forbidden`, `not-found`, `gone` or `error`. */
   informerRestart?(kind: WatchedKind, reason: string, delayMs: number): void;
-  /** A request to the API server failed (informers, status, Events, Lease). */
-  apiError?(operation: string, statusCode: number): void;
+  /**
+   * A request to the API server failed (informers, status, Events, Lease); `operation` like `watch Ingress`,
+   * `code` the HTTP status, or a string like `ECONNRESET`.
+   */
+  apiError?(operation: string, code: number | string): void;
+  /** This replica gained or lost the leader lease; standalone mode reports `true` once. */
   leader?(isLeader: boolean): void;
-  /** One build finished; `changed` is whether a new snapshot went live. */
-  build?(info: { durationMs: number; changed: boolean; version: number; diagnostics: number }): void;
-  /** Diagnostics of the last build, counted by object kind (a gauge: replaces the previous counts). */
+  build?(info: BuildInfo): void;
+  /** Diagnostics of the last build, counted by object kind (a gauge: a kind missing from the record is 0). */
   invalidObjects?(countsByKind: Record<string, number>): void;
+  /** The dataplane (every worker, with --workers) now serves snapshot `version`, since `at`. */
+  swap?(version: number, at: Date): void;
 }
