@@ -1,7 +1,8 @@
 /**
- * `npm run bench:control` (node --expose-gc bench/control-plane.ts [--quick]): build() + finalizeSnapshot +
- * dataplane.apply() time and heap at 100 / 1,000 / 10,000 Ingresses, one EndpointSlice change at the
- * largest size, and the latency of live HTTP traffic (own thread) while snapshots are swapped.
+ * `npm run bench:control` (node --expose-gc bench/control-plane.ts [--quick] [--changes N]): per size
+ * (100 / 1,000 / 10,000 Ingresses) the cold publish (build + finalizeSnapshot + dataplane.apply, heap), N
+ * EndpointSlice changes and N Ingress changes one at a time (time to live, p50/p99, wall and CPU), and the
+ * latency of live HTTP traffic (own thread) idle and while snapshots are swapped.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,45 +12,44 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { pino } from 'pino';
-import { build } from '../src/controller/build/index.ts';
 import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
-import { finalizeSnapshot } from '../src/snapshot/hash.ts';
 import { makeCertificate } from './lib/configs.ts';
-import { generateView, withSliceChange } from './lib/cp-view.ts';
+import { BenchPublisher, type PublishTimes, summarize } from './lib/cp-measure.ts';
+import { generateView, withIngressChange, withSliceChange } from './lib/cp-view.ts';
 import { percentile } from './lib/stats.ts';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
-const SIZES = args.quick ? [100, 1000] : [100, 1000, 10_000];
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    changes: { type: 'string', default: '20' },
+    sizes: { type: 'string' },
+  },
+});
+const SIZES = args.sizes ? args.sizes.split(',').map(Number) : args.quick ? [100, 1000] : [100, 1000, 10_000];
+const CHANGES = Number(args.changes);
 const TRAFFIC_SECONDS = args.quick ? 3 : 6;
 const OPTIONS = { ingressClass: 'sticky' };
 const gc = (globalThis as { gc?: () => void }).gc;
-
-let version = 0;
 
 function heapMiB(): number {
   gc?.();
   return process.memoryUsage().heapUsed / 1048576;
 }
 
-/** One full publish: build, stamp, apply; times in ms. */
-function publish(dp: Dataplane, view: ClusterView) {
-  const t0 = performance.now();
-  const result = build(view, OPTIONS);
-  const t1 = performance.now();
-  const snapshot = finalizeSnapshot(result.body, ++version);
-  const t2 = performance.now();
-  const changed = dp.apply(snapshot);
-  const t3 = performance.now();
-  return {
-    buildMs: t1 - t0,
-    finalizeMs: t2 - t1,
-    applyMs: t3 - t2,
-    totalMs: t3 - t0,
-    changed,
-    hosts: snapshot.hosts.length,
-    diagnostics: result.diagnostics.length,
-  };
+/** CHANGES one-object changes published one at a time, each from the view the previous one left. */
+function series(
+  publisher: BenchPublisher,
+  view: ClusterView,
+  change: (v: ClusterView, k: number) => ClusterView,
+) {
+  const runs: PublishTimes[] = [];
+  let current = view;
+  for (let k = 0; k < CHANGES; k++) {
+    current = change(current, k);
+    runs.push(publisher.publish(current));
+  }
+  return { view: current, stats: summarize(runs) };
 }
 
 /** Latency percentiles of the worker's samples, split into before the first swap and during swaps. */
@@ -65,8 +65,14 @@ function split(samples: [number, number][], firstSwapAt: number) {
   return { idle: stats(before), swapping: stats(during) };
 }
 
-/** Live traffic to `app-0.bench` for TRAFFIC_SECONDS; after the first third, swap snapshots back to back. */
-async function trafficDuringSwaps(worker: Worker, dp: Dataplane, view: ClusterView, backendPort: number) {
+/** Live traffic to `app-0.bench` for TRAFFIC_SECONDS; after the first third, publish a change every 100 ms. */
+async function trafficDuringSwaps(
+  worker: Worker,
+  dp: Dataplane,
+  publisher: BenchPublisher,
+  view: ClusterView,
+  backendPort: number,
+) {
   const done = new Promise<{ samples: [number, number][]; errors: number }>((resolve) => {
     worker.once('message', resolve);
   });
@@ -84,11 +90,41 @@ async function trafficDuringSwaps(worker: Worker, dp: Dataplane, view: ClusterVi
   const end = firstSwapAt + (TRAFFIC_SECONDS * 1000 * 2) / 3 - 300;
   for (let i = 0; performance.timeOrigin + performance.now() < end; i++) {
     // The Service that takes the traffic flips between 3 and 4 endpoints: a real change every time.
-    swapMs.push(publish(dp, withSliceChange(view, 0, backendPort, 3 + (i % 2))).totalMs);
-    await sleep(100); // let the dataplane breathe: swaps come from a holdoff, never back to back
+    swapMs.push(publisher.publish(withSliceChange(view, 0, backendPort, 3 + (i % 2))).totalMs);
+    await sleep(100); // swaps come from a holdoff, never back to back
   }
   const { samples, errors } = await done;
   return { swaps: swapMs.length, swapP50Ms: percentile(swapMs, 50), errors, ...split(samples, firstSwapAt) };
+}
+
+async function measureSize(
+  n: number,
+  ctx: { worker: Worker; dp: Dataplane; backendPort: number; pem: never },
+) {
+  const { worker, dp, backendPort } = ctx;
+  const base = heapMiB();
+  let view = generateView(n, backendPort, ctx.pem);
+  const viewHeap = heapMiB();
+  const publisher = new BenchPublisher(dp, OPTIONS);
+  const cold = publisher.publish(view);
+  const liveHeap = heapMiB();
+  // Services spread over the view, away from app-0 (the traffic's host).
+  const at = (k: number) => 1 + ((k * 7919) % (n - 1));
+  const slice = series(publisher, view, (v, k) => withSliceChange(v, at(k), backendPort, 3 + (k % 2) + 1));
+  view = slice.view;
+  const ingress = series(publisher, view, (v, k) => withIngressChange(v, at(k), k + 1));
+  view = ingress.view;
+  const traffic = await trafficDuringSwaps(worker, dp, publisher, view, backendPort);
+  return {
+    ingresses: n,
+    incremental: publisher.incremental,
+    cold,
+    viewMiB: viewHeap - base,
+    snapshotAndDataplaneMiB: liveHeap - viewHeap,
+    sliceChange: slice.stats,
+    ingressChange: ingress.stats,
+    traffic,
+  };
 }
 
 async function main(): Promise<void> {
@@ -109,40 +145,23 @@ async function main(): Promise<void> {
     const backendPort = await new Promise<number>((resolve) =>
       worker.once('message', (m: { port: number }) => resolve(m.port)),
     );
-    const pem = await makeCertificate();
+    const pem = (await makeCertificate()) as never;
     await dp.start();
-    const base = heapMiB();
     const sizes = [];
-    let last: { view: ClusterView; n: number } | undefined;
     for (const n of SIZES) {
-      last = undefined; // drop the previous view before measuring this one
-      const view = generateView(n, backendPort, pem);
-      const viewHeap = heapMiB();
-      const cold = publish(dp, view);
-      const liveHeap = heapMiB();
-      const traffic = await trafficDuringSwaps(worker, dp, view, backendPort);
-      sizes.push({
-        ingresses: n,
-        ...cold,
-        viewMiB: viewHeap - base,
-        snapshotAndDataplaneMiB: liveHeap - viewHeap,
-        traffic,
-      });
+      const row = await measureSize(n, { worker, dp, backendPort, pem });
+      sizes.push(row);
       console.error(
-        `${n} ingresses: publish ${cold.totalMs.toFixed(0)} ms, swaps p50 ${traffic.swapP50Ms.toFixed(1)} ms`,
+        `${n} ingresses: cold ${row.cold.totalMs.toFixed(0)} ms, slice change p99 ${row.sliceChange.p99Ms.toFixed(1)} ms`,
       );
-      last = { view, n };
     }
-    const sliceChange = last
-      ? publish(dp, withSliceChange(last.view, last.n >> 1, backendPort, 4))
-      : undefined;
-    printTable(sizes, sliceChange, last?.n ?? 0);
+    printTable(sizes);
     const outDir = join(dirname(new URL(import.meta.url).pathname), 'out');
     mkdirSync(outDir, { recursive: true });
     const file = join(outDir, `control-plane-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(
       file,
-      JSON.stringify({ node: process.version, quick: args.quick, sizes, sliceChange }, null, 2),
+      JSON.stringify({ node: process.version, quick: args.quick, changes: CHANGES, sizes }, null, 2),
     );
     console.error(`wrote ${file}`);
   } finally {
@@ -152,39 +171,41 @@ async function main(): Promise<void> {
   }
 }
 
-type SizeRow = ReturnType<typeof publish> & {
-  ingresses: number;
-  viewMiB: number;
-  snapshotAndDataplaneMiB: number;
-  traffic: Awaited<ReturnType<typeof trafficDuringSwaps>>;
-};
+type SizeRow = Awaited<ReturnType<typeof measureSize>>;
 
-function printTable(rows: SizeRow[], slice: ReturnType<typeof publish> | undefined, n: number): void {
+function printTable(rows: SizeRow[]): void {
   const f = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
   console.log(
-    'ingresses  build ms  finalize ms  apply ms  total ms  view MiB  snapshot+dp MiB  swap p50 ms  p99 idle / swapping ms  max swapping ms  errors',
+    `cold publish (ms) and ${CHANGES} one-object changes (time to live, wall p50/p99 ms, CPU p99 ms); traffic p99 ms`,
+  );
+  console.log(
+    'ingresses  build  finalize  apply  total  view MiB  snap+dp MiB  slice chg p50/p99 (cpu)  ingress chg p50/p99 (cpu)  p99 idle/swapping  max swapping  errors',
   );
   for (const r of rows) {
-    const t = r.traffic;
+    const { cold: c, sliceChange: s, ingressChange: i, traffic: t } = r;
     console.log(
       [
         String(r.ingresses).padStart(9),
-        f(r.buildMs).padStart(8),
-        f(r.finalizeMs).padStart(11),
-        f(r.applyMs).padStart(8),
-        f(r.totalMs).padStart(8),
+        f(c.buildMs).padStart(5),
+        f(c.finalizeMs).padStart(8),
+        f(c.applyMs).padStart(5),
+        f(c.totalMs).padStart(5),
         f(r.viewMiB).padStart(8),
-        f(r.snapshotAndDataplaneMiB).padStart(15),
-        f(t.swapP50Ms).padStart(11),
-        `${f(t.idle.p99Ms)} / ${f(t.swapping.p99Ms)}`.padStart(23),
-        f(t.swapping.maxMs).padStart(15),
+        f(r.snapshotAndDataplaneMiB).padStart(11),
+        `${f(s.p50Ms)}/${f(s.p99Ms)} (${f(s.cpuP99Ms)})`.padStart(23),
+        `${f(i.p50Ms)}/${f(i.p99Ms)} (${f(i.cpuP99Ms)})`.padStart(25),
+        `${f(t.idle.p99Ms)}/${f(t.swapping.p99Ms)}`.padStart(17),
+        f(t.swapping.maxMs).padStart(12),
         String(t.errors).padStart(6),
       ].join('  '),
     );
   }
-  if (slice) {
+  const last = rows.at(-1);
+  if (last) {
+    const s = last.sliceChange;
+    const i = last.ingressChange;
     console.log(
-      `one EndpointSlice change at ${n} Ingresses: ${f(slice.totalMs)} ms to live (build ${f(slice.buildMs)}, finalize ${f(slice.finalizeMs)}, apply ${f(slice.applyMs)}; changed=${slice.changed})`,
+      `at ${last.ingresses}: slice change p50 build ${f(s.buildP50Ms)} + finalize ${f(s.finalizeP50Ms)} + apply ${f(s.applyP50Ms)} ms; ingress change p50 build ${f(i.buildP50Ms)} + finalize ${f(i.finalizeP50Ms)} + apply ${f(i.applyP50Ms)} ms; incremental=${last.incremental}`,
     );
   }
 }

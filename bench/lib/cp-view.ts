@@ -92,3 +92,16 @@ export function withSliceChange(view: ClusterView, i: number, port: number, coun
   slices[i] = endpointSlice(namespace, `app-${i}`, port, count) as (typeof slices)[number];
   return { ...view, endpointSlices: slices };
 }
+
+/** A copy of `view` where Ingress `app-<i>` has a new revision (its affinity cookie renamed): one Ingress event. */
+export function withIngressChange(view: ClusterView, i: number, revision: number): ClusterView {
+  const ingresses = view.ingresses.slice();
+  const old = ingresses[i] as unknown as { metadata: { annotations: Record<string, string> } };
+  const metadata = {
+    ...old.metadata,
+    resourceVersion: String(revision),
+    annotations: { ...old.metadata.annotations, 'sticky-ingress.dev/session-cookie-name': `S${revision}` },
+  };
+  ingresses[i] = { ...old, metadata } as unknown as (typeof ingresses)[number];
+  return { ...view, ingresses };
+}
