@@ -75,6 +75,8 @@ for (const c of CONTESTANTS.filter((x) => ids.includes(x.id))) {
 delete process.env.NODE_OPTIONS;
 
 const seconds = Number(args.seconds);
+/** µs/req and req/s of every run, by `scenario contestant`, for the summary. */
+const runs = new Map<string, { us: number[]; rps: number[] }>();
 for (let round = 0; round < Number(args.repeat); round++) {
   for (const scenario of (args.scenarios ?? '').split(',')) {
     for (const [id, proxy] of running) {
@@ -90,6 +92,11 @@ for (let round = 0; round < Number(args.repeat); round++) {
       const user = cpu1.user - cpu0.user;
       const cpu = user + cpu1.sys - cpu0.sys;
       const usPerReq = (cpu * 1e6) / Math.max(1, r.requests);
+      const key = `${scenario.padEnd(9)} ${id.padEnd(12)}`;
+      const seen = runs.get(key) ?? { us: [], rps: [] };
+      seen.us.push(usPerReq);
+      seen.rps.push(r.requestsPerSec);
+      runs.set(key, seen);
       console.log(
         `${scenario.padEnd(9)} ${id.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  ` +
           `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  ` +
@@ -98,6 +105,20 @@ for (let round = 0; round < Number(args.repeat); round++) {
           `errors ${r.non2xx3xx + r.socketErrors}`,
       );
     }
+  }
+}
+if (Number(args.repeat) > 1) {
+  // Contention from other processes only ever adds time: the minimum is the most repeatable figure.
+  console.log('\nsummary: min / median µs per request, max req/s');
+  for (const [key, { us, rps }] of runs) {
+    const sorted = [...us].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] as number;
+    console.log(
+      `${key} ${(sorted[0] as number).toFixed(1).padStart(6)} / ${median.toFixed(1).padStart(6)} µs/req  ` +
+        `${Math.max(...rps)
+          .toFixed(0)
+          .padStart(7)} req/s`,
+    );
   }
 }
 if (args.profile !== undefined) await sleep(100);
