@@ -12,31 +12,21 @@ type Body = Omit<Snapshot, 'version' | 'hash'>;
  */
 export function assemble(ctx: BuildContext, defaultCertificate: string | undefined): Body {
   const winners = settleConflicts(ctx);
-  const backendIds = nameBackends(winners);
+  const backendIds = nameBackends(ctx, winners);
   const byHost = new Map<string, Route[]>();
   const backends = new Map<string, Backend>();
   for (const c of winners) {
     const id = backendIds.get(c)!;
-    const routes = byHost.get(c.host) ?? [];
-    routes.push({ ...c.route, backend: id });
-    byHost.set(c.host, routes);
+    const routes = byHost.get(c.host);
+    if (routes) routes.push(routeOf(ctx, c, id));
+    else byHost.set(c.host, [routeOf(ctx, c, id)]);
     const seen = backends.get(id);
-    if (!seen || compareSource(c, seen) < 0) {
-      backends.set(id, {
-        id,
-        service: { ...c.backend.service },
-        source: { ...c.route.source },
-        endpoints: c.backend.endpoints,
-        ...structuredClone(c.backend.policy),
-      });
-    }
+    if (!seen || compareSource(c, seen) < 0) backends.set(id, backendOf(ctx, c, id));
   }
   const tls = settleTls(ctx, new Set(byHost.keys()));
   const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
-    const host: VirtualHost = { hostname, routes: routes.sort(comparePrecedence) };
     const claim = tls.get(hostname);
-    if (claim) host.tls = claim.certificate ? { certificate: claim.certificate } : {};
-    return host;
+    return hostOf(ctx, hostname, routes.sort(comparePrecedence), claim && (claim.certificate ?? ''));
   });
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
@@ -49,6 +39,50 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   };
   if (defaultCertificate) body.defaultCertificate = defaultCertificate;
   return body;
+}
+
+// The same candidate named the same way gives the same object as in the last build (structural sharing).
+function routeOf(ctx: BuildContext, c: RouteCandidate, backend: string): Route {
+  const seen = ctx.cache.routes.get(c);
+  if (seen?.backend === backend) return seen;
+  const route: Route = { ...c.route, backend };
+  ctx.cache.routes.set(c, route);
+  return route;
+}
+
+function backendOf(ctx: BuildContext, c: RouteCandidate, id: string): Backend {
+  const seen = ctx.cache.backends.get(c);
+  if (seen?.id === id) return seen;
+  const backend: Backend = {
+    id,
+    service: { ...c.backend.service },
+    source: { ...c.route.source },
+    endpoints: c.backend.endpoints,
+    ...structuredClone(c.backend.policy),
+  };
+  ctx.cache.backends.set(c, backend);
+  return backend;
+}
+
+/** `certificate`: undefined without TLS, '' for the default certificate. */
+function hostOf(
+  ctx: BuildContext,
+  hostname: string,
+  routes: Route[],
+  certificate: string | undefined,
+): VirtualHost {
+  const seen = ctx.cache.hosts.get(hostname);
+  if (
+    seen !== undefined &&
+    (seen.tls === undefined ? certificate === undefined : (seen.tls.certificate ?? '') === certificate) &&
+    seen.routes.length === routes.length &&
+    seen.routes.every((r, i) => r === routes[i])
+  ) {
+    return seen;
+  }
+  const host: VirtualHost = { hostname, routes };
+  if (certificate !== undefined) host.tls = certificate ? { certificate } : {};
+  return host;
 }
 
 // Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.
@@ -83,13 +117,17 @@ function settleConflicts(ctx: BuildContext): RouteCandidate[] {
 }
 
 /** `ns/service:port`, plus `~hash` of the policy when routes to one Service port disagree on policies. */
-function nameBackends(winners: RouteCandidate[]): Map<RouteCandidate, string> {
+function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<RouteCandidate, string> {
   const policiesByBase = new Map<string, Set<string>>();
   const keyOf = new Map<RouteCandidate, { base: string; policy: string }>();
   for (const c of winners) {
     const { namespace, name, port } = c.backend.service;
     const base = `${namespace}/${name}:${port}`;
-    const policy = canonicalJson(c.backend.policy);
+    let policy = ctx.cache.policyKeys.get(c.backend.policy);
+    if (policy === undefined) {
+      policy = canonicalJson(c.backend.policy);
+      ctx.cache.policyKeys.set(c.backend.policy, policy);
+    }
     keyOf.set(c, { base, policy });
     const set = policiesByBase.get(base) ?? new Set<string>();
     set.add(policy);

@@ -21,15 +21,23 @@ export function loadCertificate(
   name: string,
 ): { id: string } | { problem: SecretProblem } {
   const id = `${namespace}/${name}`;
-  if (ctx.certificates.has(id)) return { id };
+  // Looked up even when another object loaded it already: the lookup is what a replayed object depends on.
   const secret = ctx.index.secret(namespace, name);
   if (!secret) return { problem: { reason: 'SecretNotFound', message: `Secret ${id} not found` } };
+  const known = ctx.cache.certificates.get(secret);
+  const result = known?.id === id ? known.result : parseSecret(secret, id);
+  if (known?.id !== id) ctx.cache.certificates.set(secret, { id, result });
+  if ('reason' in result) return { problem: result };
+  ctx.addCertificate(result);
+  return { id };
+}
+
+// The same Secret object always gives the same (frozen once published) Certificate object.
+function parseSecret(secret: Record<string, unknown>, id: string): Certificate | SecretProblem {
   if (secret.type !== undefined && secret.type !== 'kubernetes.io/tls') {
     return {
-      problem: {
-        reason: 'InvalidCertificate',
-        message: `Secret ${id} is of type ${String(secret.type)}, not kubernetes.io/tls`,
-      },
+      reason: 'InvalidCertificate',
+      message: `Secret ${id} is of type ${String(secret.type)}, not kubernetes.io/tls`,
     };
   }
   const data = isRecord(secret.data) ? secret.data : {};
@@ -38,21 +46,15 @@ export function loadCertificate(
   const certPem = decode(data['tls.crt']) ?? str(plain['tls.crt']);
   const keyPem = decode(data['tls.key']) ?? str(plain['tls.key']);
   if (!certPem || !CERT_PEM.test(certPem)) {
-    return {
-      problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.crt is not a PEM certificate` },
-    };
+    return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.crt is not a PEM certificate` };
   }
   if (keyPem?.includes('ENCRYPTED PRIVATE KEY')) {
-    return { problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is encrypted` } };
+    return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is encrypted` };
   }
   if (!keyPem || !KEY_PEM.test(keyPem)) {
-    return {
-      problem: { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is not a PEM private key` },
-    };
+    return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is not a PEM private key` };
   }
-  const certificate: Certificate = { id, certPem, keyPem };
-  ctx.certificates.set(id, certificate);
-  return { id };
+  return { id, certPem, keyPem };
 }
 
 function decode(v: unknown): string | undefined {

@@ -1,8 +1,10 @@
 import type { Certificate, Endpoint, Route } from '../../snapshot/types.ts';
-import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import type { BuildOptions, Diagnostic } from '../view.ts';
+import type { BuildCache } from './cache.ts';
 import { compareStrings, type ObjectRef, type Rank } from './meta.ts';
 import type { BackendPolicy } from './policy.ts';
-import { indexView, type ViewIndex } from './view-index.ts';
+import { type Recording, RecordingIndex } from './recording.ts';
+import type { ViewIndex } from './view-index.ts';
 
 /** How a diagnostic affects its object's status: rejected (Accepted=False), a broken reference, or neither. */
 export type Effect = 'reject' | 'ref' | 'none';
@@ -48,24 +50,66 @@ interface StatusAccumulator {
  */
 export class BuildContext {
   readonly options: BuildOptions;
+  readonly cache: BuildCache;
+  /** Lookups of the view; while an object is recorded, every lookup is noted as a dependency of it. */
   readonly index: ViewIndex;
   readonly routes: RouteCandidate[] = [];
   readonly tls: TlsClaim[] = [];
   /** Usable certificates by id; only those a host or the default refers to reach the snapshot. */
   readonly certificates = new Map<string, Certificate>();
+  #recorder: RecordingIndex;
   /** Names of IngressClasses this controller owns, and whether one of them is the cluster default. */
   ownClasses = new Set<string>();
   ownsDefaultClass = false;
   #diagnostics: Diagnostic[] = [];
   #statuses = new Map<string, StatusAccumulator>();
 
-  constructor(view: ClusterView, options: BuildOptions) {
+  constructor(index: ViewIndex, options: BuildOptions, cache: BuildCache) {
     this.options = options;
-    this.index = indexView(view);
+    this.cache = cache;
+    this.#recorder = new RecordingIndex(index);
+    this.index = this.#recorder;
+  }
+
+  /** Starts noting what one object adds and looks up, so a later build can replay it (see BuildCache). */
+  record(): void {
+    this.#recorder.begin();
+  }
+
+  /** Ends `record()`: the object's output and dependencies. */
+  recorded(): Recording {
+    return this.#recorder.end();
+  }
+
+  /** Adds what a recorded object produced, exactly as processing it again would. */
+  replay(recording: Recording): void {
+    for (const e of recording.events) {
+      if (e.t === 'own') this.own(e.ref);
+      else if (e.t === 'report') this.report(e.ref, e.d, e.effect);
+      else if (e.t === 'route') this.addRoute(e.c);
+      else if (e.t === 'tls') this.addTls(e.claim);
+      else this.addCertificate(e.cert);
+    }
+  }
+
+  addRoute(c: RouteCandidate): void {
+    this.routes.push(c);
+    this.#recorder.note({ t: 'route', c });
+  }
+
+  addTls(claim: TlsClaim): void {
+    this.tls.push(claim);
+    this.#recorder.note({ t: 'tls', claim });
+  }
+
+  addCertificate(cert: Certificate): void {
+    if (!this.certificates.has(cert.id)) this.certificates.set(cert.id, cert);
+    this.#recorder.note({ t: 'cert', cert });
   }
 
   /** Marks an object as ours: it gets a status even when nothing is wrong with it. */
   own(ref: ObjectRef): void {
+    this.#recorder.note({ t: 'own', ref });
     const key = `${ref.kind}/${ref.namespace}/${ref.name}`;
     if (!this.#statuses.has(key)) this.#statuses.set(key, { ref, rejected: [], refs: [], other: [] });
   }
@@ -76,6 +120,7 @@ export class BuildContext {
     d: { severity: Diagnostic['severity']; reason: string; message: string; field?: string },
     effect: Effect = 'none',
   ): void {
+    this.#recorder.note({ t: 'report', ref: object, d, effect });
     const diagnostic: Diagnostic = {
       severity: d.severity,
       object: { ...object },

@@ -1,6 +1,7 @@
 import type { Snapshot } from '../../snapshot/types.ts';
 import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
 import { assemble } from './assemble.ts';
+import { BuildCache } from './cache.ts';
 import { defaultCertificate } from './certificates.ts';
 import { BuildContext } from './context.ts';
 import { processIngresses } from './ingress.ts';
@@ -9,6 +10,7 @@ import { compareStrings, errorMessage } from './meta.ts';
 import { type ObjectStatus, statusesOf } from './status.ts';
 import { processStickyRoutes } from './stickyroute.ts';
 
+export { BuildCache } from './cache.ts';
 export type { ObjectCondition, ObjectStatus } from './status.ts';
 
 /** What one build produced: the snapshot body to stamp, what went wrong, and a status per object of ours. */
@@ -23,16 +25,23 @@ export interface BuildResult {
 /**
  * Turns the objects of one moment into a snapshot body. Pure and deterministic (no I/O, clock or logging;
  * same objects in any order => identical result) and never throws: a bad object becomes diagnostics.
+ * `cache` (kept by the caller across builds) makes a build after a small change cost about that change;
+ * the result is the same with or without it.
  */
-export function build(view: ClusterView, options: BuildOptions): BuildResult {
+export function build(
+  view: ClusterView,
+  options: BuildOptions,
+  cache: BuildCache = new BuildCache(),
+): BuildResult {
   try {
-    const ctx = new BuildContext(view ?? emptyView(), options);
+    const ctx = new BuildContext(cache.index(view ?? emptyView()), options, cache);
     // Order matters: classes decide which Ingresses are ours; certificates are loaded as TLS sections name them.
     processIngressClasses(ctx, view);
     const fallbackCert = defaultCertificate(ctx);
     processIngresses(ctx, view);
     processStickyRoutes(ctx, view);
     const body = assemble(ctx, fallbackCert);
+    cache.hosts = new Map(body.hosts.map((h) => [h.hostname, h]));
     return { body, diagnostics: ctx.diagnostics(), statuses: statusesOf(ctx) };
   } catch (err) {
     // Only a bug gets here (each object is already guarded): serve nothing new rather than crash the caller.

@@ -6,6 +6,7 @@ import type { BuildContext } from './context.ts';
 import { type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
+import { memoized } from './memo.ts';
 import {
   annotationsOf,
   asArray,
@@ -13,7 +14,6 @@ import {
   isRecord,
   type ObjectRef,
   type Rank,
-  sortedObjects,
   sourceRef,
   str,
 } from './meta.ts';
@@ -30,13 +30,23 @@ interface IngressItem {
 
 /** Processor 3: every Ingress of our class becomes route candidates and TLS claims, oldest first. */
 export function processIngresses(ctx: BuildContext, view: ClusterView): void {
-  for (const { obj, ref, rank } of sortedObjects('Ingress', view.ingresses)) {
-    try {
-      if (!isOwnIngress(ctx, obj)) continue;
-      processIngress(ctx, obj, ref, rank);
-    } catch (err) {
+  for (const { obj, ref, rank } of ctx.cache.sorted('Ingress', view.ingresses)) {
+    const internalError = (err: unknown) =>
       ctx.report(ref, { severity: 'Error', reason: 'InternalError', message: errorMessage(err) }, 'reject');
+    try {
+      // Outside the memo: whether an Ingress is ours depends on the IngressClasses, not on its lookups.
+      if (!isOwnIngress(ctx, obj)) continue;
+    } catch (err) {
+      internalError(err);
+      continue;
     }
+    memoized(ctx, obj, () => {
+      try {
+        processIngress(ctx, obj, ref, rank);
+      } catch (err) {
+        internalError(err);
+      }
+    });
   }
 }
 
@@ -117,7 +127,7 @@ function processTls(ctx: BuildContext, item: IngressItem): Map<string, string> {
 }
 
 function claim(ctx: BuildContext, item: IngressItem, host: string, certificate: string, field: string): void {
-  ctx.tls.push({ host, ...(certificate ? { certificate } : {}), owner: item.ref, rank: item.rank, field });
+  ctx.addTls({ host, ...(certificate ? { certificate } : {}), owner: item.ref, rank: item.rank, field });
 }
 
 function processRule(
@@ -183,7 +193,7 @@ function addRoute(
     },
   };
   if (item.config.hsts) route.hsts = { ...item.config.hsts };
-  ctx.routes.push({
+  ctx.addRoute({
     host,
     route,
     backend: { ...backend, policy: ingressPolicy(item.config, path) },

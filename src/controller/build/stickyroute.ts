@@ -4,19 +4,22 @@ import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext } from './context.ts';
 import { resolveEndpoints } from './endpoints.ts';
-import { errorMessage, isRecord, type ObjectRef, type Rank, sortedObjects, sourceRef } from './meta.ts';
+import { memoized } from './memo.ts';
+import { errorMessage, isRecord, type ObjectRef, type Rank, sourceRef } from './meta.ts';
 import { type BackendPolicy, defaultCookiePath, PASSIVE_HEALTH, REDIRECT_CODE } from './policy.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** Processor 4: every StickyRoute (they have no class: all are ours) becomes route candidates and TLS claims. */
 export function processStickyRoutes(ctx: BuildContext, view: ClusterView): void {
-  for (const { obj, ref, rank } of sortedObjects('StickyRoute', view.stickyRoutes)) {
-    try {
-      processStickyRoute(ctx, obj, ref, rank);
-    } catch (err) {
-      ctx.report(ref, { severity: 'Error', reason: 'InternalError', message: errorMessage(err) }, 'reject');
-    }
+  for (const { obj, ref, rank } of ctx.cache.sorted('StickyRoute', view.stickyRoutes)) {
+    memoized(ctx, obj, () => {
+      try {
+        processStickyRoute(ctx, obj, ref, rank);
+      } catch (err) {
+        ctx.report(ref, { severity: 'Error', reason: 'InternalError', message: errorMessage(err) }, 'reject');
+      }
+    });
   }
 }
 
@@ -63,10 +66,10 @@ function processStickyRoute(ctx: BuildContext, obj: unknown, ref: ObjectRef, ran
   const backends = spec.routes.map((r, i) => backendOf(ctx, ref, r, i));
   spec.hosts.forEach((host, h) => {
     if (spec.tls) {
-      ctx.tls.push({ host, ...(certificate ? { certificate } : {}), owner: ref, rank, field: 'spec.tls' });
+      ctx.addTls({ host, ...(certificate ? { certificate } : {}), owner: ref, rank, field: 'spec.tls' });
     }
     spec.routes.forEach((r, i) => {
-      ctx.routes.push({
+      ctx.addRoute({
         host,
         route: routeOf(spec, r, ref, `${h}/${i}`),
         backend: backends[i]!,
