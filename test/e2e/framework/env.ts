@@ -2,6 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { type ClusterHandle, startCluster } from './cluster.ts';
 import { type ControllerProcess, startController, writeAffinityKey } from './controller.ts';
 import {
+  clientFor,
+  clusterIngress,
+  type ExistingCluster,
+  existingCluster,
+  podHost,
+} from './existing-cluster.ts';
+import {
   type ControllerIdentity,
   createControllerIdentity,
   ensureNamespace,
@@ -42,8 +49,13 @@ export interface E2eEnv {
   close(): Promise<void>;
 }
 
-/** Starts a file's world (see E2eEnv); `crd: false` leaves the StickyRoute CRD out. */
+/**
+ * Starts a file's world (see E2eEnv); `crd: false` leaves the StickyRoute CRD out. With STICKY_E2E_KUBECONFIG
+ * set, the world is that cluster instead (existing-cluster.ts).
+ */
 export async function startEnv(options: { crd?: boolean } = {}): Promise<E2eEnv> {
+  const target = existingCluster();
+  if (target !== undefined) return existingEnv(target);
   const cluster = await startCluster();
   const admin = new KubeClient(cluster.server, cluster.adminToken, cluster.caPem);
   const hosts: TestHost[] = [];
@@ -103,4 +115,52 @@ export async function startEnv(options: { crd?: boolean } = {}): Promise<E2eEnv>
     await cluster.close();
     throw err;
   }
+}
+
+/**
+ * The world on an existing cluster (test/e2e/kind/run.sh): its API server and the ingress it runs (chart and
+ * CRD installed by run.sh); `controller()` returns that ingress, `host().startBackend()` starts a Pod. What
+ * needs a local apiserver or controller process (cluster handle, identities, logs, admin port) throws.
+ */
+async function existingEnv(target: ExistingCluster): Promise<E2eEnv> {
+  const { client: admin, server, caPem } = clientFor(target);
+  const hosts: TestHost[] = [];
+  const local = (what: string) => () => {
+    throw new Error(`${what}: not available against an existing cluster (leave this suite out in run.sh)`);
+  };
+  const cluster = {
+    server,
+    adminToken: '',
+    caPem,
+    dir: '',
+    startupMs: 0,
+    tools: '',
+    stopApiServer: local('stopApiServer'),
+    startApiServer: local('startApiServer'),
+    close: async () => {},
+  } as unknown as ClusterHandle;
+  return {
+    cluster,
+    admin,
+    identity: undefined as unknown as ControllerIdentity,
+    affinityKeyFile: '',
+    async namespace(prefix = 'e2e') {
+      const name = `${prefix}-${randomBytes(3).toString('hex')}`;
+      await ensureNamespace(admin, name);
+      return name;
+    },
+    identityWith: local('identityWith'),
+    host() {
+      const h = podHost(admin, target, hosts.length + 1);
+      hosts.push(h);
+      return h;
+    },
+    async controller(name) {
+      return clusterIngress(target, name ?? 'in-cluster');
+    },
+    async close() {
+      await Promise.all(hosts.map((h) => h.close()));
+      await admin.close();
+    },
+  };
 }

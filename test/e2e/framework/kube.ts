@@ -32,6 +32,7 @@ const KINDS: Record<string, { plural: string; namespaced: boolean }> = {
   Namespace: { plural: 'namespaces', namespaced: false },
   ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
   Service: { plural: 'services', namespaced: true },
+  Pod: { plural: 'pods', namespaced: true },
   Secret: { plural: 'secrets', namespaced: true },
   ConfigMap: { plural: 'configmaps', namespaced: true },
   Event: { plural: 'events', namespaced: true },
@@ -62,10 +63,11 @@ export class KubeClient {
   readonly #token: string;
   readonly #agent: Agent;
 
-  constructor(server: string, token: string, caPem: string) {
+  /** `token` may be '' when `clientCert` (a kubeconfig's client certificate and key, PEM) authenticates. */
+  constructor(server: string, token: string, caPem: string, clientCert?: { cert: string; key: string }) {
     this.#server = server;
     this.#token = token;
-    this.#agent = new Agent({ connect: { ca: caPem }, pipelining: 0 });
+    this.#agent = new Agent({ connect: { ca: caPem, ...clientCert }, pipelining: 0 });
   }
 
   /** One request; JSON in and out; throws KubeApiError on non-2xx. */
@@ -78,7 +80,7 @@ export class KubeClient {
     const res = await request(`${this.#server}${path}`, {
       method: method as 'GET',
       headers: {
-        authorization: `Bearer ${this.#token}`,
+        ...(this.#token ? { authorization: `Bearer ${this.#token}` } : {}),
         accept: 'application/json',
         ...(body === undefined ? {} : { 'content-type': contentType ?? 'application/json' }),
       },

@@ -32,6 +32,7 @@ const expectations: Record<string, { has: string[]; lacks: string[] }> = {
   'servicemonitor-values.yaml': { has: ['ServiceMonitor', 'NetworkPolicy'], lacks: [] },
   'nodeport-values.yaml': { has: ['Role', 'RoleBinding'], lacks: ['PodDisruptionBudget'] },
   'existing-affinity-secret-values.yaml': { has: ['Deployment'], lacks: ['Secret'] },
+  'workers-values.yaml': { has: ['Deployment'], lacks: [] },
 };
 
 const READ = ['get', 'list', 'watch'];
