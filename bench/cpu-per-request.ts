@@ -3,7 +3,7 @@
  * process tree from /proc) divided by the requests wrk completed, next to req/s and p99. On a shared machine
  * req/s moves with the neighbours; CPU-µs per request moves much less.
  * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,haproxy] [--scenarios http,https,redirect]
- *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR]
+ *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR] [--node-options S] [--base-node-options S]
  *   --profile: Node contestants run with --cpu-prof into DIR; --base: also run the sticky contestants from the
  *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
  * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) and backends on core 1.
@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '1' },
     profile: { type: 'string' },
     base: { type: 'string' },
+    'node-options': { type: 'string' },
+    'base-node-options': { type: 'string' },
   },
 });
 
@@ -56,23 +58,31 @@ const nginx = procs.spawn(
 );
 await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx)]);
 
-if (args.profile !== undefined) {
-  const out = resolve(args.profile);
-  mkdirSync(out, { recursive: true });
-  // Children inherit process.env: every Node contestant writes a .cpuprofile on exit.
-  process.env.NODE_OPTIONS = `--cpu-prof --cpu-prof-dir=${out}`;
-}
+const profile = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}`;
+if (args.profile !== undefined) mkdirSync(resolve(args.profile), { recursive: true });
+/** Node contestants inherit process.env: NODE_OPTIONS set around each start() reaches only that process. */
+const withNodeOptions = async <T>(options: string, start: () => Promise<T>): Promise<T> => {
+  if (options.trim() === '') return start();
+  process.env.NODE_OPTIONS = options;
+  try {
+    return await start();
+  } finally {
+    delete process.env.NODE_OPTIONS;
+  }
+};
 
 const ids = (args.only ?? '').split(',');
 const running = new Map<string, RunningProxy>();
 for (const c of CONTESTANTS.filter((x) => ids.includes(x.id))) {
-  running.set(c.id, await c.start({ topology: t, procs, cpu: '0', repo: REPO }));
+  const ctx = { topology: t, procs, cpu: '0', repo: REPO };
+  running.set(c.id, await withNodeOptions(`${profile} ${args['node-options'] ?? ''}`, () => c.start(ctx)));
   // --base DIR: the same contestant from another checkout (e.g. `git archive` of the commit before), for A/B.
   if (args.base !== undefined && c.id.startsWith('sticky')) {
-    running.set(`${c.id}@base`, await c.start({ topology: t, procs, cpu: '0', repo: resolve(args.base) }));
+    const base = { ...ctx, repo: resolve(args.base) };
+    const options = `${profile} ${args['base-node-options'] ?? ''}`;
+    running.set(`${c.id}@base`, await withNodeOptions(options, () => c.start(base)));
   }
 }
-delete process.env.NODE_OPTIONS;
 
 const seconds = Number(args.seconds);
 /** µs/req and req/s of every run, by `scenario contestant`, for the summary. */

@@ -51,7 +51,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.res = res;
     this.record = record;
     (res as Tagged)[kExchange] = this;
-    res.once('close', onResponseClose);
+    // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
+    res.on('close', onResponseClose);
   }
 
   /** Answers locally (404, 503, ...) in one write. `route` adds its HSTS header on HTTPS. */
