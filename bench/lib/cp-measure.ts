@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import * as builder from '../../src/controller/build/index.ts';
 import type { BuildOptions, ClusterView } from '../../src/controller/view.ts';
 import type { Dataplane } from '../../src/dataplane/dataplane.ts';
-import { finalizeSnapshot } from '../../src/snapshot/hash.ts';
+import * as hashing from '../../src/snapshot/hash.ts';
 import { percentile } from './stats.ts';
 
 /** Times of one publish (view -> live snapshot), wall and CPU (this thread's process, worker idle). */
@@ -18,6 +18,13 @@ export interface PublishTimes {
 // The long-lived build cache when the builder has one (older trees: plain full builds), so the same bench
 // file measures before and after.
 type CacheCtor = new () => unknown;
+type Hasher = new () => unknown;
+const HasherCtor = (hashing as unknown as { SnapshotHasher?: Hasher }).SnapshotHasher;
+const finalize = hashing.finalizeSnapshot as (
+  body: unknown,
+  version: number,
+  hasher?: unknown,
+) => ReturnType<typeof hashing.finalizeSnapshot>;
 const BuildCacheCtor = (builder as unknown as { BuildCache?: CacheCtor }).BuildCache;
 const buildFn = builder.build as (
   view: ClusterView,
@@ -30,12 +37,14 @@ export class BenchPublisher {
   #dp: Dataplane;
   #options: BuildOptions;
   #cache: unknown;
+  #hasher: unknown;
   #version = 0;
 
   constructor(dp: Dataplane, options: BuildOptions) {
     this.#dp = dp;
     this.#options = options;
     this.#cache = BuildCacheCtor ? new BuildCacheCtor() : undefined;
+    this.#hasher = HasherCtor ? new HasherCtor() : undefined;
   }
 
   get incremental(): boolean {
@@ -47,7 +56,7 @@ export class BenchPublisher {
     const t0 = performance.now();
     const result = buildFn(view, this.#options, this.#cache);
     const t1 = performance.now();
-    const snapshot = finalizeSnapshot(result.body, ++this.#version);
+    const snapshot = finalize(result.body, ++this.#version, this.#hasher);
     const t2 = performance.now();
     const changed = this.#dp.apply(snapshot);
     const t3 = performance.now();

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { finalizeSnapshot } from '../snapshot/hash.ts';
+import { finalizeSnapshot, SnapshotHasher } from '../snapshot/hash.ts';
 import type { Snapshot } from '../snapshot/types.ts';
-import { type BuildResult, build } from './build/index.ts';
+import { BuildCache, type BuildResult, build } from './build/index.ts';
 import type { BuildOptions, ClusterView } from './view.ts';
 
 /** What one publish produced; `snapshot` is the one now live (new or unchanged). */
@@ -21,6 +21,9 @@ export class SnapshotPublisher {
   #current: Snapshot | undefined;
   readonly #options: BuildOptions;
   readonly #apply: (snapshot: Snapshot) => void;
+  // Kept across publishes: a change rebuilds and rehashes only what it touched.
+  readonly #cache = new BuildCache();
+  readonly #hasher = new SnapshotHasher();
 
   constructor(options: BuildOptions, apply: (snapshot: Snapshot) => void) {
     this.#options = options;
@@ -34,8 +37,8 @@ export class SnapshotPublisher {
 
   publish(view: ClusterView): PublishResult {
     const started = performance.now();
-    const result = build(view, this.#options);
-    const candidate = finalizeSnapshot(result.body, this.#version + 1);
+    const result = build(view, this.#options, this.#cache);
+    const candidate = finalizeSnapshot(result.body, this.#version + 1, this.#hasher);
     const buildMs = performance.now() - started;
     if (this.#current && this.#current.hash === candidate.hash) {
       return { snapshot: this.#current, changed: false, result, buildMs };

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Snapshot } from './types.ts';
 
+type Body = Omit<Snapshot, 'version' | 'hash'>;
+
 /** JSON with object keys sorted, so equal content always serialises (and hashes) the same. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
@@ -13,10 +15,51 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-/** Stamps the content hash and version on a snapshot body and freezes it deeply. */
-export function finalizeSnapshot(body: Omit<Snapshot, 'version' | 'hash'>, version: number): Snapshot {
-  const hash = createHash('sha256').update(canonicalJson(body)).digest('hex').slice(0, 32);
-  return deepFreeze({ ...body, version, hash });
+/**
+ * Content hashes of snapshot bodies. The hash covers the body with each host, backend and certificate
+ * replaced by the hash of its canonical JSON; those part hashes are kept by object, so a body that reuses
+ * the (frozen) parts of the last one costs only its new parts. Equal content => equal hash, with or without
+ * the cache. Keep one per producer.
+ */
+export class SnapshotHasher {
+  #parts = new WeakMap<object, string>();
+
+  hash(body: Body): string {
+    const digest: Record<string, unknown> = { ...body };
+    for (const list of ['hosts', 'backends', 'certificates'] as const) {
+      const parts = body[list] as readonly unknown[] | undefined;
+      if (Array.isArray(parts)) digest[list] = parts.map((p) => this.#part(p));
+    }
+    return sha256(canonicalJson(digest)).slice(0, 32);
+  }
+
+  #part(value: unknown): string {
+    if (typeof value !== 'object' || value === null) return sha256(canonicalJson(value) ?? '');
+    let h = this.#parts.get(value);
+    if (h === undefined) {
+      h = sha256(canonicalJson(value));
+      // Only a frozen part keeps its content; finalizeSnapshot freezes the parts before it hashes them.
+      if (Object.isFrozen(value)) this.#parts.set(value, h);
+    }
+    return h;
+  }
+}
+
+/**
+ * Stamps the content hash and version on a snapshot body and freezes it deeply (parts already frozen, e.g.
+ * reused from the last snapshot, are skipped). Pass the producer's `hasher` to reuse the hashes of those parts.
+ */
+export function finalizeSnapshot(
+  body: Body,
+  version: number,
+  hasher: SnapshotHasher = new SnapshotHasher(),
+): Snapshot {
+  for (const part of Object.values(body)) deepFreeze(part);
+  return Object.freeze({ ...body, version, hash: hasher.hash(body) });
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,2 +1,2 @@
-export { canonicalJson, emptySnapshot, finalizeSnapshot } from './hash.ts';
+export { canonicalJson, emptySnapshot, finalizeSnapshot, SnapshotHasher } from './hash.ts';
 export type * from './types.ts';
