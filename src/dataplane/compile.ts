@@ -33,24 +33,37 @@ export interface CompiledConfig<B> {
   /** `*.example.com` stored under `example.com`. */
   readonly wildcard: ReadonlyMap<string, CompiledHost<B>>;
   readonly catchAll: CompiledHost<B> | undefined;
+  /** Compiled hosts by the snapshot's VirtualHost object, so the next compile can reuse unchanged ones. */
+  readonly byVhost: ReadonlyMap<VirtualHost, CompiledHost<B>>;
 }
 
-/** Compiles `snapshot`; `resolve` maps a backend id to its upstream state (called once per route). */
+/**
+ * Compiles `snapshot`; `resolve` maps a backend id to its upstream state (called once per route). A host
+ * of `previous` is reused when the snapshot carries the very same (frozen) VirtualHost and its routes
+ * resolve to the same upstream states.
+ */
 export function compileSnapshot<B>(
   snapshot: Snapshot,
   resolve: (id: string) => B | undefined,
+  previous?: CompiledConfig<B>,
 ): CompiledConfig<B> {
   const exact = new Map<string, CompiledHost<B>>();
   const wildcard = new Map<string, CompiledHost<B>>();
+  const byVhost = new Map<VirtualHost, CompiledHost<B>>();
   let catchAll: CompiledHost<B> | undefined;
   for (const vhost of snapshot.hosts) {
-    const host = compileHost(vhost, resolve);
+    const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
+    const host =
+      seen !== undefined && seen.routes.every((r) => r.backend === resolve(r.backendId))
+        ? seen
+        : compileHost(vhost, resolve);
+    byVhost.set(vhost, host);
     const name = vhost.hostname.toLowerCase();
     if (name === '*') catchAll = host;
     else if (name.startsWith('*.')) wildcard.set(name.slice(2), host);
     else exact.set(name, host);
   }
-  return { snapshot, exact, wildcard, catchAll };
+  return { snapshot, exact, wildcard, catchAll, byVhost };
 }
 
 function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {

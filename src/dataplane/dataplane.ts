@@ -136,14 +136,15 @@ export class Dataplane {
     if (snapshot.hash === this.#config.snapshot.hash) return false;
     this.upstreams.update(snapshot.backends);
     const upstreams = this.upstreams;
-    const config = compileSnapshot(snapshot, (id) => upstreams.backend(id));
+    const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
       setDefaultCertificate(this.#https, this.#tls);
     }
     this.#config = config;
-    const live = new Set<string>();
-    for (const b of snapshot.backends) for (const e of b.endpoints) live.add(e.id);
-    this.#pools.prune(live);
+    // prune() only asks has(); a Set of every endpoint id would cost O(endpoints) at every swap.
+    if (upstreams.endpointsRemoved) {
+      this.#pools.prune({ has: (id) => upstreams.hasEndpoint(id) } as ReadonlySet<string>);
+    }
     return true;
   }
 

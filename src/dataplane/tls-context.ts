@@ -20,6 +20,8 @@ export class TlsContexts {
   #cache = new Map<string, SecureContext>();
   /** content hash -> rejection, so a bad certificate is logged once, not at every swap. */
   #rejected = new Map<string, BadCertificateError>();
+  /** content hash by (frozen) Certificate object: an unchanged certificate is not hashed again at a swap. */
+  #hashes = new WeakMap<Certificate, string>();
   #exact = new Map<string, SecureContext>();
   #wildcard = new Map<string, SecureContext>();
   #default: SecureContext;
@@ -108,7 +110,11 @@ export class TlsContexts {
       return undefined;
     }
     const { used, rejected } = seen;
-    const key = contentHash(cert);
+    let key = this.#hashes.get(cert);
+    if (key === undefined) {
+      key = contentHash(cert);
+      if (Object.isFrozen(cert)) this.#hashes.set(cert, key);
+    }
     const cached = used.get(key) ?? this.#cache.get(key);
     if (cached !== undefined) {
       used.set(key, cached);

@@ -44,6 +44,7 @@ export class Upstreams {
   #checkBackends = new Map<string, string[]>();
   #onFlip = (checker: HealthChecker, healthy: boolean) => this.#flip(checker, healthy);
   #closed = false;
+  #endpointsRemoved = false;
 
   constructor(options: UpstreamsOptions) {
     if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
@@ -60,15 +61,19 @@ export class Upstreams {
    */
   update(backends: readonly Backend[]): void {
     const endpoints = new Map<string, EndpointState>();
+    let kept = 0;
     for (const b of backends) {
       for (const e of b.endpoints) {
         if (endpoints.has(e.id)) continue;
         let state = this.#endpoints.get(e.id);
-        if (state) state.apply(e, b.health.passive);
-        else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
+        if (state) {
+          state.apply(e, b.health.passive);
+          kept++;
+        } else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
         endpoints.set(e.id, state);
       }
     }
+    this.#endpointsRemoved = kept < this.#endpoints.size;
     const ctx: BackendContext = {
       affinityKey: this.#options.affinityKey,
       now: this.#now,
@@ -78,6 +83,11 @@ export class Upstreams {
     const states = new Map<string, BackendState>();
     for (const b of backends) {
       const previous = this.#backends.get(b.id);
+      // The same (frozen) Backend over the same endpoint states: nothing to rebuild, nothing new to report.
+      if (previous !== undefined && unchanged(previous, b, endpoints)) {
+        states.set(b.id, previous);
+        continue;
+      }
       const state = new BackendState(b, ctx, previous);
       if (state.problem !== undefined && state.problem !== previous?.problem) {
         this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
@@ -94,6 +104,16 @@ export class Upstreams {
     this.#endpoints = endpoints;
     this.#backends = states;
     this.#reconcileChecks(backends);
+  }
+
+  /** Whether the last update() dropped an endpoint id (pools of dropped endpoints can then be pruned). */
+  get endpointsRemoved(): boolean {
+    return this.#endpointsRemoved;
+  }
+
+  /** Whether `id` is an endpoint of the current snapshot. */
+  hasEndpoint(id: string): boolean {
+    return this.#endpoints.has(id);
   }
 
   /** The backend of the current snapshot with that id. */
@@ -170,4 +190,18 @@ export class Upstreams {
     if (ids === undefined || this.#options.onHealthChange === undefined) return;
     for (const id of ids) this.#options.onHealthChange(id, checker.endpoint.id, healthy);
   }
+}
+
+function unchanged(
+  previous: BackendState,
+  b: Backend,
+  endpoints: ReadonlyMap<string, EndpointState>,
+): boolean {
+  if (previous.config !== b) return false;
+  const members = previous.members;
+  if (members.length !== b.endpoints.length) return false;
+  for (let i = 0; i < members.length; i++) {
+    if (members[i]!.state !== endpoints.get(b.endpoints[i]!.id)) return false;
+  }
+  return true;
 }
