@@ -42,6 +42,8 @@ export class ClusterStore {
   readonly #defaultCertificate: string | undefined;
   #refs: { services: Set<string>; secrets: Set<string> } | undefined;
   #ownClasses: { names: Set<string>; ownsDefault: boolean } | undefined;
+  /** Sorted lists by kind, as view() last returned them; a list is a new array after any change to it. */
+  #lists = new Map<WatchedKind, { keys: string[]; objects: StoredObject[] }>();
 
   constructor(options: { ingressClass: string; defaultCertificate?: string }) {
     this.#ingressClass = options.ingressClass;
@@ -68,6 +70,7 @@ export class ClusterStore {
     const relevantBefore = old !== undefined && this.#relevant(kind, old);
     map.set(key, obj);
     this.#invalidate(kind);
+    this.#replaceInList(kind, key, old === undefined ? undefined : obj);
     return relevantBefore || this.#relevant(kind, obj);
   }
 
@@ -80,6 +83,7 @@ export class ClusterStore {
     const relevant = this.#relevant(kind, old);
     map.delete(key);
     this.#invalidate(kind);
+    this.#lists.delete(kind);
     return relevant;
   }
 
@@ -108,9 +112,30 @@ export class ClusterStore {
     return this.#objects.get(kind) as Map<string, StoredObject>;
   }
 
+  // Unchanged kinds keep their array, so the builder's cache skips them (EndpointSlice churn re-sorts nothing).
   #sorted<T>(kind: WatchedKind): T[] {
-    const map = this.#map(kind);
-    return [...map.keys()].sort().map((k) => map.get(k) as T);
+    let list = this.#lists.get(kind);
+    if (list === undefined) {
+      const map = this.#map(kind);
+      const keys = [...map.keys()].sort();
+      list = { keys, objects: keys.map((k) => map.get(k) as StoredObject) };
+      this.#lists.set(kind, list);
+    }
+    return list.objects as T[];
+  }
+
+  /** A replaced object goes into a copy of its sorted list; an added one drops the list (re-sorted lazily). */
+  #replaceInList(kind: WatchedKind, key: string, replacement: StoredObject | undefined): void {
+    const list = this.#lists.get(kind);
+    if (list === undefined) return;
+    const i = replacement === undefined ? -1 : indexOfSorted(list.keys, key);
+    if (i < 0) {
+      this.#lists.delete(kind);
+      return;
+    }
+    const objects = list.objects.slice();
+    objects[i] = replacement as StoredObject;
+    this.#lists.set(kind, { keys: list.keys, objects });
   }
 
   #invalidate(kind: WatchedKind): void {
@@ -197,4 +222,17 @@ export class ClusterStore {
     this.#refs = { services, secrets };
     return this.#refs;
   }
+}
+
+function indexOfSorted(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = keys[mid] as string;
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }

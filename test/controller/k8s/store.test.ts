@@ -108,4 +108,25 @@ describe('ClusterStore: which changes matter', () => {
       ['a/y', 'a/z', 'b/x'],
     );
   });
+
+  test('view() keeps the array of an unchanged kind and puts a replaced object in place in a new one', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    for (const name of ['c', 'a', 'b']) store.upsert('EndpointSlice', meta('app', name, '1'));
+    store.upsert('Service', meta('app', 'web', '1'));
+    const first = store.view();
+    assert.equal(store.view().services, first.services, 'no change: same arrays');
+    const replaced = meta('app', 'b', '2');
+    store.upsert('EndpointSlice', replaced);
+    const second = store.view();
+    assert.equal(second.services, first.services);
+    assert.notEqual(second.endpointSlices, first.endpointSlices);
+    assert.equal(second.endpointSlices[1], replaced);
+    assert.equal(first.endpointSlices[1]?.metadata?.resourceVersion, '1', 'the earlier view is untouched');
+    store.upsert('EndpointSlice', meta('app', 'aa', '1'));
+    store.remove('EndpointSlice', meta('app', 'c', '1'));
+    assert.deepEqual(
+      store.view().endpointSlices.map((s) => s.metadata?.name),
+      ['a', 'aa', 'b'],
+    );
+  });
 });
