@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,7 +83,7 @@ const nodeBare: Contestant = {
   },
 };
 
-/** sticky-ingress variants: the CLI in standalone mode; `workers > 1` goes through the cluster launcher. */
+/** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
   id: string,
   o: { observability: boolean; workers: number; scenarios: ScenarioId[] },
@@ -102,11 +101,9 @@ function sticky(
       );
       const keyFile = join(ctx.topology.dir, 'affinity.key');
       writeFileSync(keyFile, randomBytes(32).toString('hex'));
-      const flags = serveFlags(ctx.repo, { dir, ports: p, keyFile, observability: o.observability });
-      const entry =
-        o.workers > 1
-          ? [join(ctx.repo, 'bench/lib/cluster-launcher.ts'), String(o.workers)]
-          : [join(ctx.repo, 'cmd/sticky-ingress.ts')];
+      const flags = serveFlags({ dir, ports: p, keyFile, observability: o.observability });
+      if (o.workers > 1) flags.push('--workers', String(o.workers));
+      const entry = [join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
         {
           name: id,
@@ -123,15 +120,13 @@ function sticky(
   };
 }
 
-let helpText: string | undefined;
-/** Flags for `serve`; metrics switches are passed only when the CLI knows them (observability may land later). */
-function serveFlags(
-  repo: string,
-  o: { dir: string; ports: ProxyPorts; keyFile: string; observability: boolean },
-): string[] {
-  helpText ??= execFileSync(process.execPath, [join(repo, 'cmd/sticky-ingress.ts'), 'serve', '--help'], {
-    encoding: 'utf8',
-  });
+/** Flags for `serve`; `observability: false` turns off both the access log and metrics. */
+function serveFlags(o: {
+  dir: string;
+  ports: ProxyPorts;
+  keyFile: string;
+  observability: boolean;
+}): string[] {
   const flags = [
     ['--manifests', o.dir],
     ['--bind-address', '127.0.0.1'],
@@ -147,7 +142,7 @@ function serveFlags(
     ['--log-level', 'warn'],
     ['--access-log', String(o.observability)],
   ];
-  if (helpText.includes('--metrics ')) flags.push(['--metrics', String(o.observability)]);
+  flags.push(['--metrics', String(o.observability)]);
   return flags.flat();
 }
 
