@@ -141,10 +141,7 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls);
     }
     this.#config = config;
-    // prune() only asks has(); a Set of every endpoint id would cost O(endpoints) at every swap.
-    if (upstreams.endpointsRemoved) {
-      this.#pools.prune({ has: (id) => upstreams.hasEndpoint(id) } as ReadonlySet<string>);
-    }
+    if (upstreams.endpointsRemoved) this.#pools.prune((id) => upstreams.hasEndpoint(id));
     return true;
   }
 

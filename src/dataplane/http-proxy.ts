@@ -70,10 +70,10 @@ export class PoolMap {
     return this.#pools.size;
   }
 
-  /** Closes the pools of endpoint ids not in `live`; in-flight requests on them finish first. */
-  prune(live: ReadonlySet<string>): void {
+  /** Closes the pools of endpoint ids `isLive` rejects; in-flight requests on them finish first. */
+  prune(isLive: (endpointId: string) => boolean): void {
     for (const [id, entry] of this.#pools) {
-      if (live.has(id)) continue;
+      if (isLive(id)) continue;
       this.#pools.delete(id);
       void entry.pool.close().catch(noop);
     }
