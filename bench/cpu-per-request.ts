@@ -91,7 +91,7 @@ for (let round = 0; round < Number(args.repeat); round++) {
   for (const scenario of (args.scenarios ?? '').split(',')) {
     for (const [id, proxy] of running) {
       const { http, https } = proxy.ports;
-      if (id.startsWith('node-bare') && scenario !== 'http') continue;
+      if (id.startsWith('node-') && scenario !== 'http') continue;
       const url = scenario === 'https' ? `https://127.0.0.1:${https}/` : `http://127.0.0.1:${http}/`;
       const host = scenario === 'http' ? HTTP_HOST : TLS_HOST;
       const wrk = { url, connections: 64, cpu: '1', headers: [`Host: ${host}`] };

@@ -67,21 +67,27 @@ const nginx: Contestant = {
   },
 };
 
-/** The lean node:http + undici reference (HTTP only): what any Node proxy costs before features. */
-const nodeBare: Contestant = {
-  id: 'node-bare',
-  scenarios: new Set<ScenarioId>(['http']),
-  async start(ctx) {
-    const p = await ports();
-    const args = [join(ctx.repo, 'bench/lib/node-bare.ts'), String(p.http), ...ctx.topology.fast.map(String)];
-    const proc = ctx.procs.spawn(
-      { name: 'node-bare', cmd: process.execPath, args, cpu: ctx.cpu },
-      ctx.topology.dir,
-    );
-    await waitForPort(p.http, proc);
-    return { proc, ports: p };
-  },
-};
+/** A bench-only Node proxy script taking `PORT BACKEND...` (HTTP only). */
+function nodeScript(id: string, script: string, extra: readonly string[] = []): Contestant {
+  return {
+    id,
+    scenarios: new Set<ScenarioId>(['http']),
+    async start(ctx) {
+      const p = await ports();
+      const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String), ...extra];
+      const proc = ctx.procs.spawn({ name: id, cmd: process.execPath, args, cpu: ctx.cpu }, ctx.topology.dir);
+      await waitForPort(p.http, proc);
+      return { proc, ports: p };
+    },
+  };
+}
+
+/** The lean node:http + undici reference: what any Node proxy costs before features. */
+const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
+/** node-bare with undici replaced by the raw HTTP/1.1 client prototype (bench/lib/raw-client.ts). */
+const nodeRaw = nodeScript('node-raw', 'bench/lib/raw-proxy.ts');
+/** node-raw relaying the upstream's bytes straight to the client socket (uses node:http internals: measurement only). */
+const nodeRawSocket = nodeScript('node-raw-sock', 'bench/lib/raw-proxy.ts', ['--front', 'socket']);
 
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
@@ -165,4 +171,6 @@ export const CONTESTANTS: readonly Contestant[] = [
   sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,
+  nodeRaw,
+  nodeRawSocket,
 ];
