@@ -1,14 +1,16 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { CidrSet } from './cidr.ts';
 import type { CompiledConfig } from './compile.ts';
-import { FORWARDED_HEADERS, forwardedFor } from './forwarded.ts';
+import { forwardedFor } from './forwarded.ts';
 import { RequestRecord } from './observer.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { BODIES } from './responses.ts';
 import { findHost, findRoute, normalizeHost, requestPath } from './router.ts';
 import type { BackendState } from './upstream/backend-state.ts';
+import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
 const REASONS: Readonly<Record<number, string>> = {
@@ -23,7 +25,7 @@ const REASONS: Readonly<Record<number, string>> = {
 
 /**
  * Upgrade requests (WebSocket): routed like any request, answered on the raw socket when they cannot be
- * tunnelled (404, redirect, 503), otherwise handed to the WsProxy with forwarded headers rewritten.
+ * tunnelled (404, redirect, 503), otherwise handed to the WsProxy with forwarded headers set.
  */
 export class UpgradeHandler {
   #ws: WsProxy;
@@ -103,14 +105,16 @@ export class UpgradeHandler {
       return;
     }
     record.affinity = selection.affinity;
-    const h = req.headers;
-    for (const name of FORWARDED_HEADERS) delete h[name];
-    h['x-forwarded-for'] = fwd.for;
-    h['x-forwarded-proto'] = fwd.proto;
-    h['x-forwarded-host'] = fwd.host;
-    h['x-forwarded-port'] = fwd.port;
-    h['x-real-ip'] = fwd.realIp;
-    this.#ws.open(req, socket, head, record, backend, selection.endpoint, selection.setCookie);
+    const up = {
+      method: req.method ?? 'GET',
+      path: req.url as string,
+      headers: upgradeRequestHeaders(req, fwd),
+      head,
+      cookie: req.headers.cookie,
+      secure,
+    };
+    // Upgrade sockets from node:http and node:https are net.Socket / tls.TLSSocket.
+    this.#ws.open(socket as Socket, up, record, backend, selection);
   }
 
   #reply(socket: Duplex, record: RequestRecord, status: number, extra = ''): void {
