@@ -105,8 +105,8 @@ async function startContestants(list: readonly Contestant[], t: Topology, procs:
   for (const c of list) {
     try {
       const proxy = await c.start({ topology: t, procs, cpu: PROXY_CPU, repo: REPO });
-      // node-bare is a bare reference without routing, TLS or affinity: nothing to check.
-      const problems = c.id === 'node-bare' ? [] : await probe(proxy.ports);
+      // The node-* references are bare proxies without routing, TLS or affinity: nothing to check.
+      const problems = c.id.startsWith('node-') ? [] : await probe(proxy.ports);
       if (problems.length > 0) throw new Error(problems.join('; '));
       running.set(c.id, proxy);
     } catch (err) {
