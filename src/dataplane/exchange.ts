@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { CompiledRoute } from './compile.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
-import type { DataplaneObserver, RequestRecord } from './observer.ts';
+import { type DataplaneObserver, notifyUpstream, type RequestRecord } from './observer.ts';
 import { sendLocal } from './responses.ts';
 import type { BackendState } from './upstream/backend-state.ts';
 import type { EndpointState } from './upstream/endpoint-state.ts';
@@ -170,7 +170,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.#started) {
       // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
       endpoint.connectFailed();
-      this.#safeObserve(1, backend.config.id, endpoint.id);
+      notifyUpstream(this.#ctx.observer, 'failure', backend.config.id, endpoint.id);
       endpoint.release();
       this.#endpoint = undefined;
       if (this.record.retries < backend.config.retries && !this.req.readableDidRead && !this.req.destroyed) {
@@ -181,7 +181,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
           this.record.retries++;
           this.record.affinity = next.affinity;
           if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
-          this.#safeObserve(2, backend.config.id, next.endpoint.id);
+          notifyUpstream(this.#ctx.observer, 'retry', backend.config.id, next.endpoint.id);
           this.#dispatch(next.endpoint);
           return;
         }
@@ -209,16 +209,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #hstsExtra(): string[] | undefined {
     const hsts = this.#route?.hsts;
     return hsts !== undefined && this.#secure ? ['strict-transport-security', hsts] : undefined;
-  }
-
-  /** 1 = connect failure, 2 = retry. Observer errors never reach the request. */
-  #safeObserve(kind: 1 | 2, backendId: string, endpointId: string): void {
-    const o = this.#ctx.observer;
-    if (o === undefined) return;
-    try {
-      if (kind === 1) o.onConnectFailure?.(backendId, endpointId);
-      else o.onRetry?.(backendId, endpointId);
-    } catch {}
   }
 
   /** The client drained what we wrote: let undici read from the upstream again. */

@@ -1,41 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import type { Backend } from '../snapshot/index.ts';
-import { FORWARDED_HEADERS, type Forwarded, pushForwarded } from './forwarded.ts';
+import { type Forwarded, pushForwarded } from './forwarded.ts';
+import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 import type { EndpointState } from './upstream/endpoint-state.ts';
 
 /**
  * Connection pools to endpoints (one undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
  * plus the header rewriting shared by the HTTP proxy path.
  */
-
-/** Hop-by-hop headers (RFC 9110 7.6.1) plus the ones undici refuses or the proxy owns. */
-const REQUEST_SKIP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  // node already answered `100 Continue` to the client; undici does not support Expect.
-  'expect',
-  ...FORWARDED_HEADERS,
-]);
-
-const RESPONSE_SKIP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-]);
 
 /** Owns the per-endpoint pools. Pools are created on first use and pruned when their endpoint id leaves. */
 export class PoolMap {
@@ -102,7 +75,7 @@ export function upstreamHeaders(req: IncomingMessage, fwd: Forwarded): string[] 
   const out: string[] = [];
   const extra = connectionTokens(h);
   for (const name in h) {
-    if (REQUEST_SKIP.has(name) || extra?.has(name)) continue;
+    if (HTTP_REQUEST_SKIP.has(name) || extra?.has(name)) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);

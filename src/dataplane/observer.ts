@@ -49,3 +49,17 @@ export interface DataplaneObserver {
   onRetry?(backendId: string, endpointId: string): void;
   onConnectFailure?(backendId: string, endpointId: string): void;
 }
+
+/** Reports a connect failure (`failure`) or a retry onto another endpoint; an observer's error never escapes. */
+export function notifyUpstream(
+  observer: DataplaneObserver | undefined,
+  event: 'failure' | 'retry',
+  backendId: string,
+  endpointId: string,
+): void {
+  if (observer === undefined) return;
+  try {
+    if (event === 'failure') observer.onConnectFailure?.(backendId, endpointId);
+    else observer.onRetry?.(backendId, endpointId);
+  } catch {}
+}

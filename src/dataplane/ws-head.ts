@@ -1,41 +1,18 @@
 import type { IncomingMessage } from 'node:http';
-import { FORWARDED_HEADERS, type Forwarded, pushForwarded } from './forwarded.ts';
+import { type Forwarded, pushForwarded } from './forwarded.ts';
+import { RESPONSE_SKIP, UPGRADE_REQUEST_SKIP } from './hop-by-hop.ts';
 
 /**
  * Header text of the Upgrade exchange: the request sent upstream (node:http's raw list form) and the
  * response heads written on the client's raw socket.
  */
 
-// Hop-by-hop headers (RFC 9110 7.6.1) that must not travel; Connection and Upgrade are set for the upgrade itself.
-const REQUEST_SKIP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'proxy-connection',
-  'proxy-authorization',
-  ...FORWARDED_HEADERS,
-]);
-
-// A relayed non-101 answer is close-delimited (RFC 9112 6.3), so its own framing and hop-by-hop headers go.
-const RESPONSE_SKIP: ReadonlySet<string> = new Set([
-  'connection',
-  'keep-alive',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'proxy-connection',
-  'proxy-authenticate',
-]);
-
 /** The upstream Upgrade request's headers: the client's minus hop-by-hop ones, `Connection: Upgrade`, forwarded set. */
 export function upgradeRequestHeaders(req: IncomingMessage, fwd: Forwarded): string[] {
   const h = req.headers;
   const out: string[] = [];
   for (const name in h) {
-    if (REQUEST_SKIP.has(name)) continue;
+    if (UPGRADE_REQUEST_SKIP.has(name)) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);

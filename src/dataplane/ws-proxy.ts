@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { DataplaneObserver, RequestRecord } from './observer.ts';
+import { type DataplaneObserver, notifyUpstream, type RequestRecord } from './observer.ts';
 import type { BackendState, Selection } from './upstream/backend-state.ts';
 import { Tunnel, type TunnelOwner, type UpgradeRequest } from './ws-tunnel.ts';
 
@@ -70,14 +70,9 @@ export class WsProxy implements TunnelOwner {
     this.#ctx.tunnelEnded();
   }
 
-  /** 1 = connect failure, 2 = retry. Observer errors never reach the tunnel. */
-  observe(kind: 1 | 2, backendId: string, endpointId: string): void {
-    const o = this.#ctx.observer;
-    if (o === undefined) return;
-    try {
-      if (kind === 1) o.onConnectFailure?.(backendId, endpointId);
-      else o.onRetry?.(backendId, endpointId);
-    } catch {}
+  /** A connect failure or a retry of one of the tunnels. Observer errors never reach the tunnel. */
+  observe(event: 'failure' | 'retry', backendId: string, endpointId: string): void {
+    notifyUpstream(this.#ctx.observer, event, backendId, endpointId);
   }
 
   /** Destroys every open tunnel (shutdown deadline). */

@@ -15,7 +15,7 @@ export interface TunnelOwner {
   /** The client socket closed; called exactly once. */
   closed(tunnel: Tunnel): void;
   /** 1 = connect failure, 2 = retry. */
-  observe(kind: 1 | 2, backendId: string, endpointId: string): void;
+  observe(event: 'failure' | 'retry', backendId: string, endpointId: string): void;
 }
 
 /** The Upgrade request as it goes upstream: target, headers (forwarded set included), the client's early bytes. */
@@ -157,13 +157,13 @@ export class Tunnel {
     if (!this.connected) {
       // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
       endpoint.connectFailed();
-      this.#owner.observe(1, this.backend.config.id, endpoint.id);
+      this.#owner.observe('failure', this.backend.config.id, endpoint.id);
       const next = this.#next(endpoint);
       if (next !== undefined) {
         this.record.retries++;
         this.record.affinity = next.affinity;
         if (next.setCookie !== undefined) this.setCookie = next.setCookie;
-        this.#owner.observe(2, this.backend.config.id, next.endpoint.id);
+        this.#owner.observe('retry', this.backend.config.id, next.endpoint.id);
         this.attempt(next.endpoint);
         return;
       }

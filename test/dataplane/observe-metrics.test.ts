@@ -168,8 +168,7 @@ describe('dataplane metrics after real traffic', () => {
     const echoed = new Promise<string>((resolve) => ws.once('message', (d) => resolve(d.toString())));
     ws.send('hi');
     assert.match(await echoed, /:hi$/);
-    const open =
-      'sticky_ingress_upstream_open_tunnels{backend="live",endpoint="127.0.0.1:' + backends[1]!.port + '"}';
+    const open = `sticky_ingress_upstream_open_tunnels{backend="live",endpoint="127.0.0.1:${backends[1]!.port}"}`;
     assert.equal(sample(await o.metrics(), open), 1);
     const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
     ws.close();
