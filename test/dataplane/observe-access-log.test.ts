@@ -29,7 +29,7 @@ function collector(): { stream: Writable; lines: Line[] } {
 async function setup(accessLog: ConstructorParameters<typeof AccessLog>[0]) {
   const backends = await startBackends(1);
   const cert = await makeCert(['app.test']);
-  const o = await startObserved(accessLog);
+  const o = await startObserved({ accessLog });
   o.dp.apply(
     buildSnapshot({
       hosts: [

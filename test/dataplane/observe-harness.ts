@@ -13,14 +13,17 @@ export interface ObservedDataplane extends TestDataplane {
   registry: Registry;
   admin: AdminServer;
   /** GET on the admin listener. */
-  adminGet(path: string): Promise<{ status: number; type: string; body: string }>;
+  adminGet(path: string): Promise<{ status: number; type: string; headers: Headers; body: string }>;
   metrics(): Promise<string>;
   stats(): Promise<StatsReport>;
 }
 
-export async function startObserved(accessLog?: AccessLogOptions): Promise<ObservedDataplane> {
+/** `now` drives the stats rates (a test clock); the access log is off unless given. */
+export async function startObserved(
+  options: { accessLog?: AccessLogOptions; now?: () => number } = {},
+): Promise<ObservedDataplane> {
   const registry = createRegistry({ processMetrics: false });
-  const obs = createObservability({ registry, accessLog: accessLog ?? false });
+  const obs = createObservability({ registry, accessLog: options.accessLog ?? false, now: options.now });
   const t = await startDataplane({ observer: obs.dataplane });
   obs.attach(t.dp);
   const admin = new AdminServer({
@@ -33,7 +36,8 @@ export async function startObserved(accessLog?: AccessLogOptions): Promise<Obser
   await admin.start();
   const adminGet = async (path: string) => {
     const res = await fetch(`http://127.0.0.1:${admin.port}${path}`);
-    return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
+    const type = res.headers.get('content-type') ?? '';
+    return { status: res.status, type, headers: res.headers, body: await res.text() };
   };
   return {
     ...t,

@@ -1,47 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { pino } from 'pino';
-import { AdminServer } from '../../src/dataplane/admin-server.ts';
-import { createObservability } from '../../src/dataplane/observe/observability.ts';
-import type { StatsReport } from '../../src/dataplane/observe/stats-model.ts';
-import { createRegistry } from '../../src/observe/registry.ts';
 import { closeAll, startBackends } from './helpers/backends.ts';
 import { request } from './helpers/client.ts';
-import { startDataplane } from './helpers/dataplane.ts';
 import { buildSnapshot } from './helpers/snapshot.ts';
+import { startObserved } from './observe-harness.ts';
 
 /** A dataplane + observability with a controllable clock, and its admin listener. */
 async function start() {
   const clock = { now: 1_700_000_000_000 };
-  const obs = createObservability({
-    registry: createRegistry({ processMetrics: false }),
-    now: () => clock.now,
-  });
-  const t = await startDataplane({ observer: obs.dataplane });
-  obs.attach(t.dp);
-  const admin = new AdminServer({
-    bindAddress: '127.0.0.1',
-    port: 0,
-    ready: () => true,
-    logger: pino({ level: 'silent' }),
-  });
-  obs.routes(admin);
-  await admin.start();
-  const get = async (path: string) => {
-    const res = await fetch(`http://127.0.0.1:${admin.port}${path}`);
-    return { status: res.status, headers: res.headers, body: await res.text() };
-  };
-  return {
-    dp: t.dp,
-    clock,
-    get,
-    stats: async () => JSON.parse((await get('/stats.json')).body) as StatsReport,
-    close: async () => {
-      await admin.close();
-      await t.close();
-      await obs.close();
-    },
-  };
+  const o = await startObserved({ now: () => clock.now });
+  return { ...o, clock, get: o.adminGet };
 }
 
 describe('stats', () => {
