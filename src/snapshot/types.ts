@@ -119,6 +119,18 @@ export interface Route {
   backend: string;
   redirect: RedirectPolicy;
   hsts?: HstsPolicy;
+  /** Source-address access control; absent means every client may use the route. */
+  access?: AccessPolicy;
+}
+
+/**
+ * Who may use a route, by client address (the peer, or the address a trusted proxy or PROXY protocol header
+ * gave). CIDR strings, IPv4 or IPv6; a bare address is a /32 or /128. A client in `deny` gets 403; when `allow`
+ * is non-empty, a client outside it gets 403 too. Deny wins over allow.
+ */
+export interface AccessPolicy {
+  allow: string[];
+  deny: string[];
 }
 
 export interface VirtualHost {
