@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import type { Backend } from '../../snapshot/index.ts';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
-import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
  * Connection pools to endpoints (one undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
@@ -67,15 +67,21 @@ function originOf(e: EndpointState): string {
 function noop(): void {}
 
 /**
- * The upstream request headers as undici's flat list: the client's headers minus hop-by-hop ones (and any
- * header the client's Connection header names), then the forwarded set.
+ * The upstream request headers as undici's flat list: the client's headers minus `skip` and any header the
+ * client's Connection header names (RFC 9110 7.6.1), Host set to `host` (the authority routed on), then the
+ * forwarded set. The HTTP path and the Upgrade path both build their headers here.
  */
-export function upstreamHeaders(req: IncomingMessage, fwd: Forwarded): string[] {
+export function upstreamHeaders(
+  req: IncomingMessage,
+  fwd: Forwarded,
+  host: string,
+  skip: ReadonlySet<string> = HTTP_REQUEST_SKIP,
+): string[] {
   const h = req.headers;
-  const out: string[] = [];
+  const out: string[] = ['host', host];
   const extra = connectionTokens(h);
   for (const name in h) {
-    if (HTTP_REQUEST_SKIP.has(name) || extra?.has(name)) continue;
+    if (name === 'host' || skip.has(name) || extra?.has(name)) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);
@@ -91,13 +97,17 @@ function connectionTokens(h: IncomingHttpHeaders): Set<string> | undefined {
   if (c === undefined || c === 'keep-alive' || c === 'close' || c === 'Upgrade' || c === 'upgrade')
     return undefined;
   const set = new Set<string>();
-  for (const t of c.split(',')) set.add(t.trim().toLowerCase());
+  for (const t of c.split(',')) {
+    const name = t.trim().toLowerCase();
+    // `Connection: Upgrade` names the Upgrade header, which the WebSocket path sends on (re-nominated).
+    if (name !== 'upgrade') set.add(name);
+  }
   return set;
 }
 
 /**
  * Appends a response's headers from undici (lower-case keys) to `out` as a flat list, minus hop-by-hop ones.
- * Returns the upstream's Set-Cookie values position-free: the caller appends its own after.
+ * The caller appends its own Set-Cookie after the upstream's.
  */
 export function pushResponseHeaders(out: string[], headers: IncomingHttpHeaders): void {
   const extra = connectionTokens(headers);

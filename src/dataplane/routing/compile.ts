@@ -1,4 +1,5 @@
 import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
  * Compiles a snapshot into the structure the hot path reads: one Map lookup per host, routes in match order
@@ -18,6 +19,8 @@ export interface CompiledRoute<B> {
   readonly redirectCode: number;
   /** Strict-Transport-Security value for HTTPS responses, or undefined. */
   readonly hsts: string | undefined;
+  /** Route.access compiled: which client addresses may use the route (403 otherwise). */
+  readonly access: AccessCheck;
 }
 
 export interface CompiledHost<B> {
@@ -26,7 +29,7 @@ export interface CompiledHost<B> {
   readonly routes: readonly CompiledRoute<B>[];
 }
 
-/** The compiled form of one snapshot. `lookup()` in router.ts reads it. */
+/** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
 export interface CompiledConfig<B> {
   readonly snapshot: Snapshot;
   readonly exact: ReadonlyMap<string, CompiledHost<B>>;
@@ -90,6 +93,7 @@ function compileRoute<B>(
     redirectToHttps: route.redirect.forceSslRedirect || (tls && route.redirect.sslRedirect),
     redirectCode: route.redirect.code,
     hsts: route.hsts ? hstsValue(route.hsts) : undefined,
+    access: compileAccess(route.access),
   };
 }
 

@@ -14,7 +14,7 @@ export interface TunnelOwner {
   opened(tunnel: Tunnel): void;
   /** The client socket closed; called exactly once. */
   closed(tunnel: Tunnel): void;
-  /** 1 = connect failure, 2 = retry. */
+  /** A connect failure or a retry onto another endpoint. */
   observe(event: 'failure' | 'retry', backendId: string, endpointId: string): void;
 }
 
@@ -28,6 +28,8 @@ export interface UpgradeRequest {
   /** The client's Cookie header, for a re-pick on retry. */
   cookie: string | undefined;
   secure: boolean;
+  /** Strict-Transport-Security value for local answers (HTTPS routes with HSTS), as on the HTTP path. */
+  hsts: string | undefined;
 }
 
 const kTunnel = Symbol('sticky.tunnel');
@@ -47,6 +49,7 @@ export class Tunnel {
   pending: ClientRequest | undefined;
   request: UpgradeRequest | undefined;
   setCookie: string | undefined;
+  hsts: string | undefined;
   exclude: Set<string> | undefined;
   connected = false;
   timedOut = false;
@@ -70,6 +73,7 @@ export class Tunnel {
     this.backend = backend;
     this.request = up;
     this.setCookie = selection.setCookie;
+    this.hsts = up.hsts;
     this.#readBase = client.bytesRead;
     this.#writtenBase = client.bytesWritten;
     record.tunnel = true;
@@ -194,7 +198,7 @@ export class Tunnel {
   /** Answers the client locally; the tunnel closes with the client socket. */
   fail(status: 502 | 504): void {
     this.record.status = status;
-    if (this.client.writable) this.client.end(errorHead(status));
+    if (this.client.writable) this.client.end(errorHead(status, this.hsts));
     else this.client.destroy();
   }
 
