@@ -5,6 +5,7 @@ import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../o
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
@@ -27,7 +28,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
  * to the client, retries connect failures on another endpoint, and reports the record when the response closes.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly record: RequestRecord;
@@ -39,7 +40,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #secure = false;
   #headers: string[] = [];
   #target = '/';
-  #exclude: Set<string> | undefined;
+  /** Endpoint ids that failed to connect for this request (RetryState). */
+  exclude: Set<string> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #started = false;
   #responded = false;
@@ -171,23 +173,24 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const backend = this.#backend as BackendState;
     const code = (err as { code?: string }).code ?? '';
     if (!this.#started && !refusedBeforeConnect(code)) {
-      // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
-      endpoint.connectFailed();
-      notifyUpstream(this.#ctx.observer, 'failure', backend.config.id, endpoint.id);
-      endpoint.release();
+      // Nothing reached the endpoint: count a connect failure and redispatch.
       this.#endpoint = undefined;
-      if (this.record.retries < backend.config.retries && !this.req.readableDidRead && !this.req.destroyed) {
-        if (this.#exclude === undefined) this.#exclude = new Set();
-        this.#exclude.add(endpoint.id);
-        const next = backend.pick(this.req.headers.cookie, this.#secure, this.#exclude);
-        if (next !== undefined) {
-          this.record.retries++;
-          this.record.affinity = next.affinity;
-          if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
-          notifyUpstream(this.#ctx.observer, 'retry', backend.config.id, next.endpoint.id);
-          this.#dispatch(next.endpoint);
-          return;
-        }
+      const req = this.req;
+      const next = redispatch(
+        backend,
+        endpoint,
+        this,
+        {
+          cookie: req.headers.cookie,
+          secure: this.#secure,
+          canRetry: !req.readableDidRead && !req.destroyed,
+        },
+        (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
+      );
+      if (next !== undefined) {
+        if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
+        this.#dispatch(next.endpoint);
+        return;
       }
     }
     this.#ctx.logger.debug(

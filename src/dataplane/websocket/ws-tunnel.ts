@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RequestRecord } from '../observe/observer.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { errorHead, relayedResponseHead, switchingProtocolsHead } from './ws-head.ts';
 import { relay } from './ws-relay.ts';
 
@@ -39,7 +40,7 @@ type Tagged<T> = T & { [kTunnel]?: Tunnel };
  * One Upgrade request (WebSocket) from arrival until its client socket closes. While the handshake runs it holds
  * the upstream request; once the upstream answers 101 only the two sockets, the record and the endpoint remain.
  */
-export class Tunnel {
+export class Tunnel implements RetryState {
   readonly record: RequestRecord;
   readonly client: Socket;
   readonly backend: BackendState;
@@ -159,15 +160,18 @@ export class Tunnel {
     this.pending = undefined;
     const endpoint = this.endpoint as EndpointState;
     if (!this.connected) {
-      // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
-      endpoint.connectFailed();
-      this.#owner.observe('failure', this.backend.config.id, endpoint.id);
-      const next = this.#next(endpoint);
+      // Nothing reached the endpoint: count a connect failure and redispatch.
+      this.endpoint = undefined;
+      const up = this.request as UpgradeRequest;
+      const next = redispatch(
+        this.backend,
+        endpoint,
+        this,
+        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed },
+        (event, b, e) => this.#owner.observe(event, b, e),
+      );
       if (next !== undefined) {
-        this.record.retries++;
-        this.record.affinity = next.affinity;
         if (next.setCookie !== undefined) this.setCookie = next.setCookie;
-        this.#owner.observe('retry', this.backend.config.id, next.endpoint.id);
         this.attempt(next.endpoint);
         return;
       }
@@ -182,17 +186,6 @@ export class Tunnel {
       'upgrade failed',
     );
     this.fail(this.timedOut ? 504 : 502);
-  }
-
-  /** Releases the failed endpoint and picks another one, within backend.retries. */
-  #next(failed: EndpointState): Selection | undefined {
-    failed.release();
-    this.endpoint = undefined;
-    const up = this.request as UpgradeRequest;
-    if (this.record.retries >= this.backend.config.retries || this.client.destroyed) return undefined;
-    if (this.exclude === undefined) this.exclude = new Set();
-    this.exclude.add(failed.id);
-    return this.backend.pick(up.cookie, up.secure, this.exclude);
   }
 
   /** Answers the client locally; the tunnel closes with the client socket. */
