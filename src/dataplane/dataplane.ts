@@ -139,7 +139,7 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls);
     }
     this.#config = config;
-    if (upstreams.endpointsRemoved) this.#pools.prune((id) => upstreams.hasEndpoint(id));
+    if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
 

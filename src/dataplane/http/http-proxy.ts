@@ -10,7 +10,11 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
  * plus the header rewriting shared by the HTTP proxy path.
  */
 
-/** Owns the per-endpoint pools. Pools are created on first use and pruned when their endpoint id leaves. */
+/**
+ * Owns the upstream pools, one per endpoint id and connect settings: two backends over one pod with different
+ * connect timeouts each get theirs, and an edited timeout takes effect on the next connection. Pools are
+ * created on first use and pruned when no backend of the snapshot uses their key any more.
+ */
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: Pool }>();
   #keepAliveTimeoutMs: number;
@@ -19,22 +23,22 @@ export class PoolMap {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
   }
 
-  /** The pool for `endpoint`; recreated when the id now points at another address. */
+  /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
   get(endpoint: EndpointState, backend: Backend): Pool {
-    const entry = this.#pools.get(endpoint.id);
+    const key = poolKey(endpoint.id, backend);
+    const entry = this.#pools.get(key);
     if (entry !== undefined && entry.pool.closed === false && entry.pool.destroyed === false) {
       if (entry.origin === originOf(endpoint)) return entry.pool;
     }
     if (entry !== undefined) void entry.pool.close().catch(noop);
     const origin = originOf(endpoint);
+    // headersTimeout/bodyTimeout are set per request (exchange.ts), so only the connect timeout is in the key.
     const pool = new Pool(origin, {
       connectTimeout: backend.timeouts.connectMs,
       keepAliveTimeout: this.#keepAliveTimeoutMs,
-      headersTimeout: backend.timeouts.readMs,
-      bodyTimeout: backend.timeouts.readMs,
       pipelining: 1,
     });
-    this.#pools.set(endpoint.id, { origin, pool });
+    this.#pools.set(key, { origin, pool });
     return pool;
   }
 
@@ -43,11 +47,13 @@ export class PoolMap {
     return this.#pools.size;
   }
 
-  /** Closes the pools of endpoint ids `isLive` rejects; in-flight requests on them finish first. */
-  prune(isLive: (endpointId: string) => boolean): void {
-    for (const [id, entry] of this.#pools) {
-      if (isLive(id)) continue;
-      this.#pools.delete(id);
+  /** Closes the pools no backend of `backends` uses any more; in-flight requests on them finish first. */
+  prune(backends: readonly Backend[]): void {
+    const live = new Set<string>();
+    for (const b of backends) for (const e of b.endpoints) live.add(poolKey(e.id, b));
+    for (const [key, entry] of this.#pools) {
+      if (live.has(key)) continue;
+      this.#pools.delete(key);
       void entry.pool.close().catch(noop);
     }
   }
@@ -58,6 +64,10 @@ export class PoolMap {
     this.#pools.clear();
     await Promise.all(all.map((e) => (force ? e.pool.destroy() : e.pool.close()).catch(noop)));
   }
+}
+
+function poolKey(endpointId: string, backend: Backend): string {
+  return `${endpointId} ${backend.timeouts.connectMs}`;
 }
 
 function originOf(e: EndpointState): string {
