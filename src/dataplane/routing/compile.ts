@@ -1,4 +1,4 @@
-import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import type { HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
@@ -120,9 +120,4 @@ export function hstsValue(h: HstsPolicy): string {
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';
   return v;
-}
-
-/** Backends by id, for callers that need the snapshot's config of a backend. */
-export function backendsById(snapshot: Snapshot): Map<string, Backend> {
-  return new Map(snapshot.backends.map((b) => [b.id, b]));
 }
