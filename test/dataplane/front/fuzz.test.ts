@@ -6,6 +6,7 @@ import { closeAll, startBackend, type TestBackend } from '../helpers/backends.ts
 import { request } from '../helpers/client.ts';
 import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
+import { seeded } from '../upstream/fixtures.ts';
 
 /**
  * Front-side fuzz (issue 10): random and mutated request heads, bodies and upgrade requests on real sockets from
@@ -17,18 +18,6 @@ const CASES = 3_000;
 const CONNECTIONS = 8;
 const TIME_CAP_MS = 90_000;
 const CASE_CAP_MS = 400;
-
-/** mulberry32: a small deterministic PRNG, so a failing case can be replayed from the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const METHODS = [
   'GET',
@@ -200,7 +189,7 @@ test(`front-side fuzz: ${CASES} hostile requests from ${CONNECTIONS} connections
   const cookie = String(first.headers['set-cookie']).split(';')[0] as string;
   const pinned = first.headers['x-backend-id'];
 
-  const r = prng(SEED);
+  const r = seeded(SEED);
   const deadline = Date.now() + TIME_CAP_MS;
   let next = 0;
   let wellBehaved = 0;
