@@ -3,7 +3,7 @@ import { type IngressAnnotations, parseIngressAnnotations } from '../annotations
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext } from './context.ts';
-import { type PortRef, resolveEndpoints } from './endpoints.ts';
+import { endpointScreen, type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
 import { memoized } from './memo.ts';
@@ -229,7 +229,7 @@ function resolveBackend(ctx: BuildContext, ref: ObjectRef, backend: unknown, fie
     return { service: { namespace: ref.namespace, name: name ?? '', port: '' }, endpoints: [] };
   }
   const portText = 'number' in portRef ? String(portRef.number) : portRef.name;
-  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef);
+  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef, endpointScreen(ctx));
   if (result.problem) {
     const message = `${result.problem.message}; requests get 503`;
     ctx.report(

@@ -3,7 +3,7 @@ import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } fr
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext } from './context.ts';
-import { resolveEndpoints } from './endpoints.ts';
+import { endpointScreen, resolveEndpoints } from './endpoints.ts';
 import { memoized } from './memo.ts';
 import { errorMessage, isRecord, type ObjectRef, type Rank, sourceRef } from './meta.ts';
 import { type BackendPolicy, defaultCookiePath, PASSIVE_HEALTH, REDIRECT_CODE } from './policy.ts';
@@ -110,6 +110,7 @@ function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: nu
     ref.namespace,
     name,
     typeof port === 'number' ? { number: port } : { name: port },
+    endpointScreen(ctx),
   );
   if (result.problem) {
     const message = `${result.problem.message}; requests get 503`;
