@@ -9,6 +9,7 @@ import {
   IGNORED_NGINX_ANNOTATIONS,
   NGINX_PREFIX,
   OWN_PREFIX,
+  UNSUPPORTED_ACCESS_CONTROL,
 } from '../src/controller/annotations/index.ts';
 
 /** Where the generated reference lives. */
@@ -29,6 +30,11 @@ export function renderAnnotationDocs(): string {
     'Annotations apply to every path of the Ingress. An invalid value never takes the Ingress down: it is reported',
     '(reason `InvalidAnnotation`, field `metadata.annotations["<key>"]`, the allowed values in the message) and the',
     `key falls back to its default. An unknown \`${OWN_PREFIX}*\` key is reported as \`UnknownAnnotation\`.`,
+    '',
+    'Access control is the exception: it fails closed. An invalid source range (reason `InvalidAccessControl`) or an',
+    'access-control annotation sticky-ingress does not implement (reason `UnsupportedAccessControl`, listed below)',
+    'refuses the whole Ingress: it is not served, its status says Accepted=False, and `sticky-ingress check` exits 1.',
+    'Serving it would expose what its author meant to protect (docs/security.md).',
     '',
   ];
   for (const group of ANNOTATION_GROUPS) {

@@ -24,8 +24,15 @@ export interface AnnotationIssue {
   severity: 'Warning' | 'Error';
   /** Full annotation key as written on the object. */
   annotation: string;
-  reason: 'InvalidAnnotation' | 'UnknownAnnotation' | 'IgnoredAnnotation';
+  reason:
+    | 'InvalidAnnotation'
+    | 'UnknownAnnotation'
+    | 'IgnoredAnnotation'
+    | 'InvalidAccessControl'
+    | 'UnsupportedAccessControl';
   message: string;
+  /** The object must not be served at all: serving it would drop protection its author asked for. */
+  refuses?: true;
 }
 
 /** Raw annotation lookup: ours first, then the nginx spelling when the descriptor allows it. */

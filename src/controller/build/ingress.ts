@@ -72,8 +72,11 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   const { config, issues } = parseIngressAnnotations(annotationsOf(obj));
   for (const issue of issues) {
     const field = `metadata.annotations[${JSON.stringify(issue.annotation)}]`;
-    ctx.report(ref, { severity: issue.severity, reason: issue.reason, message: issue.message, field });
+    const d = { severity: issue.severity, reason: issue.reason, message: issue.message, field };
+    ctx.report(ref, d, issue.refuses ? 'reject' : 'none');
   }
+  // Access control we cannot enforce (or cannot read) fails closed: no route, no TLS claim (docs/security.md).
+  if (issues.some((i) => i.refuses)) return;
   const item: IngressItem = { ref, rank, spec, config };
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
@@ -193,6 +196,9 @@ function addRoute(
     },
   };
   if (item.config.hsts) route.hsts = { ...item.config.hsts };
+  if (item.config.access) {
+    route.access = { allow: [...item.config.access.allow], deny: [...item.config.access.deny] };
+  }
   ctx.addRoute({
     host,
     route,

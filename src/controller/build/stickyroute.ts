@@ -100,6 +100,9 @@ function routeOf(
     },
   };
   if (spec.hsts) route.hsts = { ...spec.hsts };
+  if (r.access && (r.access.allow.length > 0 || r.access.deny.length > 0)) {
+    route.access = { allow: r.access.allow.map((c) => c.trim()), deny: r.access.deny.map((c) => c.trim()) };
+  }
   return route;
 }
 
