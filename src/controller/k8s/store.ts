@@ -81,8 +81,9 @@ export class ClusterStore {
     return relevant;
   }
 
+  /** The stored object, or undefined (also for a kind nothing stores). */
   get<T>(kind: WatchedKind, namespace: string, name: string): T | undefined {
-    return this.#map(kind).get(`${namespace}/${name}`) as T | undefined;
+    return this.#objects.get(kind)?.get(`${namespace}/${name}`) as T | undefined;
   }
 
   /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
