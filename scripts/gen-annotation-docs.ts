@@ -62,6 +62,17 @@ export function renderAnnotationDocs(): string {
     '  also serves `/socket.io`, which a cookie path `/socket.io/` would not cover (RFC 6265 §5.1.4).',
     '- Redirects to HTTPS use 308, which keeps the method and body.',
     '',
+    '## Access-control annotations that refuse the Ingress',
+    '',
+    'Under either prefix, these keys (and any other `auth-*` key) make the Ingress not served. The exception is',
+    '`enable-global-auth: "false"`, which only opts out of a global authentication sticky-ingress does not have.',
+    '',
+    '| annotation | asks for |',
+    '| --- | --- |',
+    ...Object.entries(UNSUPPORTED_ACCESS_CONTROL)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, what]) => `| \`${NGINX_PREFIX}${key}\` | ${cell(what)} |`),
+    '',
     '## ingress-nginx annotations that are ignored',
     '',
     `Every other \`${NGINX_PREFIX}*\` key is ignored with a diagnostic (reason \`IgnoredAnnotation\`) naming it.`,

@@ -33,8 +33,18 @@ test('a Build diagnostic does not stop the Events of the others', async () => {
     options: { publishAddress: [], statusResyncMs: 60_000 },
   });
   const diagnostics: Diagnostic[] = [
-    { severity: 'Error', object: { kind: 'Build', namespace: '', name: '' }, reason: 'InternalError', message: 'x' },
-    { severity: 'Warning', object: { kind: 'Ingress', namespace: 'ns', name: 'web' }, reason: 'R', message: 'y' },
+    {
+      severity: 'Error',
+      object: { kind: 'Build', namespace: '', name: '' },
+      reason: 'InternalError',
+      message: 'x',
+    },
+    {
+      severity: 'Warning',
+      object: { kind: 'Ingress', namespace: 'ns', name: 'web' },
+      reason: 'R',
+      message: 'y',
+    },
   ];
   sync.built({ diagnostics, statuses: [] });
   sync.setLeader(true);
