@@ -3,6 +3,7 @@ import type {
   ActiveHealthCheck,
   AffinityPolicy,
   BalancePolicy,
+  Draft,
   HstsPolicy,
   Timeouts,
 } from '../../snapshot/types.ts';
@@ -118,7 +119,7 @@ export function parseIngressAnnotations(annotations: unknown): {
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
-  const cookie: NonNullable<IngressAnnotations['affinity']>['cookie'] = {
+  const cookie: Draft<NonNullable<IngressAnnotations['affinity']>['cookie']> = {
     name: a['session-cookie-name'],
     secure: a['session-cookie-secure'] ? 'always' : 'auto',
     httpOnly: a['session-cookie-httponly'],

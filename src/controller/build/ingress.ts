@@ -1,4 +1,4 @@
-import type { PathType, Route } from '../../snapshot/types.ts';
+import type { Draft, PathType, Route } from '../../snapshot/types.ts';
 import { type IngressAnnotations, parseIngressAnnotations } from '../annotations/index.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
@@ -184,7 +184,7 @@ function addRoute(
     return;
   }
   const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
-  const route: Omit<Route, 'backend'> = {
+  const route: Draft<Omit<Route, 'backend'>> = {
     id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
     source: sourceRef(item.ref),
     path,

@@ -1,4 +1,4 @@
-import type { AffinityPolicy, Route } from '../../snapshot/types.ts';
+import type { AffinityPolicy, Draft, Route } from '../../snapshot/types.ts';
 import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } from '../stickyroute/schema.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
@@ -88,7 +88,7 @@ function routeOf(
   ref: ObjectRef,
   suffix: string,
 ): Omit<Route, 'backend'> {
-  const route: Omit<Route, 'backend'> = {
+  const route: Draft<Omit<Route, 'backend'>> = {
     id: `StickyRoute/${ref.namespace}/${ref.name}/${suffix}`,
     source: sourceRef(ref),
     path: r.match.path,
@@ -129,7 +129,7 @@ function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: nu
 
 function policyOf(r: StickyRouteRoute): BackendPolicy {
   const t = r.timeouts;
-  const policy: BackendPolicy = {
+  const policy: Draft<BackendPolicy> = {
     balance: r.loadBalancing.policy,
     timeouts: {
       connectMs: ms(t?.connect ?? '5s'),
@@ -141,12 +141,15 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
   };
   const hc = r.healthCheck;
   if (hc) {
-    policy.health.active = {
+    policy.health = {
+      passive: policy.health.passive,
+      active: {
       path: hc.path,
       intervalMs: hc.intervalSeconds * 1000,
       timeoutMs: hc.timeoutSeconds * 1000,
       healthyThreshold: hc.healthyThreshold,
       unhealthyThreshold: hc.unhealthyThreshold,
+      },
     };
   }
   if (r.affinity) {
