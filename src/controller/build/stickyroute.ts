@@ -144,11 +144,11 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
     policy.health = {
       passive: policy.health.passive,
       active: {
-      path: hc.path,
-      intervalMs: hc.intervalSeconds * 1000,
-      timeoutMs: hc.timeoutSeconds * 1000,
-      healthyThreshold: hc.healthyThreshold,
-      unhealthyThreshold: hc.unhealthyThreshold,
+        path: hc.path,
+        intervalMs: hc.intervalSeconds * 1000,
+        timeoutMs: hc.timeoutSeconds * 1000,
+        healthyThreshold: hc.healthyThreshold,
+        unhealthyThreshold: hc.unhealthyThreshold,
       },
     };
   }
