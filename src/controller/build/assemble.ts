@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../snapshot/hash.ts';
+import { comparePrecedence } from '../../snapshot/precedence.ts';
 import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
 import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
@@ -176,11 +177,4 @@ function settleTls(ctx: BuildContext, served: ReadonlySet<string>): Map<string, 
     }
   }
   return out;
-}
-
-/** Exact before Prefix for the same path, longer (element-normalised) paths first, then by id. */
-export function comparePrecedence(a: Route, b: Route): number {
-  const len = (r: Route) => (r.pathType === 'Exact' ? r.path.length : r.path.replace(/\/+$/, '').length || 1);
-  const exact = (r: Route) => (r.pathType === 'Exact' ? 0 : 1);
-  return len(b) - len(a) || exact(a) - exact(b) || compareStrings(a.id, b.id);
 }
