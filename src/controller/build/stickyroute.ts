@@ -93,8 +93,8 @@ function routeOf(
     path: r.match.path,
     pathType: r.match.pathType,
     redirect: {
-      sslRedirect: spec.redirect?.sslRedirect ?? true,
-      forceSslRedirect: spec.redirect?.forceSslRedirect ?? false,
+      sslRedirect: spec.redirect.sslRedirect,
+      forceSslRedirect: spec.redirect.forceSslRedirect,
       code: REDIRECT_CODE,
     },
   };

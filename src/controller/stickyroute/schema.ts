@@ -164,7 +164,7 @@ export const stickyRouteSpecSchema = z
         forceSslRedirect: z.boolean().default(false).describe('Redirect HTTP to HTTPS even without tls.'),
       })
       .strict()
-      .optional(),
+      .prefault({}), // absent = {}: the field defaults above are the only ones
     hsts: z
       .object({
         maxAgeSeconds: z.number().int().min(0).max(63_072_000).default(31_536_000),
