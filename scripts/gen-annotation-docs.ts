@@ -9,6 +9,7 @@ import {
   IGNORED_NGINX_ANNOTATIONS,
   NGINX_PREFIX,
   OWN_PREFIX,
+  UNSUPPORTED_ACCESS_CONTROL,
 } from '../src/controller/annotations/index.ts';
 
 /** Where the generated reference lives. */
@@ -29,6 +30,11 @@ export function renderAnnotationDocs(): string {
     'Annotations apply to every path of the Ingress. An invalid value never takes the Ingress down: it is reported',
     '(reason `InvalidAnnotation`, field `metadata.annotations["<key>"]`, the allowed values in the message) and the',
     `key falls back to its default. An unknown \`${OWN_PREFIX}*\` key is reported as \`UnknownAnnotation\`.`,
+    '',
+    'Access control is the exception: it fails closed. An invalid source range (reason `InvalidAccessControl`) or an',
+    'access-control annotation sticky-ingress does not implement (reason `UnsupportedAccessControl`, listed below)',
+    'refuses the whole Ingress: it is not served, its status says Accepted=False, and `sticky-ingress check` exits 1.',
+    'Serving it would expose what its author meant to protect (docs/security.md).',
     '',
   ];
   for (const group of ANNOTATION_GROUPS) {
@@ -55,6 +61,17 @@ export function renderAnnotationDocs(): string {
     '- `session-cookie-path` defaults to the path of the rule without its trailing slash: a Prefix rule `/socket.io/`',
     '  also serves `/socket.io`, which a cookie path `/socket.io/` would not cover (RFC 6265 §5.1.4).',
     '- Redirects to HTTPS use 308, which keeps the method and body.',
+    '',
+    '## Access-control annotations that refuse the Ingress',
+    '',
+    'Under either prefix, these keys (and any other `auth-*` key) make the Ingress not served. The exception is',
+    '`enable-global-auth: "false"`, which only opts out of a global authentication sticky-ingress does not have.',
+    '',
+    '| annotation | asks for |',
+    '| --- | --- |',
+    ...Object.entries(UNSUPPORTED_ACCESS_CONTROL)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, what]) => `| \`${NGINX_PREFIX}${key}\` | ${cell(what)} |`),
     '',
     '## ingress-nginx annotations that are ignored',
     '',

@@ -71,13 +71,20 @@ export async function runPrimary(
     'listening',
   );
   const publisher = new SnapshotPublisher(
-    { ingressClass: config.ingressClass, defaultCertificate: config.defaultCertificate },
+    {
+      ingressClass: config.ingressClass,
+      defaultCertificate: config.defaultCertificate,
+      // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
+      allowLoopbackEndpoints: config.manifests !== undefined,
+    },
     (snapshot) => pool.broadcast(snapshot),
   );
   const stopped = waitForSignals(config, state, log, async () => {
-    await state.source?.close();
+    // Drain first (issue 10 item 10); the controller's status and Lease clean-up runs alongside, not before.
     logger.info({ workers: pool.pids }, 'draining connections');
-    await pool.close(config.drainTimeout);
+    const drained = pool.close(config.drainTimeout);
+    await state.source?.close();
+    await drained;
     await admin.close();
     logger.info('stopped');
   });

@@ -24,8 +24,15 @@ export interface AnnotationIssue {
   severity: 'Warning' | 'Error';
   /** Full annotation key as written on the object. */
   annotation: string;
-  reason: 'InvalidAnnotation' | 'UnknownAnnotation' | 'IgnoredAnnotation';
+  reason:
+    | 'InvalidAnnotation'
+    | 'UnknownAnnotation'
+    | 'IgnoredAnnotation'
+    | 'InvalidAccessControl'
+    | 'UnsupportedAccessControl';
   message: string;
+  /** The object must not be served at all: serving it would drop protection its author asked for. */
+  refuses?: true;
 }
 
 /** Raw annotation lookup: ours first, then the nginx spelling when the descriptor allows it. */
@@ -43,6 +50,34 @@ export interface AnnotationGroup<S extends z.ZodObject> {
   descriptors: readonly AnnotationDescriptor[];
   /** Maps an ingress-nginx value to ours before validation, e.g. `round_robin` -> `round-robin`. */
   fromNginx?: Readonly<Record<string, (value: string) => string>>;
+}
+
+/** A descriptor as a group writes it: `default` text only for keys whose schema field has no `.default()`. */
+export type DescriptorSpec = Omit<AnnotationDescriptor, 'default'> & { default?: string };
+
+/**
+ * Defines a group with one source per default: each descriptor's `default` text (docs, diagnostics) is the
+ * schema field's `.default()` value; hand-written text is allowed only where the field has none ("absent").
+ * Throws at module load when a descriptor has both or neither: a programming error, not input.
+ */
+export function defineGroup<S extends z.ZodObject>(group: {
+  name: string;
+  schema: S;
+  descriptors: readonly DescriptorSpec[];
+  fromNginx?: Readonly<Record<string, (value: string) => string>>;
+}): AnnotationGroup<S> {
+  const descriptors = group.descriptors.map((d): AnnotationDescriptor => {
+    const field = group.schema.shape[d.key] as z.ZodType | undefined;
+    const parsed = field?.safeParse(undefined);
+    const fromSchema = parsed?.success && parsed.data !== undefined ? String(parsed.data) : undefined;
+    if ((fromSchema === undefined) === (d.default === undefined)) {
+      throw new Error(
+        `annotation ${d.key}: default must come from the schema or, if it has none, the descriptor`,
+      );
+    }
+    return { ...d, default: fromSchema ?? (d.default as string) };
+  });
+  return { ...group, descriptors };
 }
 
 /** A non-negative integer written as a string ("60"), bounded; ingress-nginx reads these with Atoi too. */

@@ -1,10 +1,13 @@
 import type {
+  AccessPolicy,
   ActiveHealthCheck,
   AffinityPolicy,
   BalancePolicy,
+  Draft,
   HstsPolicy,
   Timeouts,
 } from '../../snapshot/types.ts';
+import { accessGroup, parseAccess, unsupportedAccessControl } from './access.ts';
 import { type AffinityAnnotations, affinityGroup } from './affinity.ts';
 import {
   type AnnotationDescriptor,
@@ -20,6 +23,7 @@ import { loadBalanceGroup } from './load-balance.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { redirectGroup } from './redirect.ts';
 
+export { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
 export type { AnnotationDescriptor, AnnotationIssue } from './descriptor.ts';
 export { NGINX_PREFIX, OWN_PREFIX } from './descriptor.ts';
 export { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
@@ -31,6 +35,7 @@ export const ANNOTATION_GROUPS = [
   redirectGroup,
   proxyGroup,
   healthCheckGroup,
+  accessGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -50,6 +55,8 @@ export interface IngressAnnotations {
   timeouts: Timeouts;
   retries: number;
   activeHealth?: ActiveHealthCheck;
+  /** Source-range access control of every route of the Ingress. */
+  access?: AccessPolicy;
 }
 
 /**
@@ -76,6 +83,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const redirect = parseGroup(redirectGroup, reader, issues);
   const proxy = parseGroup(proxyGroup, reader, issues);
   const health = parseGroup(healthCheckGroup, reader, issues);
+  const access = parseAccess(reader, issues);
   const config: IngressAnnotations = {
     balance: balance['load-balance'],
     sslRedirect: redirect['ssl-redirect'],
@@ -88,6 +96,7 @@ export function parseIngressAnnotations(annotations: unknown): {
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
   };
   if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
+  if (access) config.access = access;
   if (redirect.hsts) {
     config.hsts = {
       maxAgeSeconds: redirect['hsts-max-age'],
@@ -110,7 +119,7 @@ export function parseIngressAnnotations(annotations: unknown): {
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
-  const cookie: NonNullable<IngressAnnotations['affinity']>['cookie'] = {
+  const cookie: Draft<NonNullable<IngressAnnotations['affinity']>['cookie']> = {
     name: a['session-cookie-name'],
     secure: a['session-cookie-secure'] ? 'always' : 'auto',
     httpOnly: a['session-cookie-httponly'],
@@ -127,17 +136,29 @@ const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));
 const NGINX_KEYS = new Set(ANNOTATION_DESCRIPTORS.filter((d) => d.nginx).map((d) => d.key));
 
 function reportUnknown(raw: ReadonlyMap<string, string>, issues: AnnotationIssue[]): void {
-  for (const key of raw.keys()) {
-    if (key.startsWith(OWN_PREFIX) && !OWN_KEYS.has(key.slice(OWN_PREFIX.length))) {
+  for (const [key, value] of raw) {
+    const own = key.startsWith(OWN_PREFIX);
+    if (!own && !key.startsWith(NGINX_PREFIX)) continue;
+    const bare = key.slice(own ? OWN_PREFIX.length : NGINX_PREFIX.length);
+    // Under either prefix: whoever wrote it expects protection, so the Ingress must not be served without it.
+    const unsupported = unsupportedAccessControl(bare, value);
+    if (unsupported !== undefined) {
+      issues.push({
+        severity: 'Error',
+        annotation: key,
+        reason: 'UnsupportedAccessControl',
+        message: `${key} asks for ${unsupported}, which sticky-ingress does not implement; the Ingress is not served rather than served unprotected`,
+        refuses: true,
+      });
+    } else if (own && !OWN_KEYS.has(bare)) {
       issues.push({
         severity: 'Warning',
         annotation: key,
         reason: 'UnknownAnnotation',
         message: `unknown annotation ${key} ignored (see docs/annotations.md for the supported keys)`,
       });
-    } else if (key.startsWith(NGINX_PREFIX) && !NGINX_KEYS.has(key.slice(NGINX_PREFIX.length))) {
-      const why =
-        IGNORED_NGINX_ANNOTATIONS[key.slice(NGINX_PREFIX.length)] ?? 'not supported by sticky-ingress';
+    } else if (!own && !NGINX_KEYS.has(bare)) {
+      const why = IGNORED_NGINX_ANNOTATIONS[bare] ?? 'not supported by sticky-ingress';
       issues.push({
         severity: 'Warning',
         annotation: key,

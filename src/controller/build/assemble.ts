@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../snapshot/hash.ts';
-import type { Backend, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
+import { comparePrecedence } from '../../snapshot/precedence.ts';
+import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
 import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
 
@@ -30,7 +31,7 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   });
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
-  const body: Body = {
+  const body: Draft<Body> = {
     hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
     backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),
     certificates: [...ctx.certificates.values()]
@@ -80,7 +81,7 @@ function hostOf(
   ) {
     return seen;
   }
-  const host: VirtualHost = { hostname, routes };
+  const host: Draft<VirtualHost> = { hostname, routes };
   if (certificate !== undefined) host.tls = certificate ? { certificate } : {};
   return host;
 }
@@ -176,11 +177,4 @@ function settleTls(ctx: BuildContext, served: ReadonlySet<string>): Map<string, 
     }
   }
   return out;
-}
-
-/** Exact before Prefix for the same path, longer (element-normalised) paths first, then by id. */
-export function comparePrecedence(a: Route, b: Route): number {
-  const len = (r: Route) => (r.pathType === 'Exact' ? r.path.length : r.path.replace(/\/+$/, '').length || 1);
-  const exact = (r: Route) => (r.pathType === 'Exact' ? 0 : 1);
-  return len(b) - len(a) || exact(a) - exact(b) || compareStrings(a.id, b.id);
 }

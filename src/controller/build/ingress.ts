@@ -1,9 +1,9 @@
-import type { PathType, Route } from '../../snapshot/types.ts';
+import type { Draft, PathType, Route } from '../../snapshot/types.ts';
 import { type IngressAnnotations, parseIngressAnnotations } from '../annotations/index.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext } from './context.ts';
-import { type PortRef, resolveEndpoints } from './endpoints.ts';
+import { endpointScreen, type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
 import { memoized } from './memo.ts';
@@ -72,8 +72,11 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   const { config, issues } = parseIngressAnnotations(annotationsOf(obj));
   for (const issue of issues) {
     const field = `metadata.annotations[${JSON.stringify(issue.annotation)}]`;
-    ctx.report(ref, { severity: issue.severity, reason: issue.reason, message: issue.message, field });
+    const d = { severity: issue.severity, reason: issue.reason, message: issue.message, field };
+    ctx.report(ref, d, issue.refuses ? 'reject' : 'none');
   }
+  // Access control we cannot enforce (or cannot read) fails closed: no route, no TLS claim (docs/security.md).
+  if (issues.some((i) => i.refuses)) return;
   const item: IngressItem = { ref, rank, spec, config };
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
@@ -181,7 +184,7 @@ function addRoute(
     return;
   }
   const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
-  const route: Omit<Route, 'backend'> = {
+  const route: Draft<Omit<Route, 'backend'>> = {
     id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
     source: sourceRef(item.ref),
     path,
@@ -193,6 +196,9 @@ function addRoute(
     },
   };
   if (item.config.hsts) route.hsts = { ...item.config.hsts };
+  if (item.config.access) {
+    route.access = { allow: [...item.config.access.allow], deny: [...item.config.access.deny] };
+  }
   ctx.addRoute({
     host,
     route,
@@ -229,7 +235,7 @@ function resolveBackend(ctx: BuildContext, ref: ObjectRef, backend: unknown, fie
     return { service: { namespace: ref.namespace, name: name ?? '', port: '' }, endpoints: [] };
   }
   const portText = 'number' in portRef ? String(portRef.number) : portRef.name;
-  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef);
+  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef, endpointScreen(ctx));
   if (result.problem) {
     const message = `${result.problem.message}; requests get 503`;
     ctx.report(

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { parseCidr } from '../../shared/cidr.ts';
+import { DURATION_HINT, DURATION_PATTERN } from '../../shared/duration.ts';
 
 /**
  * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
@@ -21,7 +23,7 @@ const hostname = z
 
 const duration = z
   .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 5s, 2m or 1h')
+  .regex(DURATION_PATTERN, DURATION_HINT)
   .describe('A duration: an integer followed by ms, s, m or h.');
 
 const servicePort = z
@@ -95,6 +97,27 @@ const healthCheckSchema = z
   })
   .strict();
 
+const cidr = z
+  .string()
+  .max(64)
+  .refine((s) => parseCidr(s) !== undefined, 'an IPv4/IPv6 CIDR or address');
+
+/** Source-address access control of one route; a bad entry fails the spec, so the route is never served open. */
+const accessSchema = z
+  .object({
+    allow: z
+      .array(cidr)
+      .max(1024)
+      .default([])
+      .describe('Only clients in these CIDRs may use the route (others get 403); empty: every client.'),
+    deny: z
+      .array(cidr)
+      .max(1024)
+      .default([])
+      .describe('Clients in these CIDRs get 403; deny wins over allow.'),
+  })
+  .strict();
+
 const routeSchema = z
   .object({
     match: z
@@ -111,7 +134,8 @@ const routeSchema = z
       .strict()
       .default({ policy: 'round-robin' }),
     affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),
-    timeouts: timeoutsSchema.optional(),
+    // prefault: an absent block is parsed as {}, so the field defaults above are the only StickyRoute defaults.
+    timeouts: timeoutsSchema.prefault({}),
     retries: z
       .number()
       .int()
@@ -120,6 +144,7 @@ const routeSchema = z
       .default(2)
       .describe('Further endpoints tried after a connect failure, before anything was sent.'),
     healthCheck: healthCheckSchema.optional().describe('Active HTTP health checks; absent: passive only.'),
+    access: accessSchema.optional().describe('Source-address access control; absent: every client.'),
   })
   .strict();
 
@@ -139,7 +164,7 @@ export const stickyRouteSpecSchema = z
         forceSslRedirect: z.boolean().default(false).describe('Redirect HTTP to HTTPS even without tls.'),
       })
       .strict()
-      .optional(),
+      .prefault({}), // absent = {}: the field defaults above are the only ones
     hsts: z
       .object({
         maxAgeSeconds: z.number().int().min(0).max(63_072_000).default(31_536_000),

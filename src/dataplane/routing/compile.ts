@@ -1,4 +1,5 @@
-import type { HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
@@ -97,16 +98,8 @@ function compileRoute<B>(
   };
 }
 
-/** Exact before Prefix of the same path; longer (normalised) paths first; then by id (stable). */
-export function byPrecedence(a: Route, b: Route): number {
-  const pa = a.pathType === 'Exact' ? a.path : trimSlash(a.path);
-  const pb = b.pathType === 'Exact' ? b.path : trimSlash(b.path);
-  if (pa.length !== pb.length) return pb.length - pa.length;
-  const ea = a.pathType === 'Exact' ? 0 : 1;
-  const eb = b.pathType === 'Exact' ? 0 : 1;
-  if (ea !== eb) return ea - eb;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
+/** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
+export const byPrecedence = comparePrecedence;
 
 function trimSlash(path: string): string {
   let end = path.length;

@@ -1,0 +1,20 @@
+import type { Route } from './types.ts';
+
+/**
+ * Route precedence within a host, the order `VirtualHost.routes` is sorted in and the router tries routes in:
+ * longer paths first (a Prefix path without its trailing slashes, `/` counting as 1, like Exact `/`), then
+ * Exact before Prefix of the same length, then by id so the order is total and stable. The builder sorts with
+ * it and the dataplane compiles with it: one definition, so they can never disagree.
+ */
+export function comparePrecedence(a: Route, b: Route): number {
+  return length(b) - length(a) || exactFirst(a) - exactFirst(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function length(r: Route): number {
+  if (r.pathType === 'Exact') return r.path.length;
+  let end = r.path.length;
+  while (end > 0 && r.path.charCodeAt(end - 1) === 47) end--; // '/': a Prefix matches by path element
+  return end || 1;
+}
+
+const exactFirst = (r: Route) => (r.pathType === 'Exact' ? 0 : 1);
