@@ -31,6 +31,13 @@ export const serveSchema = z.object({
   bindAddress: z.string().min(1).default('0.0.0.0'),
   httpPort: port.default(8080),
   httpsPort: port.default(8443),
+  /**
+   * The port clients connect to for HTTPS (the Service's 443 or nodePort), used in redirect Locations and
+   * X-Forwarded-Port. Unset: the HTTPS listen port (right when clients reach the listener directly).
+   */
+  publicHttpsPort: port.optional(),
+  /** The port clients connect to for plain HTTP (X-Forwarded-Port of HTTP requests). Unset: the listen port. */
+  publicHttpPort: port.optional(),
   adminPort: port.default(9090),
   adminBindAddress: z.string().min(1).default('0.0.0.0'),
   affinityKeyFile: z.string().min(1).optional(),

@@ -11,6 +11,8 @@ export type DataplaneConfig = Pick<
   | 'bindAddress'
   | 'httpPort'
   | 'httpsPort'
+  | 'publicHttpsPort'
+  | 'publicHttpPort'
   | 'trustedProxies'
   | 'maxHeaderSize'
   | 'requestHeaderTimeout'
@@ -55,6 +57,8 @@ export function createDataplaneSide(
     bindAddress: config.bindAddress,
     httpPort: config.httpPort,
     httpsPort: config.httpsPort,
+    ...(config.publicHttpsPort !== undefined ? { publicHttpsPort: config.publicHttpsPort } : {}),
+    ...(config.publicHttpPort !== undefined ? { publicHttpPort: config.publicHttpPort } : {}),
     affinityKey,
     trustedProxies: config.trustedProxies,
     maxHeaderSize: config.maxHeaderSize,

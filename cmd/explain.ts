@@ -67,7 +67,11 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
     `route: ${r.id} path ${r.path} (${r.pathType}) from ${r.source.kind} ${r.source.namespace}/${r.source.name}`,
   );
   if (!secure && route.redirectToHttps && !isAcmeChallenge(url.pathname)) {
-    const location = httpsLocation(hostname, `${url.pathname}${url.search}`, cmd.settings.httpsPort);
+    const location = httpsLocation(
+      hostname,
+      `${url.pathname}${url.search}`,
+      cmd.settings.publicHttpsPort ?? cmd.settings.httpsPort,
+    );
     io.out(
       location
         ? `would redirect ${route.redirectCode} to ${location}`

@@ -10,6 +10,14 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   bindAddress: { form: 'ADDRESS', help: 'address the HTTP and HTTPS listeners bind' },
   httpPort: { form: 'PORT (0-65535)', help: 'HTTP listener port (0: any free port)' },
   httpsPort: { form: 'PORT (0-65535)', help: 'HTTPS listener port (0: any free port)' },
+  publicHttpsPort: {
+    form: 'PORT (0-65535)',
+    help: 'HTTPS port clients connect to (redirect Location, X-Forwarded-Port; default: the HTTPS listen port)',
+  },
+  publicHttpPort: {
+    form: 'PORT (0-65535)',
+    help: 'HTTP port clients connect to (X-Forwarded-Port of HTTP requests; default: the HTTP listen port)',
+  },
   adminPort: { form: 'PORT (0-65535)', help: 'admin listener port: /healthz, /readyz, /metrics' },
   adminBindAddress: { form: 'ADDRESS', help: 'address the admin listener binds' },
   affinityKeyFile: {
@@ -84,6 +92,7 @@ export const explainKeys = [
   ...buildKeys,
   'affinityKeyFile',
   'httpsPort',
+  'publicHttpsPort',
 ] as const satisfies readonly (keyof ServeConfig)[];
 
 const common = '  -h, --help\n      this help\n  --version\n      print the version';

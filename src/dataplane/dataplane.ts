@@ -28,6 +28,12 @@ export interface DataplaneOptions {
   bindAddress: string;
   httpPort: number;
   httpsPort: number;
+  /**
+   * Ports clients connect to (the Service's, e.g. 443), for redirect Locations and X-Forwarded-Port; unset:
+   * the bound listen port. Behind a Service the listen port (8443) is one no client can reach.
+   */
+  publicHttpsPort?: number;
+  publicHttpPort?: number;
   /** HMAC key of the affinity cookie; replicas sharing it pin clients identically. */
   affinityKey: Buffer;
   /** CIDRs whose X-Forwarded-* headers are believed; everyone else's are overwritten. */
@@ -85,13 +91,19 @@ export class Dataplane {
       requestEnded: () => drain.requestEnded(),
       tunnelEnded: () => drain.tunnelEnded(),
     };
-    this.#upgrades = new UpgradeHandler(this.#ctx, this.#trusted, () => this.#ports.https);
+    this.#upgrades = new UpgradeHandler(this.#ctx, this.#trusted, (secure) => this.#publicPort(secure));
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
   }
 
   /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
   get ports(): { readonly http: number; readonly https: number } {
     return this.#ports;
+  }
+
+  /** The port a client connected to for `secure` (HTTPS) or plain requests, as it sees it. */
+  #publicPort(secure: boolean): number {
+    const o = this.#options;
+    return secure ? (o.publicHttpsPort ?? this.#ports.https) : (o.publicHttpPort ?? this.#ports.http);
   }
 
   /** The snapshot being served. */
@@ -162,7 +174,7 @@ export class Dataplane {
       record.tlsVersion = socket.getProtocol() ?? '';
       record.sni = (socket as TLSSocket & { servername?: string | false }).servername || '';
     }
-    const fwd = forwardedFor(req, secure, this.#trusted);
+    const fwd = forwardedFor(req, secure, this.#trusted, this.#publicPort(secure));
     record.clientAddress = fwd.realIp;
     if (path === '') {
       ex.local(400);
@@ -180,7 +192,7 @@ export class Dataplane {
     record.sourceNamespace = source.namespace;
     record.sourceName = source.name;
     if (!secure && route.redirectToHttps && !isAcmeChallenge(path)) {
-      const location = httpsLocation(host, req.url as string, this.#ports.https);
+      const location = httpsLocation(host, req.url as string, this.#publicPort(true));
       if (location === undefined) {
         ex.local(400);
         return;

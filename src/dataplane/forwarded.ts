@@ -24,11 +24,19 @@ export const FORWARDED_HEADERS: ReadonlySet<string> = new Set([
   'x-real-ip',
 ]);
 
-/** Computes the forwarded values for `req` arriving on a listener (`secure` = HTTPS). */
-export function forwardedFor(req: IncomingMessage, secure: boolean, trusted: CidrSet): Forwarded {
+/**
+ * Computes the forwarded values for `req` arriving on a listener (`secure` = HTTPS); `publicPort` is the port
+ * the client connected to (the Service's), not the listen port behind it.
+ */
+export function forwardedFor(
+  req: IncomingMessage,
+  secure: boolean,
+  trusted: CidrSet,
+  publicPort: number,
+): Forwarded {
   const peer = unmapIPv4(req.socket.remoteAddress ?? '');
   const proto = secure ? 'https' : 'http';
-  const port = String(req.socket.localPort ?? '');
+  const port = String(publicPort);
   const host = req.headers.host ?? '';
   if (!trusted.has(peer)) return { for: peer, proto, host, port, realIp: peer };
   const h = req.headers;

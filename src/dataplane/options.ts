@@ -13,6 +13,8 @@ export function validateOptions(o: DataplaneOptions): void {
   }
   port(o.httpPort, 'httpPort');
   port(o.httpsPort, 'httpsPort');
+  if (o.publicHttpsPort !== undefined) port(o.publicHttpsPort, 'publicHttpsPort');
+  if (o.publicHttpPort !== undefined) port(o.publicHttpPort, 'publicHttpPort');
   if (!Buffer.isBuffer(o.affinityKey) || o.affinityKey.length < 16) {
     throw new InvalidOptionError('affinityKey', 'expected a Buffer of at least 16 bytes');
   }

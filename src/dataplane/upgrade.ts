@@ -31,13 +31,14 @@ export class UpgradeHandler {
   #ws: WsProxy;
   #ctx: TunnelContext;
   #trusted: CidrSet;
-  #httpsPort: () => number;
+  #publicPort: (secure: boolean) => number;
 
-  constructor(ctx: TunnelContext, trusted: CidrSet, httpsPort: () => number) {
+  /** `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port. */
+  constructor(ctx: TunnelContext, trusted: CidrSet, publicPort: (secure: boolean) => number) {
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
-    this.#httpsPort = httpsPort;
+    this.#publicPort = publicPort;
   }
 
   /** Open tunnels. */
@@ -72,7 +73,7 @@ export class UpgradeHandler {
       record.tlsVersion = s.getProtocol() ?? '';
       record.sni = (s as TLSSocket & { servername?: string | false }).servername || '';
     }
-    const fwd = forwardedFor(req, secure, this.#trusted);
+    const fwd = forwardedFor(req, secure, this.#trusted, this.#publicPort(secure));
     record.clientAddress = fwd.realIp;
     socket.on('error', ignore);
     if (path === '') {
@@ -90,7 +91,7 @@ export class UpgradeHandler {
     record.sourceNamespace = route.route.source.namespace;
     record.sourceName = route.route.source.name;
     if (!secure && route.redirectToHttps && !isAcmeChallenge(path)) {
-      const location = httpsLocation(host, req.url as string, this.#httpsPort());
+      const location = httpsLocation(host, req.url as string, this.#publicPort(true));
       if (location === undefined) {
         this.#reply(socket, record, 400);
         return;
