@@ -39,7 +39,11 @@ export const serveSchema = z.object({
   /** The port clients connect to for plain HTTP (X-Forwarded-Port of HTTP requests). Unset: the listen port. */
   publicHttpPort: port.optional(),
   adminPort: port.default(9090),
-  adminBindAddress: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Loopback by default: /metrics and /stats show routes, hosts and backends (issue 10 item 10); the chart
+   * binds the pod IP so kubelet probes and Prometheus reach it, behind its NetworkPolicy.
+   */
+  adminBindAddress: z.string().min(1).default('127.0.0.1'),
   affinityKeyFile: z.string().min(1).optional(),
   defaultCertificate: z
     .string()

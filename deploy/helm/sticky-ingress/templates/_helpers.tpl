@@ -113,6 +113,9 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--public-https-port=%d" $publicHttps) }}
 {{- $a = append $a (printf "--public-http-port=%d" $publicHttp) }}
 {{- $a = append $a (printf "--affinity-key-file=/etc/sticky-ingress/affinity/%s" .Values.affinityKey.secretKey) }}
+{{- with $c.adminBindAddress }}
+{{- $a = append $a (printf "--admin-bind-address=%s" .) }}
+{{- end }}
 {{- with $c.watchNamespaces }}
 {{- $a = append $a (printf "--watch-namespace=%s" (join "," .)) }}
 {{- end }}
