@@ -85,13 +85,19 @@ export function upstreamHeaders(req: IncomingMessage, fwd: Forwarded): string[] 
   return out;
 }
 
-/** Header names listed in the Connection header (RFC 9110 7.6.1), beyond the usual close/keep-alive/upgrade. */
+/**
+ * Header names listed in the Connection header (RFC 9110 7.6.1), beyond the usual close/keep-alive/upgrade.
+ * undici gives a repeated response header as an array (node:http joins request ones): every line counts, and
+ * a repeated Connection must never throw, which reset the client with no response (issue 10 item 10).
+ */
 function connectionTokens(h: IncomingHttpHeaders): Set<string> | undefined {
-  const c = h.connection;
+  const c: string | string[] | undefined = h.connection;
   if (c === undefined || c === 'keep-alive' || c === 'close' || c === 'Upgrade' || c === 'upgrade')
     return undefined;
   const set = new Set<string>();
-  for (const t of c.split(',')) set.add(t.trim().toLowerCase());
+  for (const line of typeof c === 'string' ? [c] : c) {
+    for (const t of line.split(',')) set.add(t.trim().toLowerCase());
+  }
   return set;
 }
 
