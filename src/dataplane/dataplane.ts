@@ -18,6 +18,7 @@ import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { findHost, findRoute, normalizeHost, requestPath } from './router.ts';
 import { generateDefaultCertificate } from './self-signed.ts';
 import { TlsContexts } from './tls-context.ts';
+import { TicketKeys } from './tls-tickets.ts';
 import { UpgradeHandler } from './upgrade.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 
@@ -43,6 +44,10 @@ export interface DataplaneOptions {
   keepAliveTimeoutMs: number;
   logger: Logger;
   observer?: DataplaneObserver;
+  /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
+  ticketKeyWindowMs?: number;
+  /** Clock of the ticket-key windows (tests); default Date.now. */
+  clock?: () => number;
 }
 
 /**
@@ -60,6 +65,7 @@ export class Dataplane {
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
+  #tickets: TicketKeys;
   #http: Server | undefined;
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
@@ -71,6 +77,11 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#tickets = new TicketKeys({
+      secret: options.affinityKey,
+      windowMs: options.ticketKeyWindowMs ?? 3_600_000,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     this.upstreams = new Upstreams({
       affinityKey: options.affinityKey,
       onConfigProblem: (backend, message) =>
@@ -133,7 +144,7 @@ export class Dataplane {
         this.#upgrades.handle(this.#config, req, socket, head, secure),
     };
     this.#http = createPlainListener(limits, handlers);
-    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer);
+    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),
       https: await listen(this.#https, o.bindAddress, o.httpsPort),
@@ -150,7 +161,7 @@ export class Dataplane {
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
-      setDefaultCertificate(this.#https, this.#tls);
+      setDefaultCertificate(this.#https, this.#tls, this.#tickets);
     }
     this.#config = config;
     if (upstreams.endpointsRemoved) this.#pools.prune((id) => upstreams.hasEndpoint(id));
@@ -231,6 +242,7 @@ export class Dataplane {
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);
     await closed;
     await this.#pools.close(true);
+    this.#tickets.close();
     this.upstreams.close();
     this.#logger.info('dataplane stopped');
   }

@@ -8,7 +8,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { DataplaneObserver } from './observer.ts';
-import { TLS_MIN_VERSION, type TlsContexts } from './tls-context.ts';
+import { contextOptions, type TlsContexts } from './tls-context.ts';
+import type { TicketKeys } from './tls-tickets.ts';
 
 /** Limits applied to both listeners. */
 export interface ListenerLimits {
@@ -53,13 +54,11 @@ export function createTlsListener(
   handlers: ListenerHandlers,
   contexts: TlsContexts,
   observer: DataplaneObserver | undefined,
+  tickets: TicketKeys,
 ): HttpsServer {
-  const pem = contexts.defaultPem;
   const server = createHttpsServer({
     ...serverOptions(limits),
-    cert: pem.certPem,
-    key: pem.keyPem,
-    minVersion: TLS_MIN_VERSION,
+    ...contextOptions(contexts.defaultPem),
     ALPNProtocols: ['http/1.1'],
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
@@ -83,13 +82,16 @@ export function createTlsListener(
       } catch {}
     });
   }
+  // Session tickets are encrypted with the server's (initial) context keys, whatever context SNI selects.
+  tickets.attach(server);
   return server;
 }
 
 /** Replaces the certificate handshakes without SNI get (the snapshot's default changed). */
-export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts): void {
-  const pem = contexts.defaultPem;
-  server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION });
+export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts, tickets: TicketKeys): void {
+  server.setSecureContext(contextOptions(contexts.defaultPem));
+  // setSecureContext() draws fresh random ticket keys: put the shared ones back.
+  tickets.attach(server);
 }
 
 /** Listens on bindAddress:port; resolves with the bound port. */
