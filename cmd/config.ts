@@ -71,6 +71,12 @@ export const serveSchema = z.object({
   accessLogSample: z.coerce.number().min(0).max(1).default(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   maxHeaderSize: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+  /** Open client connections per listener; beyond it new connections are closed at once (counted). */
+  maxClientConnections: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** Open WebSocket tunnels per process; beyond it an upgrade gets 503 (counted). */
+  maxTunnels: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
+  /** Connections per upstream endpoint; beyond it requests wait for a free one. */
+  maxUpstreamConnections: z.coerce.number().int().min(1).max(100_000).default(512),
   requestHeaderTimeout: duration.default(10_000),
   keepAliveTimeout: duration.default(60_000),
   /** SIGTERM: /readyz fails at once, listeners close after this delay (endpoints controllers catch up). */

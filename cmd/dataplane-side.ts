@@ -15,6 +15,9 @@ export type DataplaneConfig = Pick<
   | 'publicHttpPort'
   | 'trustedProxies'
   | 'maxHeaderSize'
+  | 'maxClientConnections'
+  | 'maxTunnels'
+  | 'maxUpstreamConnections'
   | 'requestHeaderTimeout'
   | 'keepAliveTimeout'
   | 'metrics'
@@ -62,6 +65,9 @@ export function createDataplaneSide(
     affinityKey,
     trustedProxies: config.trustedProxies,
     maxHeaderSize: config.maxHeaderSize,
+    maxClientConnections: config.maxClientConnections,
+    maxTunnels: config.maxTunnels,
+    maxUpstreamConnections: config.maxUpstreamConnections,
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,

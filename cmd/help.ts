@@ -44,6 +44,18 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   accessLogSample: { form: 'RATIO (0-1)', help: 'fraction of requests that get an access log line' },
   logLevel: { form: 'trace|debug|info|warn|error|fatal', help: 'log level' },
   maxHeaderSize: { form: 'BYTES (1024-1048576)', help: 'largest request header block accepted' },
+  maxClientConnections: {
+    form: 'COUNT',
+    help: 'open client connections per listener; beyond it new ones are closed (sticky_ingress_rejected_total)',
+  },
+  maxTunnels: {
+    form: 'COUNT',
+    help: 'open WebSocket tunnels per process; beyond it upgrades get 503 (sticky_ingress_rejected_total)',
+  },
+  maxUpstreamConnections: {
+    form: 'COUNT',
+    help: 'connections per upstream endpoint; beyond it requests wait for a free one',
+  },
   requestHeaderTimeout: { form: 'DURATION (500ms, 5s, 2m, 1h)', help: 'time a client has to send headers' },
   keepAliveTimeout: { form: 'DURATION', help: 'idle time before a client keep-alive connection closes' },
   shutdownDelay: { form: 'DURATION', help: 'SIGTERM: /readyz fails, listeners close after this delay' },

@@ -44,6 +44,13 @@ export interface DataplaneOptions {
   keepAliveTimeoutMs: number;
   logger: Logger;
   observer?: DataplaneObserver;
+  /**
+   * Caps (defaults in cmd/config.ts): client connections per listener (beyond: closed at once), open WebSocket
+   * tunnels (beyond: 503 to the upgrade), connections per upstream endpoint (beyond: requests wait in the pool).
+   */
+  maxClientConnections?: number;
+  maxTunnels?: number;
+  maxUpstreamConnections?: number;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
   /** Clock of the ticket-key windows (tests); default Date.now. */
@@ -61,7 +68,7 @@ export class Dataplane {
   #logger: Logger;
   #trusted: CidrSet;
   #config: CompiledConfig<BackendState>;
-  #pools = new PoolMap();
+  #pools: PoolMap;
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
@@ -77,6 +84,7 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
       windowMs: options.ticketKeyWindowMs ?? 3_600_000,
@@ -102,7 +110,12 @@ export class Dataplane {
       requestEnded: () => drain.requestEnded(),
       tunnelEnded: () => drain.tunnelEnded(),
     };
-    this.#upgrades = new UpgradeHandler(this.#ctx, this.#trusted, (secure) => this.#publicPort(secure));
+    this.#upgrades = new UpgradeHandler(
+      this.#ctx,
+      this.#trusted,
+      (secure) => this.#publicPort(secure),
+      options.maxTunnels ?? 20_000,
+    );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
   }
 
@@ -136,14 +149,14 @@ export class Dataplane {
     this.#tls = new TlsContexts({ logger: this.#logger, fallback });
     this.#tls.update(this.current);
     const o = this.#options;
-    const limits = o;
+    const limits = { ...o, maxClientConnections: o.maxClientConnections ?? 20_000 };
     const handlers = {
       request: (req: IncomingMessage, res: ServerResponse, secure: boolean) =>
         this.#onRequest(req, res, secure),
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) =>
         this.#upgrades.handle(this.#config, req, socket, head, secure),
     };
-    this.#http = createPlainListener(limits, handlers);
+    this.#http = createPlainListener(limits, handlers, o.observer);
     this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),

@@ -14,9 +14,12 @@ import type { EndpointState } from './upstream/endpoint-state.ts';
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: Pool }>();
   #keepAliveTimeoutMs: number;
+  #maxConnections: number | undefined;
 
-  constructor(options: { keepAliveTimeoutMs?: number } = {}) {
+  /** `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection. */
+  constructor(options: { keepAliveTimeoutMs?: number; maxConnections?: number } = {}) {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
+    this.#maxConnections = options.maxConnections;
   }
 
   /** The pool for `endpoint`; recreated when the id now points at another address. */
@@ -33,6 +36,8 @@ export class PoolMap {
       headersTimeout: backend.timeouts.readMs,
       bodyTimeout: backend.timeouts.readMs,
       pipelining: 1,
+      // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
+      ...(this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {}),
     });
     this.#pools.set(endpoint.id, { origin, pool });
     return pool;

@@ -7,7 +7,7 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { DataplaneObserver } from './observer.ts';
+import { type DataplaneObserver, notifyRejected } from './observer.ts';
 import { contextOptions, type TlsContexts } from './tls-context.ts';
 import type { TicketKeys } from './tls-tickets.ts';
 
@@ -17,6 +17,8 @@ export interface ListenerLimits {
   /** Whole request head must arrive within this (slowloris cut-off, answered 408); also the TLS handshake limit. */
   requestHeaderTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Open client connections per listener; beyond it node closes new ones at once ('drop'). */
+  maxClientConnections: number;
 }
 
 /** The callbacks a listener drives; `secure` tells which listener the request came in on. */
@@ -38,9 +40,20 @@ function serverOptions(limits: ListenerLimits) {
   };
 }
 
+/** Caps open connections; every connection dropped over the cap is counted. */
+function capConnections(server: Server | HttpsServer, limits: ListenerLimits, observer?: DataplaneObserver) {
+  server.maxConnections = limits.maxClientConnections;
+  server.on('drop', () => notifyRejected(observer, 'client_connections'));
+}
+
 /** The plain HTTP listener (redirects, ACME, hosts without TLS). */
-export function createPlainListener(limits: ListenerLimits, handlers: ListenerHandlers): Server {
+export function createPlainListener(
+  limits: ListenerLimits,
+  handlers: ListenerHandlers,
+  observer?: DataplaneObserver,
+): Server {
   const server = createHttpServer(serverOptions(limits));
+  capConnections(server, limits, observer);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.request(req, res, false));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     handlers.upgrade(req, socket, head, false),
@@ -82,6 +95,7 @@ export function createTlsListener(
       } catch {}
     });
   }
+  capConnections(server, limits, observer);
   // Session tickets are encrypted with the server's (initial) context keys, whatever context SNI selects.
   tickets.attach(server);
   return server;

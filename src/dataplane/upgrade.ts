@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CidrSet } from './cidr.ts';
 import type { CompiledConfig } from './compile.ts';
 import { forwardedFor } from './forwarded.ts';
-import { RequestRecord } from './observer.ts';
+import { notifyRejected, RequestRecord } from './observer.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { BODIES } from './responses.ts';
 import { findHost, findRoute, normalizeHost, requestPath } from './router.ts';
@@ -32,9 +32,19 @@ export class UpgradeHandler {
   #ctx: TunnelContext;
   #trusted: CidrSet;
   #publicPort: (secure: boolean) => number;
+  #maxTunnels: number;
 
-  /** `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port. */
-  constructor(ctx: TunnelContext, trusted: CidrSet, publicPort: (secure: boolean) => number) {
+  /**
+   * `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port;
+   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503.
+   */
+  constructor(
+    ctx: TunnelContext,
+    trusted: CidrSet,
+    publicPort: (secure: boolean) => number,
+    maxTunnels: number,
+  ) {
+    this.#maxTunnels = maxTunnels;
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
@@ -97,6 +107,13 @@ export class UpgradeHandler {
         return;
       }
       this.#reply(socket, record, route.redirectCode, `location: ${location}\r\n`);
+      return;
+    }
+    if (this.#ws.size >= this.#maxTunnels) {
+      // Each tunnel holds two sockets for as long as the client likes: the cap keeps file descriptors and
+      // memory for plain requests. Counted, so an operator sees the cap being hit.
+      notifyRejected(this.#ctx.observer, 'tunnels');
+      this.#reply(socket, record, 503);
       return;
     }
     const backend = route.backend;

@@ -141,6 +141,9 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--access-log-sample=%v" $c.accessLogSample) }}
 {{- $a = append $a (printf "--log-level=%s" $c.logLevel) }}
 {{- $a = append $a (printf "--max-header-size=%d" (int $c.maxHeaderSize)) }}
+{{- $a = append $a (printf "--max-client-connections=%d" (int $c.maxClientConnections)) }}
+{{- $a = append $a (printf "--max-tunnels=%d" (int $c.maxTunnels)) }}
+{{- $a = append $a (printf "--max-upstream-connections=%d" (int $c.maxUpstreamConnections)) }}
 {{- $a = append $a (printf "--request-header-timeout=%s" $c.requestHeaderTimeout) }}
 {{- $a = append $a (printf "--keep-alive-timeout=%s" $c.keepAliveTimeout) }}
 {{- $a = append $a (printf "--shutdown-delay=%s" $c.shutdownDelay) }}
