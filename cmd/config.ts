@@ -25,8 +25,19 @@ export const serveSchema = z.object({
   bindAddress: z.string().min(1).default('0.0.0.0'),
   httpPort: port.default(8080),
   httpsPort: port.default(8443),
+  /**
+   * The port clients connect to for HTTPS (the Service's 443 or nodePort), used in redirect Locations and
+   * X-Forwarded-Port. Unset: the HTTPS listen port (right when clients reach the listener directly).
+   */
+  publicHttpsPort: port.optional(),
+  /** The port clients connect to for plain HTTP (X-Forwarded-Port of HTTP requests). Unset: the listen port. */
+  publicHttpPort: port.optional(),
   adminPort: port.default(9090),
-  adminBindAddress: z.string().min(1).default('0.0.0.0'),
+  /**
+   * Loopback by default: /metrics and /stats show routes, hosts and backends (issue 10 item 10); the chart
+   * binds the pod IP so kubelet probes and Prometheus reach it, behind its NetworkPolicy.
+   */
+  adminBindAddress: z.string().min(1).default('127.0.0.1'),
   affinityKeyFile: z.string().min(1).optional(),
   defaultCertificate: z
     .string()
@@ -54,6 +65,12 @@ export const serveSchema = z.object({
   accessLogSample: z.coerce.number().min(0).max(1).default(1),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   maxHeaderSize: z.coerce.number().int().min(1024).max(1_048_576).default(16_384),
+  /** Open client connections per listener; beyond it new connections are closed at once (counted). */
+  maxClientConnections: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
+  /** Open WebSocket tunnels per process; beyond it an upgrade gets 503 (counted). */
+  maxTunnels: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
+  /** Connections per upstream endpoint; beyond it requests wait for a free one. */
+  maxUpstreamConnections: z.coerce.number().int().min(1).max(100_000).default(512),
   requestHeaderTimeout: duration.default(10_000),
   keepAliveTimeout: duration.default(60_000),
   /** SIGTERM: /readyz fails at once, listeners close after this delay (endpoints controllers catch up). */

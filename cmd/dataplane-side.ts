@@ -11,8 +11,13 @@ export type DataplaneConfig = Pick<
   | 'bindAddress'
   | 'httpPort'
   | 'httpsPort'
+  | 'publicHttpsPort'
+  | 'publicHttpPort'
   | 'trustedProxies'
   | 'maxHeaderSize'
+  | 'maxClientConnections'
+  | 'maxTunnels'
+  | 'maxUpstreamConnections'
   | 'requestHeaderTimeout'
   | 'keepAliveTimeout'
   | 'metrics'
@@ -55,9 +60,14 @@ export function createDataplaneSide(
     bindAddress: config.bindAddress,
     httpPort: config.httpPort,
     httpsPort: config.httpsPort,
+    ...(config.publicHttpsPort !== undefined ? { publicHttpsPort: config.publicHttpsPort } : {}),
+    ...(config.publicHttpPort !== undefined ? { publicHttpPort: config.publicHttpPort } : {}),
     affinityKey,
     trustedProxies: config.trustedProxies,
     maxHeaderSize: config.maxHeaderSize,
+    maxClientConnections: config.maxClientConnections,
+    maxTunnels: config.maxTunnels,
+    maxUpstreamConnections: config.maxUpstreamConnections,
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,

@@ -49,7 +49,7 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   const secure = url.protocol === 'https:';
   const facts = explainFacts(
     url,
-    cmd.settings.httpsPort,
+    cmd.settings.publicHttpsPort ?? cmd.settings.httpsPort,
     typeof cmd.extra.client === 'string' ? cmd.extra.client : '',
   );
   const d = decide(config, facts);

@@ -10,6 +10,14 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   bindAddress: { form: 'ADDRESS', help: 'address the HTTP and HTTPS listeners bind' },
   httpPort: { form: 'PORT (0-65535)', help: 'HTTP listener port (0: any free port)' },
   httpsPort: { form: 'PORT (0-65535)', help: 'HTTPS listener port (0: any free port)' },
+  publicHttpsPort: {
+    form: 'PORT (0-65535)',
+    help: 'HTTPS port clients connect to (redirect Location, X-Forwarded-Port; default: the HTTPS listen port)',
+  },
+  publicHttpPort: {
+    form: 'PORT (0-65535)',
+    help: 'HTTP port clients connect to (X-Forwarded-Port of HTTP requests; default: the HTTP listen port)',
+  },
   adminPort: { form: 'PORT (0-65535)', help: 'admin listener port: /healthz, /readyz, /metrics' },
   adminBindAddress: { form: 'ADDRESS', help: 'address the admin listener binds' },
   affinityKeyFile: {
@@ -36,6 +44,18 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   accessLogSample: { form: 'RATIO (0-1)', help: 'fraction of requests that get an access log line' },
   logLevel: { form: 'trace|debug|info|warn|error|fatal', help: 'log level' },
   maxHeaderSize: { form: 'BYTES (1024-1048576)', help: 'largest request header block accepted' },
+  maxClientConnections: {
+    form: 'COUNT',
+    help: 'open client connections per listener; beyond it new ones are closed (sticky_ingress_rejected_total)',
+  },
+  maxTunnels: {
+    form: 'COUNT',
+    help: 'open WebSocket tunnels per process; beyond it upgrades get 503 (sticky_ingress_rejected_total)',
+  },
+  maxUpstreamConnections: {
+    form: 'COUNT',
+    help: 'connections per upstream endpoint; beyond it requests wait for a free one',
+  },
   requestHeaderTimeout: { form: 'DURATION (500ms, 5s, 2m, 1h)', help: 'time a client has to send headers' },
   keepAliveTimeout: { form: 'DURATION', help: 'idle time before a client keep-alive connection closes' },
   shutdownDelay: { form: 'DURATION', help: 'SIGTERM: /readyz fails, listeners close after this delay' },
@@ -84,6 +104,7 @@ export const explainKeys = [
   ...buildKeys,
   'affinityKeyFile',
   'httpsPort',
+  'publicHttpsPort',
 ] as const satisfies readonly (keyof ServeConfig)[];
 
 const common = '  -h, --help\n      this help\n  --version\n      print the version';

@@ -10,6 +10,7 @@ import { createPlainListener, createTlsListener, setDefaultCertificate } from '.
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
+import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
@@ -27,6 +28,12 @@ export interface DataplaneOptions {
   bindAddress: string;
   httpPort: number;
   httpsPort: number;
+  /**
+   * Ports clients connect to (the Service's, e.g. 443), for redirect Locations and X-Forwarded-Port; unset:
+   * the bound listen port. Behind a Service the listen port (8443) is one no client can reach.
+   */
+  publicHttpsPort?: number;
+  publicHttpPort?: number;
   /** HMAC key of the affinity cookie; replicas sharing it pin clients identically. */
   affinityKey: Buffer;
   /** CIDRs whose X-Forwarded-* headers are believed; everyone else's are overwritten. */
@@ -36,6 +43,17 @@ export interface DataplaneOptions {
   keepAliveTimeoutMs: number;
   logger: Logger;
   observer?: DataplaneObserver;
+  /**
+   * Caps (defaults in cmd/config.ts): client connections per listener (beyond: closed at once), open WebSocket
+   * tunnels (beyond: 503 to the upgrade), connections per upstream endpoint (beyond: requests wait in the pool).
+   */
+  maxClientConnections?: number;
+  maxTunnels?: number;
+  maxUpstreamConnections?: number;
+  /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
+  ticketKeyWindowMs?: number;
+  /** Clock of the ticket-key windows (tests); default Date.now. */
+  clock?: () => number;
 }
 
 /**
@@ -49,10 +67,11 @@ export class Dataplane {
   #logger: Logger;
   #trusted: CidrSet;
   #config: CompiledConfig<BackendState>;
-  #pools = new PoolMap();
+  #pools: PoolMap;
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
+  #tickets: TicketKeys;
   #http: Server | undefined;
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
@@ -64,6 +83,12 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
+    this.#tickets = new TicketKeys({
+      secret: options.affinityKey,
+      windowMs: options.ticketKeyWindowMs ?? 3_600_000,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
     this.upstreams = new Upstreams({
       affinityKey: options.affinityKey,
       onConfigProblem: (backend, message) =>
@@ -84,13 +109,24 @@ export class Dataplane {
       requestEnded: () => drain.requestEnded(),
       tunnelEnded: () => drain.tunnelEnded(),
     };
-    this.#upgrades = new UpgradeHandler(this.#ctx, this.#trusted, () => this.#ports.https);
+    this.#upgrades = new UpgradeHandler(
+      this.#ctx,
+      this.#trusted,
+      (secure) => this.#publicPort(secure),
+      options.maxTunnels ?? 20_000,
+    );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
   }
 
   /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
   get ports(): { readonly http: number; readonly https: number } {
     return this.#ports;
+  }
+
+  /** The port a client connected to for `secure` (HTTPS) or plain requests, as it sees it. */
+  #publicPort(secure: boolean): number {
+    const o = this.#options;
+    return secure ? (o.publicHttpsPort ?? this.#ports.https) : (o.publicHttpPort ?? this.#ports.http);
   }
 
   /** The snapshot being served. */
@@ -112,15 +148,15 @@ export class Dataplane {
     this.#tls = new TlsContexts({ logger: this.#logger, fallback });
     this.#tls.update(this.current);
     const o = this.#options;
-    const limits = o;
+    const limits = { ...o, maxClientConnections: o.maxClientConnections ?? 20_000 };
     const handlers = {
       request: (req: IncomingMessage, res: ServerResponse, secure: boolean) =>
         this.#onRequest(req, res, secure),
       upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean) =>
         this.#upgrades.handle(this.#config, req, socket, head, secure),
     };
-    this.#http = createPlainListener(limits, handlers);
-    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer);
+    this.#http = createPlainListener(limits, handlers, o.observer);
+    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),
       https: await listen(this.#https, o.bindAddress, o.httpsPort),
@@ -137,7 +173,7 @@ export class Dataplane {
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
-      setDefaultCertificate(this.#https, this.#tls);
+      setDefaultCertificate(this.#https, this.#tls, this.#tickets);
     }
     this.#config = config;
     if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
@@ -148,7 +184,7 @@ export class Dataplane {
     this.#drain.requestStarted();
     // Any Upgrade that reaches the HTTP path is not a WebSocket one (listeners' shouldUpgradeCallback): it is
     // served as a plain request, its Upgrade and Connection-nominated headers stripped (RFC 9110 7.8).
-    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#ports.https, 'none');
+    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, (s) => this.#publicPort(s), 'none');
     const ex = new Exchange(this.#ctx, req, res, record);
     const decision = decide(this.#config, facts);
     recordDecision(record, decision);
@@ -200,6 +236,7 @@ export class Dataplane {
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);
     await closed;
     await this.#pools.close(true);
+    this.#tickets.close();
     this.upstreams.close();
     this.#logger.info('dataplane stopped');
   }

@@ -13,6 +13,8 @@ export function validateOptions(o: DataplaneOptions): void {
   }
   port(o.httpPort, 'httpPort');
   port(o.httpsPort, 'httpsPort');
+  if (o.publicHttpsPort !== undefined) port(o.publicHttpsPort, 'publicHttpsPort');
+  if (o.publicHttpPort !== undefined) port(o.publicHttpPort, 'publicHttpPort');
   if (!Buffer.isBuffer(o.affinityKey) || o.affinityKey.length < 16) {
     throw new InvalidOptionError('affinityKey', 'expected a Buffer of at least 16 bytes');
   }
@@ -21,6 +23,12 @@ export function validateOptions(o: DataplaneOptions): void {
   int(o.maxHeaderSize, 'maxHeaderSize', 1024, 1_048_576);
   int(o.requestHeaderTimeoutMs, 'requestHeaderTimeoutMs', 1, 3_600_000);
   int(o.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 3_600_000);
+  if (o.maxClientConnections !== undefined) int(o.maxClientConnections, 'maxClientConnections', 1, 1_000_000);
+  if (o.maxTunnels !== undefined) int(o.maxTunnels, 'maxTunnels', 0, 1_000_000);
+  if (o.maxUpstreamConnections !== undefined) {
+    int(o.maxUpstreamConnections, 'maxUpstreamConnections', 1, 100_000);
+  }
+  if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
     throw new InvalidOptionError('logger', 'expected a pino logger');
   }

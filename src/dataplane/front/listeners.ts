@@ -7,9 +7,10 @@ import {
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import type { DataplaneObserver } from '../observe/observer.ts';
+import { type DataplaneObserver, notifyRejected } from '../observe/observer.ts';
 import { upgradeKind } from '../routing/decide.ts';
-import { TLS_MIN_VERSION, type TlsContexts } from './tls-context.ts';
+import { contextOptions, type TlsContexts } from './tls-context.ts';
+import type { TicketKeys } from './tls-tickets.ts';
 
 /** Limits applied to both listeners. */
 export interface ListenerLimits {
@@ -17,6 +18,8 @@ export interface ListenerLimits {
   /** Whole request head must arrive within this (slowloris cut-off, answered 408); also the TLS handshake limit. */
   requestHeaderTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Open client connections per listener; beyond it node closes new ones at once ('drop'). */
+  maxClientConnections: number;
 }
 
 /** The callbacks a listener drives; `secure` tells which listener the request came in on. */
@@ -42,9 +45,20 @@ function serverOptions(limits: ListenerLimits) {
   };
 }
 
+/** Caps open connections; every connection dropped over the cap is counted. */
+function capConnections(server: Server | HttpsServer, limits: ListenerLimits, observer?: DataplaneObserver) {
+  server.maxConnections = limits.maxClientConnections;
+  server.on('drop', () => notifyRejected(observer, 'client_connections'));
+}
+
 /** The plain HTTP listener (redirects, ACME, hosts without TLS). */
-export function createPlainListener(limits: ListenerLimits, handlers: ListenerHandlers): Server {
+export function createPlainListener(
+  limits: ListenerLimits,
+  handlers: ListenerHandlers,
+  observer?: DataplaneObserver,
+): Server {
   const server = createHttpServer(serverOptions(limits));
+  capConnections(server, limits, observer);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.request(req, res, false));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     handlers.upgrade(req, socket, head, false),
@@ -58,13 +72,11 @@ export function createTlsListener(
   handlers: ListenerHandlers,
   contexts: TlsContexts,
   observer: DataplaneObserver | undefined,
+  tickets: TicketKeys,
 ): HttpsServer {
-  const pem = contexts.defaultPem;
   const server = createHttpsServer({
     ...serverOptions(limits),
-    cert: pem.certPem,
-    key: pem.keyPem,
-    minVersion: TLS_MIN_VERSION,
+    ...contextOptions(contexts.defaultPem),
     ALPNProtocols: ['http/1.1'],
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
@@ -88,11 +100,15 @@ export function createTlsListener(
       } catch {}
     });
   }
+  capConnections(server, limits, observer);
+  // Session tickets are encrypted with the server's (initial) context keys, whatever context SNI selects.
+  tickets.attach(server);
   return server;
 }
 
 /** Replaces the certificate handshakes without SNI get (the snapshot's default changed). */
-export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts): void {
-  const pem = contexts.defaultPem;
-  server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION });
+export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts, tickets: TicketKeys): void {
+  server.setSecureContext(contextOptions(contexts.defaultPem));
+  // setSecureContext() draws fresh random ticket keys: put the shared ones back.
+  tickets.attach(server);
 }

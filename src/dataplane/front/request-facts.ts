@@ -8,12 +8,13 @@ import { type Forwarded, forwardedFor } from './forwarded.ts';
 /**
  * What a request says, read once from the socket and headers for decide(), with its access-log record started
  * and the forwarded values computed (the client address decide() checks access against is the one they trust).
+ * `publicPort(secure)` is the port the client connected to (the Service's), for redirects and X-Forwarded-Port.
  */
 export function requestFacts(
   req: IncomingMessage,
   secure: boolean,
   trusted: CidrSet,
-  httpsPort: number,
+  publicPort: (secure: boolean) => number,
   upgrade: RequestFacts['upgrade'],
 ): { facts: RequestFacts; record: RequestRecord; fwd: Forwarded } {
   const record = new RequestRecord();
@@ -25,7 +26,7 @@ export function requestFacts(
     record.tlsVersion = socket.getProtocol() ?? '';
     record.sni = socket.servername || '';
   }
-  const fwd = forwardedFor(req, secure, trusted);
+  const fwd = forwardedFor(req, secure, trusted, publicPort(secure));
   record.clientAddress = fwd.realIp;
   const facts: RequestFacts = {
     method: record.method,
@@ -34,7 +35,7 @@ export function requestFacts(
     secure,
     clientAddress: fwd.realIp,
     upgrade,
-    httpsPort,
+    httpsPort: publicPort(true),
     draining: false,
   };
   return { facts, record, fwd };

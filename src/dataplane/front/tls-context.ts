@@ -9,6 +9,23 @@ import type { PemPair } from './self-signed.ts';
 export const TLS_MIN_VERSION = 'TLSv1.2';
 
 /**
+ * Mozilla's "intermediate" configuration (https://wiki.mozilla.org/Security/Server_Side_TLS, v5.7): TLS 1.3
+ * suites, then TLS 1.2 with ECDHE and AEAD only (AES-GCM, ChaCha20-Poly1305). No CBC suite (Lucky13, padding
+ * oracles), no static RSA key exchange, no DHE. The client's order is honoured, as the guideline says.
+ */
+export const TLS_CIPHERS = [
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/**
  * The certificates of the current snapshot as secure contexts, chosen per handshake by SNI: exact host, then
  * one-label wildcard, then the default. Contexts are cached by certificate content hash, so an unchanged
  * certificate is not re-parsed on a swap and a renewed one is served from the next handshake on.
@@ -141,8 +158,14 @@ export class TlsContexts {
   }
 }
 
-function contextOptions(pem: PemPair): { cert: string; key: string; minVersion: 'TLSv1.2' } {
-  return { cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION };
+/** Secure-context options for a certificate pair: TLS 1.2 minimum, the intermediate cipher list. */
+export function contextOptions(pem: PemPair): {
+  cert: string;
+  key: string;
+  minVersion: 'TLSv1.2';
+  ciphers: string;
+} {
+  return { cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS };
 }
 
 function contentHash(c: Certificate): string {

@@ -18,9 +18,12 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: Pool }>();
   #keepAliveTimeoutMs: number;
+  #maxConnections: number | undefined;
 
-  constructor(options: { keepAliveTimeoutMs?: number } = {}) {
+  /** `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection. */
+  constructor(options: { keepAliveTimeoutMs?: number; maxConnections?: number } = {}) {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
+    this.#maxConnections = options.maxConnections;
   }
 
   /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
@@ -37,6 +40,8 @@ export class PoolMap {
       connectTimeout: backend.timeouts.connectMs,
       keepAliveTimeout: this.#keepAliveTimeoutMs,
       pipelining: 1,
+      // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
+      ...(this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {}),
     });
     this.#pools.set(key, { origin, pool });
     return pool;
@@ -102,16 +107,22 @@ export function upstreamHeaders(
   return out;
 }
 
-/** Header names listed in the Connection header (RFC 9110 7.6.1), beyond the usual close/keep-alive/upgrade. */
+/**
+ * Header names listed in the Connection header (RFC 9110 7.6.1), beyond the usual close/keep-alive/upgrade.
+ * undici gives a repeated response header as an array (node:http joins request ones): every line counts, and
+ * a repeated Connection must never throw, which reset the client with no response (issue 10 item 10).
+ */
 function connectionTokens(h: IncomingHttpHeaders): Set<string> | undefined {
-  const c = h.connection;
+  const c: string | string[] | undefined = h.connection;
   if (c === undefined || c === 'keep-alive' || c === 'close' || c === 'Upgrade' || c === 'upgrade')
     return undefined;
   const set = new Set<string>();
-  for (const t of c.split(',')) {
-    const name = t.trim().toLowerCase();
-    // `Connection: Upgrade` names the Upgrade header, which the WebSocket path sends on (re-nominated).
-    if (name !== 'upgrade') set.add(name);
+  for (const line of typeof c === 'string' ? [c] : c) {
+    for (const t of line.split(',')) {
+      const name = t.trim().toLowerCase();
+      // `Connection: Upgrade` names the Upgrade header, which the WebSocket path sends on (re-nominated).
+      if (name !== 'upgrade') set.add(name);
+    }
   }
   return set;
 }

@@ -31,6 +31,8 @@ export class DataplaneMetrics {
   readonly retries: FastCounter;
   readonly tlsHandshakes: CounterChild;
   readonly tlsFailures: CounterChild;
+  /** Refusals by a cap, by reason (client_connections, tunnels). */
+  readonly rejected: FastCounter;
 
   constructor(registry: Registry, source: GaugeSource) {
     this.requests = new FastCounter(
@@ -78,6 +80,14 @@ export class DataplaneMetrics {
     );
     this.tlsHandshakes = tls.child('ok');
     this.tlsFailures = tls.child('error');
+    this.rejected = new FastCounter(
+      registry,
+      `${P}rejected_total`,
+      'Client connections closed over --max-client-connections and upgrades answered 503 over --max-tunnels.',
+      ['reason'],
+    );
+    this.rejected.child('client_connections');
+    this.rejected.child('tunnels');
     endpointGauge(
       registry,
       `${P}upstream_active_connections`,

@@ -48,6 +48,18 @@ export interface DataplaneObserver {
   onTlsHandshake?(ok: boolean, servername?: string): void;
   onRetry?(backendId: string, endpointId: string): void;
   onConnectFailure?(backendId: string, endpointId: string): void;
+  /** Something refused by a cap: a client connection (`client_connections`) or a WebSocket (`tunnels`). */
+  onRejected?(reason: RejectReason): void;
+}
+
+/** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
+export type RejectReason = 'client_connections' | 'tunnels';
+
+/** Reports a refusal by a cap; an observer's error never escapes. */
+export function notifyRejected(observer: DataplaneObserver | undefined, reason: RejectReason): void {
+  try {
+    observer?.onRejected?.(reason);
+  } catch {}
 }
 
 /** Reports a connect failure (`failure`) or a retry onto another endpoint; an observer's error never escapes. */

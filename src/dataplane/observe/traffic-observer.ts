@@ -2,7 +2,7 @@ import type { Snapshot } from '../../snapshot/index.ts';
 import type { AccessLog } from './access-log.ts';
 import type { BackendCounters, RouteCounters } from './counters.ts';
 import { AFFINITY_INDEX, type DataplaneMetrics } from './dataplane-metrics.ts';
-import type { DataplaneObserver, RequestRecord } from './observer.ts';
+import type { DataplaneObserver, RejectReason, RequestRecord } from './observer.ts';
 import type { RouteTable } from './route-table.ts';
 
 /** TLS handshake tallies for /stats. */
@@ -79,6 +79,10 @@ export class TrafficObserver implements DataplaneObserver {
       this.tls.failed++;
       this.#metrics.tlsFailures.value++;
     }
+  }
+
+  onRejected(reason: RejectReason): void {
+    this.#metrics.rejected.child(reason).value++;
   }
 
   onRetry(backendId: string, endpointId: string): void {

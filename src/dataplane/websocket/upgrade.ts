@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { CidrSet } from '../front/cidr.ts';
 import { recordDecision, requestFacts } from '../front/request-facts.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
-import type { RequestRecord } from '../observe/observer.ts';
+import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
@@ -20,17 +20,24 @@ export class UpgradeHandler {
   #ws: WsProxy;
   #ctx: TunnelContext & { readonly draining: boolean };
   #trusted: CidrSet;
-  #httpsPort: () => number;
+  #publicPort: (secure: boolean) => number;
+  #maxTunnels: number;
 
+  /**
+   * `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port;
+   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503.
+   */
   constructor(
     ctx: TunnelContext & { readonly draining: boolean },
     trusted: CidrSet,
-    httpsPort: () => number,
+    publicPort: (secure: boolean) => number,
+    maxTunnels: number,
   ) {
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
-    this.#httpsPort = httpsPort;
+    this.#publicPort = publicPort;
+    this.#maxTunnels = maxTunnels;
   }
 
   /** Open tunnels. */
@@ -53,7 +60,7 @@ export class UpgradeHandler {
   ): void {
     socket.on('error', ignore);
     const upgrade = upgradeKind(req.method, req.headers.upgrade);
-    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#httpsPort(), upgrade);
+    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#publicPort, upgrade);
     record.tunnel = true;
     const decision = decide(config, { ...facts, draining: this.#ctx.draining });
     recordDecision(record, decision);
@@ -67,6 +74,13 @@ export class UpgradeHandler {
     }
     if (!decision.tunnel) {
       this.#reply(socket, record, errorAnswer(400, undefined, true));
+      return;
+    }
+    if (this.#ws.size >= this.#maxTunnels) {
+      // Each tunnel holds two sockets for as long as the client likes: the cap keeps file descriptors and
+      // memory for plain requests. Counted, so an operator sees the cap being hit.
+      notifyRejected(this.#ctx.observer, 'tunnels');
+      this.#reply(socket, record, errorAnswer(503, undefined, true));
       return;
     }
     const backend = decision.backend;

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
 import { json, request } from '../helpers/client.ts';
 import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { rawExchange } from '../helpers/raw.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 
 describe('HTTP -> HTTPS redirect', () => {
@@ -66,5 +67,65 @@ describe('HTTP -> HTTPS redirect', () => {
     const res = await request({ port: t.dp.ports.http, host: 'evil.example', path: '/x' });
     assert.equal(res.status, 404);
     assert.equal(res.headers.location, undefined);
+  });
+});
+
+describe('the client-facing HTTPS port (behind a Service: 443 outside, 8443 inside)', () => {
+  let backends: TestBackend[];
+  let t: TestDataplane | undefined;
+
+  before(async () => {
+    backends = await startBackends(1);
+  });
+  after(async () => {
+    await closeAll(backends);
+  });
+
+  async function start(publicPorts: { publicHttpsPort?: number; publicHttpPort?: number }) {
+    await t?.close();
+    t = await startDataplane(publicPorts);
+    t.dp.apply(
+      buildSnapshot({
+        hosts: [
+          { hostname: 'secure.test', tls: true, routes: [{ backend: 'web' }] },
+          { hostname: 'plain.test', routes: [{ backend: 'web' }] },
+        ],
+        backends: [{ id: 'web', endpoints: [(backends[0] as TestBackend).port] }],
+      }),
+    );
+    return t.dp;
+  }
+  after(async () => {
+    await t?.close();
+  });
+
+  test('public port 443: the Location a browser follows has no port (not the listen port)', async () => {
+    const dp = await start({ publicHttpsPort: 443 });
+    const res = await request({ port: dp.ports.http, host: 'secure.test', path: '/path?q' });
+    assert.equal(res.status, 308);
+    assert.equal(res.headers.location, 'https://secure.test/path?q');
+    // The WebSocket upgrade path redirects the same way.
+    const raw = await rawExchange(
+      dp.ports.http,
+      'GET /ws HTTP/1.1\r\nHost: secure.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    assert.match(raw, /^HTTP\/1\.1 308 /);
+    assert.match(raw, /\r\nlocation: https:\/\/secure\.test\/ws\r\n/i);
+  });
+
+  test('a NodePort public port is written into the Location', async () => {
+    const dp = await start({ publicHttpsPort: 30443 });
+    const res = await request({ port: dp.ports.http, host: 'secure.test', path: '/x' });
+    assert.equal(res.headers.location, 'https://secure.test:30443/x');
+  });
+
+  test('X-Forwarded-Port is the port the client connected to, per scheme', async () => {
+    const dp = await start({ publicHttpsPort: 443, publicHttpPort: 80 });
+    const https = json(await request({ port: dp.ports.https, secure: true, host: 'secure.test' }));
+    assert.equal(https.headers['x-forwarded-port'], '443');
+    assert.equal(https.headers['x-forwarded-proto'], 'https');
+    const plain = json(await request({ port: dp.ports.http, host: 'plain.test' }));
+    assert.equal(plain.headers['x-forwarded-port'], '80');
   });
 });

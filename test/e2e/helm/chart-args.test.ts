@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,14 +24,15 @@ interface Container {
 async function serveWith(
   args: string[],
   dir: string,
-): Promise<{ exit: Promise<number | null>; stop(): void }> {
+  manifests = join(dir, 'manifests'),
+): Promise<{ exit: Promise<number | null>; stop(): void; httpPort(): number }> {
   const local = args.map((a) => a.replace(KEY_DIR, dir));
   const child = spawn(
     process.execPath,
     [
       CLI,
       ...local,
-      `--manifests=${join(dir, 'manifests')}`,
+      `--manifests=${manifests}`,
       '--bind-address=127.0.0.1',
       '--admin-bind-address=127.0.0.1',
       '--http-port=0',
@@ -64,8 +66,34 @@ async function serveWith(
     stop();
     throw err;
   }
-  return { exit, stop };
+  const httpPort = () => {
+    const line = output.split('\n').find((l) => l.includes('"msg":"listening"'));
+    return Number((JSON.parse(line ?? '{}') as { http?: number }).http);
+  };
+  return { exit, stop, httpPort };
 }
+
+// What a browser sees through the chart's Service: plain HTTP on 80 redirected to HTTPS on 443.
+const REDIRECT_MANIFESTS = `apiVersion: v1
+kind: Service
+metadata: { name: web, namespace: default }
+spec:
+  ports: [{ name: http, port: 80, targetPort: 3000 }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: default
+  annotations: { sticky-ingress.dev/force-ssl-redirect: "true" }
+spec:
+  ingressClassName: sticky
+  rules:
+    - host: secure.example.com
+      http:
+        paths:
+          - { path: /, pathType: Prefix, backend: { service: { name: web, port: { name: http } } } }
+`;
 
 describe('the chart and the CLI agree on flags', () => {
   let tools: string;
@@ -81,6 +109,36 @@ describe('the chart and the CLI agree on flags', () => {
 
   after(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  test('default values: the HTTP->HTTPS redirect names the Service port a browser reaches (no :8443)', async () => {
+    const rendered = await renderChart(tools, 'ci', 'sticky-system');
+    const workload = rendered.find((r) => r.object.kind === 'Deployment');
+    assert.ok(workload);
+    const spec = workload.object.spec as { template: { spec: { containers: Container[] } } };
+    const manifests = join(dir, 'redirect-manifests');
+    await mkdir(manifests, { recursive: true });
+    await writeFile(join(manifests, 'web.yaml'), REDIRECT_MANIFESTS);
+    const server = await serveWith(spec.template.spec.containers[0]!.args, dir, manifests);
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) =>
+        httpGet(
+          {
+            host: '127.0.0.1',
+            port: server.httpPort(),
+            path: '/path?q',
+            headers: { host: 'secure.example.com' },
+          },
+          resolve,
+        ).on('error', reject),
+      );
+      res.resume();
+      assert.equal(res.statusCode, 308);
+      assert.equal(res.headers.location, 'https://secure.example.com/path?q');
+    } finally {
+      server.stop();
+    }
+    assert.equal(await server.exit, 0);
   });
 
   for (const file of ciValuesFiles()) {

@@ -24,8 +24,17 @@ const run = promisify(execFile);
 /** What each CI values file must (and must not) render, beyond "everything is accepted". */
 const expectations: Record<string, { has: string[]; lacks: string[] }> = {
   'defaults-values.yaml': {
-    has: ['Deployment', 'PodDisruptionBudget', 'Secret', 'IngressClass', 'ClusterRole', 'Role', 'Service'],
-    lacks: ['DaemonSet', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'NetworkPolicy'],
+    has: [
+      'Deployment',
+      'PodDisruptionBudget',
+      'Secret',
+      'IngressClass',
+      'ClusterRole',
+      'Role',
+      'Service',
+      'NetworkPolicy',
+    ],
+    lacks: ['DaemonSet', 'HorizontalPodAutoscaler', 'ServiceMonitor'],
   },
   'daemonset-values.yaml': { has: ['DaemonSet'], lacks: ['Deployment', 'PodDisruptionBudget'] },
   'hpa-values.yaml': { has: ['Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'], lacks: [] },

@@ -101,7 +101,21 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--http-port=%d" (int .Values.containerPorts.http)) }}
 {{- $a = append $a (printf "--https-port=%d" (int .Values.containerPorts.https)) }}
 {{- $a = append $a (printf "--admin-port=%d" (int .Values.containerPorts.admin)) }}
+{{- /* Clients connect to the Service's port (or its nodePort), not the container port: redirect Locations
+     and X-Forwarded-Port must name the port a browser can reach (issue 10 item 3). */}}
+{{- $svc := .Values.service }}
+{{- $publicHttps := int $svc.ports.https }}
+{{- $publicHttp := int $svc.ports.http }}
+{{- if eq $svc.type "NodePort" }}
+{{- with $svc.nodePorts.https }}{{ $publicHttps = int . }}{{ end }}
+{{- with $svc.nodePorts.http }}{{ $publicHttp = int . }}{{ end }}
+{{- end }}
+{{- $a = append $a (printf "--public-https-port=%d" $publicHttps) }}
+{{- $a = append $a (printf "--public-http-port=%d" $publicHttp) }}
 {{- $a = append $a (printf "--affinity-key-file=/etc/sticky-ingress/affinity/%s" .Values.affinityKey.secretKey) }}
+{{- with $c.adminBindAddress }}
+{{- $a = append $a (printf "--admin-bind-address=%s" .) }}
+{{- end }}
 {{- with $c.watchNamespaces }}
 {{- $a = append $a (printf "--watch-namespace=%s" (join "," .)) }}
 {{- end }}
@@ -127,6 +141,9 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--access-log-sample=%v" $c.accessLogSample) }}
 {{- $a = append $a (printf "--log-level=%s" $c.logLevel) }}
 {{- $a = append $a (printf "--max-header-size=%d" (int $c.maxHeaderSize)) }}
+{{- $a = append $a (printf "--max-client-connections=%d" (int $c.maxClientConnections)) }}
+{{- $a = append $a (printf "--max-tunnels=%d" (int $c.maxTunnels)) }}
+{{- $a = append $a (printf "--max-upstream-connections=%d" (int $c.maxUpstreamConnections)) }}
 {{- $a = append $a (printf "--request-header-timeout=%s" $c.requestHeaderTimeout) }}
 {{- $a = append $a (printf "--keep-alive-timeout=%s" $c.keepAliveTimeout) }}
 {{- $a = append $a (printf "--shutdown-delay=%s" $c.shutdownDelay) }}

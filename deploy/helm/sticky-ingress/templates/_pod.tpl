@@ -35,6 +35,14 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        {{- if not .Values.controller.adminBindAddress }}
+        # The admin port binds the pod IP: reachable by kubelet probes and Prometheus (the NetworkPolicy decides
+        # who), not on every interface. The CLI's own default is loopback.
+        - name: STICKY_INGRESS_ADMIN_BIND_ADDRESS
+          valueFrom:
+            fieldRef:
+              fieldPath: status.podIP
+        {{- end }}
         {{- with .Values.controller.extraEnv }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
