@@ -184,7 +184,13 @@ export class Dataplane {
     this.#drain.requestStarted();
     // Any Upgrade that reaches the HTTP path is not a WebSocket one (listeners' shouldUpgradeCallback): it is
     // served as a plain request, its Upgrade and Connection-nominated headers stripped (RFC 9110 7.8).
-    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, (s) => this.#publicPort(s), 'none');
+    const { facts, record, fwd } = requestFacts(
+      req,
+      secure,
+      this.#trusted,
+      (s) => this.#publicPort(s),
+      'none',
+    );
     const ex = new Exchange(this.#ctx, req, res, record);
     const decision = decide(this.#config, facts);
     recordDecision(record, decision);
