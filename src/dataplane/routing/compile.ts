@@ -1,4 +1,4 @@
-import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import type { HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
@@ -57,10 +57,9 @@ export function compileSnapshot<B>(
   let catchAll: CompiledHost<B> | undefined;
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
-    const host =
-      seen !== undefined && seen.routes.every((r) => r.backend === resolve(r.backendId))
-        ? seen
-        : compileHost(vhost, resolve);
+    const host = seen?.routes.every((r) => r.backend === resolve(r.backendId))
+      ? seen
+      : compileHost(vhost, resolve);
     byVhost.set(vhost, host);
     const name = vhost.hostname.toLowerCase();
     if (name === '*') catchAll = host;
