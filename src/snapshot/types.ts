@@ -93,6 +93,23 @@ export interface Backend {
   /** How many more endpoints to try after a connect failure, before anything was sent (HAProxy redispatch). */
   retries: number;
   health: { passive: PassiveHealthCheck; active?: ActiveHealthCheck };
+  /** How the dataplane speaks to the endpoints; absent means plain HTTP/1.1. */
+  upstream?: UpstreamProtocol;
+}
+
+/**
+ * TLS towards the endpoints (ingress-nginx `backend-protocol: HTTPS`). Without `verify` the certificate is not
+ * checked, as ingress-nginx's default; with it, `ca` (PEM) must sign the chain and `serverName` must match.
+ */
+export interface UpstreamProtocol {
+  protocol: 'HTTPS';
+  verify: boolean;
+  /** PEM CA bundle from `proxy-ssl-secret` (its `ca.crt`). */
+  ca?: string;
+  /** Name checked against the certificate and sent as SNI; absent means the Service's cluster DNS name. */
+  serverName: string;
+  /** Send `serverName` as SNI (`proxy-ssl-server-name`). */
+  sni: boolean;
 }
 
 export interface RedirectPolicy {
@@ -121,6 +138,81 @@ export interface Route {
   hsts?: HstsPolicy;
   /** Source-address access control; absent means every client may use the route. */
   access?: AccessPolicy;
+  /** How the path matches; absent means by `pathType`. `Regex` is ingress-nginx `use-regex` (see RouteMatch). */
+  match?: RouteMatch;
+  /** Rewrite of the request path before it is proxied (`rewrite-target`), with `$1`..`$9` from `match`. */
+  rewrite?: string;
+  /** `X-Forwarded-Prefix` value sent to the backend (`x-forwarded-prefix`). */
+  forwardedPrefix?: string;
+  /** A local redirect answer instead of proxying (`app-root`, `permanent-redirect`, `temporal-redirect`). */
+  answer?: RouteRedirect;
+  /** Largest request body in bytes (`proxy-body-size`); absent means unlimited. Above it: 413. */
+  maxBodyBytes?: number;
+  cors?: CorsPolicy;
+  /** A second backend that takes some requests (`canary: "true"` Ingress on the same host and path). */
+  canary?: Canary;
+  /** Per-client-address limits (`limit-*`); above them: 503. */
+  limits?: RateLimits;
+}
+
+/**
+ * `Regex`: ingress-nginx regex location: `pattern` is matched case-insensitively from the start of the path
+ * (not to its end) by a linear-time matcher (src/snapshot/regex.ts); capture groups feed `rewrite`.
+ */
+export interface RouteMatch {
+  kind: 'Regex';
+  pattern: string;
+}
+
+/**
+ * A redirect answered at the edge. `app-root`: only the path `/` is redirected, to `location` (a path).
+ * `always`: every request on the route (permanent/temporal redirect), `location` is an absolute URL or a path.
+ */
+export interface RouteRedirect {
+  when: 'app-root' | 'always';
+  location: string;
+  code: 301 | 302 | 303 | 307 | 308;
+}
+
+/** CORS as ingress-nginx `enable-cors` serves it: preflight answered 204 at the edge, headers on responses. */
+export interface CorsPolicy {
+  /** `*`, or origins (`https://a.example.com`, `https://*.example.com`); a request Origin must match one. */
+  allowOrigins: string[];
+  allowMethods: string;
+  allowHeaders: string;
+  exposeHeaders: string;
+  allowCredentials: boolean;
+  maxAgeSeconds: number;
+}
+
+/**
+ * Canary (ingress-nginx `canary-*`), in precedence order: header (`always`/`never`, or `headerValue`, or
+ * `headerPattern`), cookie (`always`/`never`), then `weight` out of `weightTotal`. `sticky`: a request whose
+ * affinity cookie pins it to a canary endpoint stays on the canary (`affinity-canary-behavior: sticky`).
+ */
+export interface Canary {
+  backend: string;
+  source: SourceRef;
+  weight: number;
+  weightTotal: number;
+  header?: string;
+  headerValue?: string;
+  /** Matched like RouteMatch patterns (linear time), against the whole header value. */
+  headerPattern?: string;
+  cookie?: string;
+  sticky: boolean;
+}
+
+/**
+ * ingress-nginx `limit-*`, per client address: `rps`/`rpm` with bursts of `burstMultiplier` times the rate,
+ * `connections` concurrent requests. Addresses in `whitelist` (CIDRs) are never limited.
+ */
+export interface RateLimits {
+  rps?: number;
+  rpm?: number;
+  connections?: number;
+  burstMultiplier: number;
+  whitelist: string[];
 }
 
 /**
@@ -138,8 +230,10 @@ export interface VirtualHost {
   hostname: string;
   /** Present when some Ingress lists the host under `tls`; `certificate` absent means the default one. */
   tls?: { certificate?: string };
-  /** Sorted by precedence: Exact before Prefix, longer paths first, then by id. */
+  /** Sorted by precedence: Exact before Prefix, longer paths first, then by id (regex hosts: see routeOrder). */
   routes: Route[];
+  /** Every request to this host is redirected (308) to the same URL on `redirectTo` (`from-to-www-redirect`). */
+  redirectTo?: string;
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

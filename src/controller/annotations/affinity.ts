@@ -35,6 +35,8 @@ export const affinityGroup = {
       description:
         'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
       risk: 'Low',
+      differs:
+        "the cookie value is a keyed hash, not ingress-nginx's: clients are re-pinned once after the switch",
     },
     {
       key: 'affinity-mode',

@@ -17,6 +17,13 @@ export interface AnnotationDescriptor {
   description: string;
   /** How much a wrong value can hurt (ingress-nginx's risk levels): Low, Medium, High. */
   risk: 'Low' | 'Medium' | 'High';
+  /**
+   * Fail safe: an invalid value refuses the Ingress instead of falling back to the default, for keys whose
+   * default would send requests to another backend, path or client than the user asked for.
+   */
+  refuseInvalid?: boolean;
+  /** How sticky-ingress's behaviour differs from ingress-nginx's for this key (migration report, docs). */
+  differs?: string;
 }
 
 /** A problem with one annotation; the caller turns it into a Diagnostic on the Ingress. */
@@ -24,8 +31,10 @@ export interface AnnotationIssue {
   severity: 'Warning' | 'Error';
   /** Full annotation key as written on the object. */
   annotation: string;
-  reason: 'InvalidAnnotation' | 'UnknownAnnotation' | 'IgnoredAnnotation';
+  reason: 'InvalidAnnotation' | 'UnknownAnnotation' | 'IgnoredAnnotation' | 'UnsupportedAnnotation';
   message: string;
+  /** The Ingress must not be served (fail safe): its annotations ask for something we would do differently. */
+  refuse?: boolean;
 }
 
 /** Raw annotation lookup: ours first, then the nginx spelling when the descriptor allows it. */
@@ -75,6 +84,16 @@ export function parseGroup<S extends z.ZodObject>(
     const value = rewrite ? rewrite(found.value) : found.value;
     if (field?.safeParse(value).success) {
       clean[d.key] = value;
+      continue;
+    }
+    if (d.refuseInvalid) {
+      issues.push({
+        severity: 'Error',
+        annotation: found.key,
+        reason: 'InvalidAnnotation',
+        message: `invalid value ${JSON.stringify(found.value)} for ${found.key}: expected ${d.values}; the Ingress is not served (its default would route requests differently)`,
+        refuse: true,
+      });
       continue;
     }
     issues.push({

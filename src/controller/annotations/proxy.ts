@@ -26,6 +26,7 @@ export const proxyGroup = {
       default: '60',
       description: 'Time allowed for the response headers, and between two reads of the response body.',
       risk: 'Low',
+      differs: 'does not close idle WebSockets (websocket-idle-timeout does, default 3600 s)',
     },
     {
       key: 'websocket-idle-timeout',
