@@ -25,7 +25,7 @@ export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
   const dir = singleDir(cmd.positionals, 'check');
   const load = await loadOnce(dir);
-  const result = build(load.view, cmd.settings);
+  const result = build(load.view, { ...cmd.settings, allowLoopbackEndpoints: true });
   for (const p of load.problems) io.out(formatProblem(p));
   for (const d of result.diagnostics) io.out(formatDiagnostic(d));
   for (const line of migrationLines(load.view, result)) io.out(line);

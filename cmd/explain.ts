@@ -35,7 +35,7 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   const { key } = await loadAffinityKey(cmd.settings.affinityKeyFile);
 
   const load = await loadOnce(dir);
-  const result = build(load.view, cmd.settings);
+  const result = build(load.view, { ...cmd.settings, allowLoopbackEndpoints: true });
   for (const p of load.problems) io.err(formatProblem(p));
   for (const d of result.diagnostics) io.err(formatDiagnostic(d));
   const snapshot = finalizeSnapshot(result.body, 1);

@@ -62,7 +62,12 @@ async function runSingle(config: ServeConfig, affinity: AffinityKey, log: Proces
   const { logger } = log;
   const running = await startListeners(config, affinity, log);
   const publisher = new SnapshotPublisher(
-    { ingressClass: config.ingressClass, defaultCertificate: config.defaultCertificate },
+    {
+      ingressClass: config.ingressClass,
+      defaultCertificate: config.defaultCertificate,
+      // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
+      allowLoopbackEndpoints: config.manifests !== undefined,
+    },
     (snapshot) => {
       running.dataplane.apply(snapshot);
       running.applied = true;

@@ -11,6 +11,7 @@ import {
   NGINX_PREFIX,
   OWN_PREFIX,
   REFUSED_NGINX_ANNOTATIONS,
+  UNSUPPORTED_ACCESS_CONTROL,
 } from '../src/controller/annotations/index.ts';
 import { nginxCatalogue } from '../src/controller/annotations/migration.ts';
 
@@ -56,6 +57,11 @@ export function renderAnnotationDocs(): string {
     '(reason `InvalidAnnotation`, field `metadata.annotations["<key>"]`, the allowed values in the message) and the',
     `key falls back to its default. An unknown \`${OWN_PREFIX}*\` key is reported as \`UnknownAnnotation\`.`,
     '',
+    'Access control is the exception: it fails closed. An invalid source range (reason `InvalidAccessControl`) or an',
+    'access-control annotation sticky-ingress does not implement (reason `UnsupportedAccessControl`, listed below)',
+    'refuses the whole Ingress: it is not served, its status says Accepted=False, and `sticky-ingress check` exits 1.',
+    'Serving it would expose what its author meant to protect (docs/security.md).',
+    '',
   ];
   for (const group of ANNOTATION_GROUPS) {
     out.push(
@@ -93,7 +99,13 @@ export function renderAnnotationDocs(): string {
     '| annotation | why |',
     '| --- | --- |',
   );
-  for (const [key, why] of Object.entries(REFUSED_NGINX_ANNOTATIONS).sort(([a], [b]) => (a < b ? -1 : 1))) {
+  const refused = [
+    ...Object.entries(REFUSED_NGINX_ANNOTATIONS),
+    ...Object.entries(UNSUPPORTED_ACCESS_CONTROL).map(
+      ([k, what]) => [k, `${what} is not implemented`] as const,
+    ),
+  ];
+  for (const [key, why] of refused.sort(([a], [b]) => (a < b ? -1 : 1))) {
     out.push(`| \`${NGINX_PREFIX}${key}\` | ${cell(why)} |`);
   }
   out.push(

@@ -71,7 +71,12 @@ export async function runPrimary(
     'listening',
   );
   const publisher = new SnapshotPublisher(
-    { ingressClass: config.ingressClass, defaultCertificate: config.defaultCertificate },
+    {
+      ingressClass: config.ingressClass,
+      defaultCertificate: config.defaultCertificate,
+      // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
+      allowLoopbackEndpoints: config.manifests !== undefined,
+    },
     (snapshot) => pool.broadcast(snapshot),
   );
   const stopped = waitForSignals(config, state, log, async () => {

@@ -27,6 +27,12 @@ export interface BuildOptions {
   ingressClass: string;
   /** `NAMESPACE/NAME` of the Secret serving SNI names no host claims (`--default-certificate`). */
   defaultCertificate?: string;
+  /**
+   * Accept loopback endpoint addresses (127.0.0.0/8, ::1). Standalone mode (`--manifests`, `check`) sets it:
+   * its manifests name local backends. Off in cluster mode, where a loopback endpoint is a tenant pointing the
+   * ingress at the node itself (CVE-2021-25740 class). Link-local, unspecified and multicast are always refused.
+   */
+  allowLoopbackEndpoints?: boolean;
 }
 
 /** Why an object (or one field of it) was skipped or changed. Turned into log lines, Events, conditions. */

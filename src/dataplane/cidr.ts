@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { parseCidr } from '../shared/cidr.ts';
 import { InvalidCidrError } from './errors.ts';
 
 /**
@@ -12,16 +13,9 @@ export class CidrSet {
   /** Throws InvalidCidrError (DP_ERR_INVALID_CIDR) for any entry that is not ADDRESS or ADDRESS/PREFIX. */
   constructor(cidrs: readonly string[]) {
     for (const raw of cidrs) {
-      const cidr = raw.trim();
-      const slash = cidr.indexOf('/');
-      const address = slash === -1 ? cidr : cidr.slice(0, slash);
-      const type = isIPv4(address) ? 'ipv4' : isIPv6(address) ? 'ipv6' : undefined;
-      if (type === undefined) throw new InvalidCidrError(raw);
-      const max = type === 'ipv4' ? 32 : 128;
-      const prefixText = slash === -1 ? String(max) : cidr.slice(slash + 1);
-      const prefix = Number(prefixText);
-      if (!/^\d{1,3}$/.test(prefixText) || prefix > max) throw new InvalidCidrError(raw);
-      this.#list.addSubnet(address, prefix, type);
+      const cidr = parseCidr(raw);
+      if (cidr === undefined) throw new InvalidCidrError(raw);
+      this.#list.addSubnet(cidr.address, cidr.prefix, cidr.type);
       this.#size++;
     }
   }

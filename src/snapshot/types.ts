@@ -17,9 +17,12 @@ export interface SourceRef {
   name: string;
 }
 
-/** One upstream address. `id` is its identity across snapshots (pod namespace/name, else address), port included. */
+/**
+ * One upstream address. `id` is its identity across snapshots, always inside the Service's namespace:
+ * `ns/pod:port` for a Pod of that namespace, else `ns/[address]:port`, so no two namespaces share endpoint state.
+ */
 export interface Endpoint {
-  /** Stable identity, e.g. `default/chat-7d9f-abcde:3000` or `10.0.0.7:3000`. Pools and affinity key on it. */
+  /** Stable identity, e.g. `default/chat-7d9f-abcde:3000` or `default/[10.0.0.7]:3000`. Pools and affinity key on it. */
   id: string;
   /** IPv4 or IPv6 literal (no brackets). */
   address: string;

@@ -61,11 +61,15 @@ const INVALID: Record<string, string> = {
   'client-body-buffer-size': '1t',
 };
 
+// Access control fails closed instead of falling back (an empty default would serve the route open).
+const ACCESS_KEYS = new Set(['allowlist-source-range', 'whitelist-source-range', 'denylist-source-range']);
+const FALLING_BACK = ANNOTATION_DESCRIPTORS.filter((d) => !ACCESS_KEYS.has(d.key));
+
 describe('every invalid annotation value is reported and falls back to its default', () => {
-  test('the table covers every descriptor', () => {
-    assert.deepEqual(Object.keys(INVALID).sort(), ANNOTATION_DESCRIPTORS.map((d) => d.key).sort());
+  test('the table covers every descriptor but the access-control ones', () => {
+    assert.deepEqual(Object.keys(INVALID).sort(), FALLING_BACK.map((d) => d.key).sort());
   });
-  for (const d of ANNOTATION_DESCRIPTORS) {
+  for (const d of FALLING_BACK) {
     test(d.key, () => {
       const base: Record<string, string> = {
         [`${OWN_PREFIX}health-check-path`]: '/healthz',
@@ -90,6 +94,30 @@ describe('every invalid annotation value is reported and falls back to its defau
       assert.deepEqual(config, fallback.config);
     });
   }
+});
+
+describe('access-control keys fail closed', () => {
+  for (const key of ACCESS_KEYS) {
+    for (const prefix of [OWN_PREFIX, NGINX_PREFIX]) {
+      test(`an invalid ${prefix}${key} refuses the Ingress and restricts nothing silently`, () => {
+        const { config, issues } = parseIngressAnnotations({ [prefix + key]: '10.0.0.0/8, 300.1.1.1' });
+        assert.deepEqual(
+          issues.map((i) => [i.severity, i.reason, i.refuses]),
+          [['Error', 'InvalidAccessControl', true]],
+        );
+        assert.equal(config.access, undefined);
+      });
+    }
+  }
+  test('valid lists fill the policy: allow merges allowlist and whitelist, deny is separate', () => {
+    const { config, issues } = parseIngressAnnotations({
+      [`${NGINX_PREFIX}whitelist-source-range`]: '10.0.0.0/8',
+      [`${OWN_PREFIX}allowlist-source-range`]: '::1, 192.168.0.1',
+      [`${NGINX_PREFIX}denylist-source-range`]: '10.6.0.0/16',
+    });
+    assert.deepEqual(issues, []);
+    assert.deepEqual(config.access, { allow: ['::1', '192.168.0.1', '10.0.0.0/8'], deny: ['10.6.0.0/16'] });
+  });
 });
 
 describe('ingress-nginx keys', () => {

@@ -7,6 +7,7 @@ import {
   NGINX_PREFIX,
   parseIngressAnnotations,
   REFUSED_NGINX_ANNOTATIONS,
+  UNSUPPORTED_ACCESS_CONTROL,
 } from '../../src/controller/annotations/index.ts';
 import { migrationReport, nginxCatalogue } from '../../src/controller/annotations/migration.ts';
 
@@ -14,7 +15,8 @@ describe('every ingress-nginx annotation is served, refused or ignored (issue 15
   const served = new Set(ANNOTATION_DESCRIPTORS.filter((d) => d.nginx).map((d) => d.key));
   test('each documented key is in exactly one table', () => {
     for (const key of NGINX_ANNOTATION_KEYS) {
-      const tables = [served.has(key), key in REFUSED_NGINX_ANNOTATIONS, key in IGNORED_NGINX_ANNOTATIONS];
+      const refused = key in REFUSED_NGINX_ANNOTATIONS || key in UNSUPPORTED_ACCESS_CONTROL;
+      const tables = [served.has(key), refused, key in IGNORED_NGINX_ANNOTATIONS];
       assert.equal(tables.filter(Boolean).length, 1, `${key}: served/refused/ignored = ${tables}`);
     }
     assert.equal(nginxCatalogue().length, NGINX_ANNOTATION_KEYS.length);

@@ -31,10 +31,19 @@ export interface AnnotationIssue {
   severity: 'Warning' | 'Error';
   /** Full annotation key as written on the object. */
   annotation: string;
-  reason: 'InvalidAnnotation' | 'UnknownAnnotation' | 'IgnoredAnnotation' | 'UnsupportedAnnotation';
+  reason:
+    | 'InvalidAnnotation'
+    | 'UnknownAnnotation'
+    | 'IgnoredAnnotation'
+    | 'UnsupportedAnnotation'
+    | 'InvalidAccessControl'
+    | 'UnsupportedAccessControl';
   message: string;
-  /** The Ingress must not be served (fail safe): its annotations ask for something we would do differently. */
-  refuse?: boolean;
+  /**
+   * The object must not be served at all (fail safe): serving it would drop protection its author asked for,
+   * or route requests to another backend, path or client than it asks. One mechanism for every such key.
+   */
+  refuses?: true;
 }
 
 /** Raw annotation lookup: ours first, then the nginx spelling when the descriptor allows it. */
@@ -92,7 +101,7 @@ export function parseGroup<S extends z.ZodObject>(
         annotation: found.key,
         reason: 'InvalidAnnotation',
         message: `invalid value ${JSON.stringify(found.value)} for ${found.key}: expected ${d.values}; the Ingress is not served (its default would route requests differently)`,
-        refuse: true,
+        refuses: true,
       });
       continue;
     }

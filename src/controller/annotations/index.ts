@@ -1,4 +1,5 @@
 import type {
+  AccessPolicy,
   ActiveHealthCheck,
   AffinityPolicy,
   BalancePolicy,
@@ -7,6 +8,7 @@ import type {
   RouteRedirect,
   Timeouts,
 } from '../../snapshot/types.ts';
+import { accessGroup, parseAccess, unsupportedAccessControl } from './access.ts';
 import { type AffinityAnnotations, affinityGroup } from './affinity.ts';
 import { bodySizeGroup } from './body-size.ts';
 import { type CanaryAnnotations, canaryGroup } from './canary.ts';
@@ -27,6 +29,7 @@ import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
 
+export { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
 export { HEADER_PATTERN_OPTIONS } from './canary.ts';
 export type { AnnotationDescriptor, AnnotationIssue } from './descriptor.ts';
 export { NGINX_PREFIX, OWN_PREFIX } from './descriptor.ts';
@@ -49,6 +52,7 @@ export const ANNOTATION_GROUPS = [
   bodySizeGroup,
   proxyGroup,
   healthCheckGroup,
+  accessGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -81,6 +85,8 @@ export interface IngressAnnotations {
   canary?: CanaryAnnotations;
   /** Some annotation must not be served differently: the Ingress is refused (issues say why). */
   refused: boolean;
+  /** Source-range access control of every route of the Ingress. */
+  access?: AccessPolicy;
 }
 
 /**
@@ -107,6 +113,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const redirect = parseGroup(redirectGroup, reader, issues);
   const proxy = parseGroup(proxyGroup, reader, issues);
   const health = parseGroup(healthCheckGroup, reader, issues);
+  const access = parseAccess(reader, issues);
   const config: IngressAnnotations = {
     ...servedExtras(reader, issues),
     balance: balance['load-balance'],
@@ -120,6 +127,7 @@ export function parseIngressAnnotations(annotations: unknown): {
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
   };
   if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
+  if (access) config.access = access;
   if (redirect.hsts) {
     config.hsts = {
       maxAgeSeconds: redirect['hsts-max-age'],
@@ -138,7 +146,7 @@ export function parseIngressAnnotations(annotations: unknown): {
       unhealthyThreshold: 3,
     };
   }
-  config.refused = issues.some((i) => i.refuse);
+  config.refused = issues.some((i) => i.refuses);
   return { config, issues };
 }
 
@@ -216,25 +224,38 @@ const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));
 const NGINX_KEYS = new Set(ANNOTATION_DESCRIPTORS.filter((d) => d.nginx).map((d) => d.key));
 
 function reportUnknown(raw: ReadonlyMap<string, string>, issues: AnnotationIssue[]): void {
-  for (const key of raw.keys()) {
-    if (key.startsWith(OWN_PREFIX) && !OWN_KEYS.has(key.slice(OWN_PREFIX.length))) {
+  for (const [key, value] of raw) {
+    const own = key.startsWith(OWN_PREFIX);
+    if (!own && !key.startsWith(NGINX_PREFIX)) continue;
+    const bare = key.slice(own ? OWN_PREFIX.length : NGINX_PREFIX.length);
+    // Under either prefix: whoever wrote it expects protection, so the Ingress must not be served without it.
+    const unsupported = unsupportedAccessControl(bare, value);
+    if (unsupported !== undefined) {
+      issues.push({
+        severity: 'Error',
+        annotation: key,
+        reason: 'UnsupportedAccessControl',
+        message: `${key} asks for ${unsupported}, which sticky-ingress does not implement; the Ingress is not served rather than served unprotected`,
+        refuses: true,
+      });
+    } else if (own && !OWN_KEYS.has(bare)) {
       issues.push({
         severity: 'Warning',
         annotation: key,
         reason: 'UnknownAnnotation',
         message: `unknown annotation ${key} ignored (see docs/annotations.md for the supported keys)`,
       });
-    } else if (key.startsWith(NGINX_PREFIX) && REFUSED_NGINX_ANNOTATIONS[key.slice(NGINX_PREFIX.length)]) {
+    } else if (!own && REFUSED_NGINX_ANNOTATIONS[bare] !== undefined) {
+      // Fail safe (issue 15, item 9), the same refusal as access control: not served rather than served differently.
       issues.push({
         severity: 'Error',
         annotation: key,
         reason: 'UnsupportedAnnotation',
-        message: `ingress-nginx annotation ${key} is not served: ${REFUSED_NGINX_ANNOTATIONS[key.slice(NGINX_PREFIX.length)]}; the Ingress is not served rather than served differently`,
-        refuse: true,
+        message: `ingress-nginx annotation ${key} is not served: ${REFUSED_NGINX_ANNOTATIONS[bare]}; the Ingress is not served rather than served differently`,
+        refuses: true,
       });
-    } else if (key.startsWith(NGINX_PREFIX) && !NGINX_KEYS.has(key.slice(NGINX_PREFIX.length))) {
-      const why =
-        IGNORED_NGINX_ANNOTATIONS[key.slice(NGINX_PREFIX.length)] ?? 'not supported by sticky-ingress';
+    } else if (!own && !NGINX_KEYS.has(bare)) {
+      const why = IGNORED_NGINX_ANNOTATIONS[bare] ?? 'not supported by sticky-ingress';
       issues.push({
         severity: 'Warning',
         annotation: key,

@@ -1,3 +1,4 @@
+import { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
 import { type AnnotationDescriptor, NGINX_PREFIX } from './descriptor.ts';
 import { IGNORED_NGINX_ANNOTATIONS, NGINX_ANNOTATION_KEYS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { ANNOTATION_DESCRIPTORS } from './index.ts';
@@ -23,6 +24,9 @@ export function nginxKeyFate(key: string): NginxKeyFate {
   if (served !== undefined) return { key, fate: 'served', note: served };
   const refused = REFUSED_NGINX_ANNOTATIONS[key];
   if (refused !== undefined) return { key, fate: 'refused', note: refused };
+  const access = UNSUPPORTED_ACCESS_CONTROL[key];
+  if (access !== undefined)
+    return { key, fate: 'refused', note: `${access} is not implemented (fails closed)` };
   return {
     key,
     fate: 'ignored',

@@ -1,15 +1,13 @@
 import type { Certificate } from '../../snapshot/types.ts';
 import type { BuildContext } from './context.ts';
 import { isRecord, type ObjectRef, str } from './meta.ts';
+import { hasCertificate, hasPrivateKey, MAX_PEM_BYTES } from './pem.ts';
 
 /** Why a TLS Secret cannot serve, as a diagnostic reason and message. */
 export interface SecretProblem {
-  reason: 'SecretNotFound' | 'InvalidCertificate';
+  reason: 'SecretNotFound' | 'InvalidCertificate' | 'SecretTooLarge';
   message: string;
 }
-
-const CERT_PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
-const KEY_PEM = /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\s\S]+?-----END \1?PRIVATE KEY-----/;
 
 /**
  * Loads `namespace/name` as a certificate: a kubernetes.io/tls Secret whose base64 `tls.crt`/`tls.key` decode
@@ -45,13 +43,23 @@ function parseSecret(secret: Record<string, unknown>, id: string): Certificate |
   const plain = isRecord(secret.stringData) ? secret.stringData : {};
   const certPem = decode(data['tls.crt']) ?? str(plain['tls.crt']);
   const keyPem = decode(data['tls.key']) ?? str(plain['tls.key']);
-  if (!certPem || !CERT_PEM.test(certPem)) {
+  for (const [key, pem] of [
+    ['tls.crt', certPem],
+    ['tls.key', keyPem],
+  ] as const) {
+    const bytes = pem === undefined ? 0 : Buffer.byteLength(pem);
+    if (bytes > MAX_PEM_BYTES) {
+      const message = `Secret ${id}: ${key} is ${bytes} bytes, over the ${MAX_PEM_BYTES}-byte limit`;
+      return { reason: 'SecretTooLarge', message };
+    }
+  }
+  if (!certPem || !hasCertificate(certPem)) {
     return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.crt is not a PEM certificate` };
   }
   if (keyPem?.includes('ENCRYPTED PRIVATE KEY')) {
     return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is encrypted` };
   }
-  if (!keyPem || !KEY_PEM.test(keyPem)) {
+  if (!keyPem || !hasPrivateKey(keyPem)) {
     return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is not a PEM private key` };
   }
   return { id, certPem, keyPem };

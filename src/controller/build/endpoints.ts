@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import type { Endpoint } from '../../snapshot/types.ts';
+import type { BuildContext } from './context.ts';
+import { nonPodAddress } from './endpoint-address.ts';
 import { asArray, compareStrings, isRecord, metadataOf, str } from './meta.ts';
 import type { ViewIndex } from './view-index.ts';
 
@@ -12,6 +14,13 @@ export interface BackendProblem {
   message: string;
 }
 
+/** How endpoint addresses are screened, and where a refused one is reported (with the slice's namespace/name). */
+export interface EndpointScreen {
+  /** Standalone mode: manifests name local backends, so loopback addresses are allowed. */
+  allowLoopback: boolean;
+  refuse(slice: { namespace: string; name: string }, message: string): void;
+}
+
 /**
  * The endpoints behind `namespace/service:port`: the Service port is found by number or name, then every
  * EndpointSlice of the Service contributes the entry of its `ports` named like that Service port
@@ -22,6 +31,7 @@ export function resolveEndpoints(
   namespace: string,
   service: string,
   port: PortRef,
+  screen: EndpointScreen,
 ): { endpoints: Endpoint[]; problem?: BackendProblem } {
   const svc = index.service(namespace, service);
   if (!svc) {
@@ -44,13 +54,15 @@ export function resolveEndpoints(
     const message = `Service ${namespace}/${service} has no port ${wanted} (ports: ${have})`;
     return { endpoints: [], problem: { reason: 'ServicePortNotFound', message } };
   }
-  return { endpoints: collect(index.slices(namespace, service), str(match.name) ?? '', namespace) };
+  const slices = index.slices(namespace, service);
+  return { endpoints: collect(slices, str(match.name) ?? '', namespace, screen) };
 }
 
 function collect(
   slices: readonly Record<string, unknown>[],
   portName: string,
   namespace: string,
+  screen: EndpointScreen,
 ): Endpoint[] {
   const byId = new Map<string, Endpoint>();
   for (const slice of slices) {
@@ -60,10 +72,16 @@ function collect(
       .find((p) => (str(p.name) ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
     const port = entry?.port;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-    const sliceNs = str(metadataOf(slice).namespace) ?? namespace;
+    const sliceRef = { namespace, name: str(metadataOf(slice).name) ?? '' };
     for (const raw of asArray<unknown>(slice.endpoints)) {
-      const endpoint = toEndpoint(raw, port, sliceNs);
+      const endpoint = toEndpoint(raw, port, namespace);
       if (!endpoint) continue;
+      const why = nonPodAddress(endpoint.address, screen.allowLoopback);
+      if (why !== undefined) {
+        const message = `endpoint address ${endpoint.address} is ${why}, which no Pod can have; not proxied to (CVE-2021-25740 class)`;
+        screen.refuse(sliceRef, message);
+        continue;
+      }
       const seen = byId.get(endpoint.id);
       if (!seen || better(endpoint, seen)) byId.set(endpoint.id, endpoint);
     }
@@ -81,14 +99,46 @@ function toEndpoint(raw: unknown, port: number, namespace: string): Endpoint | u
   const ready = typeof c.ready === 'boolean' ? c.ready : true;
   const serving = typeof c.serving === 'boolean' ? c.serving : ready;
   const terminating = typeof c.terminating === 'boolean' ? c.terminating : false;
-  const ref = isRecord(raw.targetRef) ? raw.targetRef : undefined;
+  return {
+    id: endpointId(raw.targetRef, namespace, address, port),
+    address,
+    port,
+    weight: 1,
+    ready,
+    serving,
+    terminating,
+  };
+}
+
+/**
+ * The endpoint's identity, which the dataplane keys pools, health, counts and affinity on: always inside the
+ * slice's own namespace, so no tenant can name (and so share or take over) another namespace's endpoint state.
+ * A Pod targetRef in the same namespace gives `ns/pod:port` (stable while the pod lives, whatever its address);
+ * anything else, a targetRef to another namespace included, gives `ns/[address]:port` (brackets cannot occur
+ * in a Pod name, so the two forms never collide).
+ */
+function endpointId(targetRef: unknown, namespace: string, address: string, port: number): string {
+  const ref = isRecord(targetRef) ? targetRef : undefined;
   const podName = ref?.kind === 'Pod' ? str(ref.name) : undefined;
-  const id = podName ? `${str(ref?.namespace) ?? namespace}/${podName}:${port}` : `${address}:${port}`;
-  return { id, address, port, weight: 1, ready, serving, terminating };
+  const refNs = str(ref?.namespace) ?? namespace;
+  if (podName && refNs === namespace) return `${namespace}/${podName}:${port}`;
+  return `${namespace}/[${address}]:${port}`;
 }
 
 // A dual-stack Pod appears in an IPv4 and an IPv6 slice under one id: keep the healthier, then the lower address.
 function better(a: Endpoint, b: Endpoint): boolean {
   const score = (e: Endpoint) => (e.ready ? 4 : 0) + (e.serving ? 2 : 0) + (e.terminating ? 0 : 1);
   return score(a) !== score(b) ? score(a) > score(b) : a.address < b.address;
+}
+
+/** The screen of one build: loopback per `BuildOptions.allowLoopbackEndpoints`; refusals are Warnings on the slice. */
+export function endpointScreen(ctx: BuildContext): EndpointScreen {
+  return {
+    allowLoopback: ctx.options.allowLoopbackEndpoints === true,
+    refuse: (slice, message) =>
+      ctx.report(
+        { kind: 'EndpointSlice', ...slice },
+        { severity: 'Warning', reason: 'EndpointAddressRefused', message, field: 'endpoints' },
+      ),
+  };
 }

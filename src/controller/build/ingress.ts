@@ -3,7 +3,7 @@ import { type IngressAnnotations, parseIngressAnnotations, pathRegexProblem } fr
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext, RouteCandidate } from './context.ts';
-import { type PortRef, resolveEndpoints } from './endpoints.ts';
+import { endpointScreen, type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
 import { memoized } from './memo.ts';
@@ -73,10 +73,11 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   for (const issue of issues) {
     const field = `metadata.annotations[${JSON.stringify(issue.annotation)}]`;
     const d = { severity: issue.severity, reason: issue.reason, message: issue.message, field };
-    ctx.report(ref, d, issue.refuse ? 'reject' : 'none');
+    ctx.report(ref, d, issue.refuses ? 'reject' : 'none');
   }
-  // Fail safe (issue 15, item 9): an Ingress we would serve differently from what it asks is not served at all.
-  if (config.refused || (config.regex && !regexPathsValid(ctx, ref, spec))) return;
+  // Fail safe: access control we cannot enforce (docs/security.md), or any key we would serve differently
+  // (issue 15, item 9), or a regex path we cannot match in linear time: no route, no TLS claim.
+  if (issues.some((i) => i.refuses) || (config.regex && !regexPathsValid(ctx, ref, spec))) return;
   const item: IngressItem = { ref, rank, spec, config };
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
@@ -215,6 +216,7 @@ function addRoute(
     },
   };
   if (config.hsts) route.hsts = { ...config.hsts };
+  if (config.access) route.access = { allow: [...config.access.allow], deny: [...config.access.deny] };
   const regex = config.regex && pathType !== 'Exact';
   if (regex) route.match = { kind: 'Regex', pattern: path };
   if (config.rewrite !== undefined) route.rewrite = config.rewrite;
@@ -278,7 +280,7 @@ function resolveBackend(ctx: BuildContext, ref: ObjectRef, backend: unknown, fie
     return { service: { namespace: ref.namespace, name: name ?? '', port: '' }, endpoints: [] };
   }
   const portText = 'number' in portRef ? String(portRef.number) : portRef.name;
-  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef);
+  const result = resolveEndpoints(ctx.index, ref.namespace, name, portRef, endpointScreen(ctx));
   if (result.problem) {
     const message = `${result.problem.message}; requests get 503`;
     ctx.report(

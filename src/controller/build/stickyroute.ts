@@ -3,7 +3,7 @@ import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } fr
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext } from './context.ts';
-import { resolveEndpoints } from './endpoints.ts';
+import { endpointScreen, resolveEndpoints } from './endpoints.ts';
 import { memoized } from './memo.ts';
 import { errorMessage, isRecord, type ObjectRef, type Rank, sourceRef } from './meta.ts';
 import { type BackendPolicy, defaultCookiePath, PASSIVE_HEALTH, REDIRECT_CODE } from './policy.ts';
@@ -100,6 +100,9 @@ function routeOf(
     },
   };
   if (spec.hsts) route.hsts = { ...spec.hsts };
+  if (r.access && (r.access.allow.length > 0 || r.access.deny.length > 0)) {
+    route.access = { allow: r.access.allow.map((c) => c.trim()), deny: r.access.deny.map((c) => c.trim()) };
+  }
   return route;
 }
 
@@ -110,6 +113,7 @@ function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: nu
     ref.namespace,
     name,
     typeof port === 'number' ? { number: port } : { name: port },
+    endpointScreen(ctx),
   );
   if (result.problem) {
     const message = `${result.problem.message}; requests get 503`;

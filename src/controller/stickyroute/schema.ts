@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseCidr } from '../../shared/cidr.ts';
 
 /**
  * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
@@ -95,6 +96,27 @@ const healthCheckSchema = z
   })
   .strict();
 
+const cidr = z
+  .string()
+  .max(64)
+  .refine((s) => parseCidr(s) !== undefined, 'an IPv4/IPv6 CIDR or address');
+
+/** Source-address access control of one route; a bad entry fails the spec, so the route is never served open. */
+const accessSchema = z
+  .object({
+    allow: z
+      .array(cidr)
+      .max(1024)
+      .default([])
+      .describe('Only clients in these CIDRs may use the route (others get 403); empty: every client.'),
+    deny: z
+      .array(cidr)
+      .max(1024)
+      .default([])
+      .describe('Clients in these CIDRs get 403; deny wins over allow.'),
+  })
+  .strict();
+
 const routeSchema = z
   .object({
     match: z
@@ -120,6 +142,7 @@ const routeSchema = z
       .default(2)
       .describe('Further endpoints tried after a connect failure, before anything was sent.'),
     healthCheck: healthCheckSchema.optional().describe('Active HTTP health checks; absent: passive only.'),
+    access: accessSchema.optional().describe('Source-address access control; absent: every client.'),
   })
   .strict();
 
