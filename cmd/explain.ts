@@ -1,7 +1,7 @@
 import { build } from '../src/controller/build/index.ts';
-import { compileSnapshot } from '../src/dataplane/compile.ts';
-import { httpsLocation, isAcmeChallenge } from '../src/dataplane/redirect.ts';
-import { findHost, findRoute, normalizeHost } from '../src/dataplane/router.ts';
+import { compileSnapshot } from '../src/dataplane/routing/compile.ts';
+import { httpsLocation, isAcmeChallenge } from '../src/dataplane/routing/redirect.ts';
+import { findHost, findRoute, normalizeHost } from '../src/dataplane/routing/router.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
 import { loadAffinityKey } from './affinity-key.ts';

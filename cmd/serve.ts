@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import { SnapshotPublisher } from '../src/controller/publisher.ts';
-import { AdminServer } from '../src/dataplane/admin-server.ts';
+import { AdminServer } from '../src/admin/admin-server.ts';
 import type { Dataplane } from '../src/dataplane/dataplane.ts';
-import { ControllerMetrics } from '../src/observe/controller-metrics.ts';
-import { createRegistry } from '../src/observe/registry.ts';
+import { ControllerMetrics } from '../src/controller/observe/controller-metrics.ts';
+import { createRegistry } from '../src/shared/metrics-registry.ts';
 import { type AffinityKey, loadAffinityKey } from './affinity-key.ts';
 import { parseCommand } from './args.ts';
 import type { Io } from './check.ts';

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createRegistry } from '../../src/observe/registry.ts';
+import { createRegistry } from '../../src/shared/metrics-registry.ts';
 import { finalizeSnapshot, type Snapshot } from '../../src/snapshot/index.ts';
 import { createDataplaneSide, type DataplaneSide } from '../dataplane-side.ts';
 import { createLogger, type ProcessLogger } from '../logger.ts';

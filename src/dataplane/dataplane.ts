@@ -4,24 +4,24 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
-import { CidrSet } from './cidr.ts';
-import { type CompiledConfig, compileSnapshot } from './compile.ts';
-import { DrainTracker } from './drain.ts';
+import { CidrSet } from './front/cidr.ts';
+import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
+import { DrainTracker } from './lifecycle/drain.ts';
 import { LifecycleError } from './errors.ts';
-import { Exchange } from './exchange.ts';
-import { forwardedFor } from './forwarded.ts';
-import { PoolMap, upstreamHeaders } from './http-proxy.ts';
-import { createPlainListener, createTlsListener, listen, setDefaultCertificate } from './listeners.ts';
-import { type DataplaneObserver, RequestRecord } from './observer.ts';
+import { Exchange } from './http/exchange.ts';
+import { forwardedFor } from './front/forwarded.ts';
+import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
+import { createPlainListener, createTlsListener, listen, setDefaultCertificate } from './front/listeners.ts';
+import { type DataplaneObserver, RequestRecord } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
-import { httpsLocation, isAcmeChallenge } from './redirect.ts';
-import { findHost, findRoute, normalizeHost, requestPath } from './router.ts';
-import { generateDefaultCertificate } from './self-signed.ts';
-import { TlsContexts } from './tls-context.ts';
-import { UpgradeHandler } from './upgrade.ts';
+import { httpsLocation, isAcmeChallenge } from './routing/redirect.ts';
+import { findHost, findRoute, normalizeHost, requestPath } from './routing/router.ts';
+import { generateDefaultCertificate } from './front/self-signed.ts';
+import { TlsContexts } from './front/tls-context.ts';
+import { UpgradeHandler } from './websocket/upgrade.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 
-export type { DataplaneObserver, RequestRecord } from './observer.ts';
+export type { DataplaneObserver, RequestRecord } from './observe/observer.ts';
 
 /** Construction options; validated by the constructor (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
 export interface DataplaneOptions {

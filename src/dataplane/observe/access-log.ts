@@ -1,5 +1,5 @@
 import pino, { type DestinationStream } from 'pino';
-import type { RequestRecord } from '../observer.ts';
+import type { RequestRecord } from './observer.ts';
 import { ObserveError } from './errors.ts';
 
 /** Options of the access log. */

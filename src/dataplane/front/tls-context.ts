@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { Certificate, Snapshot } from '../../snapshot/index.ts';
+import { BadCertificateError } from '../errors.ts';
+import type { PemPair } from './self-signed.ts';
+
+/** TLS settings every secure context shares (the server's own options carry ALPN). */
+export const TLS_MIN_VERSION = 'TLSv1.2';
+
+/**
+ * The certificates of the current snapshot as secure contexts, chosen per handshake by SNI: exact host, then
+ * one-label wildcard, then the default. Contexts are cached by certificate content hash, so an unchanged
+ * certificate is not re-parsed on a swap and a renewed one is served from the next handshake on.
+ */
+export class TlsContexts {
+  #logger: Logger;
+  #fallback: PemPair;
+  /** content hash -> context; pruned to what the current snapshot uses at every update. */
+  #cache = new Map<string, SecureContext>();
+  /** content hash -> rejection, so a bad certificate is logged once, not at every swap. */
+  #rejected = new Map<string, BadCertificateError>();
+  /** content hash by (frozen) Certificate object: an unchanged certificate is not hashed again at a swap. */
+  #hashes = new WeakMap<Certificate, string>();
+  #exact = new Map<string, SecureContext>();
+  #wildcard = new Map<string, SecureContext>();
+  #default: SecureContext;
+  #defaultPem: PemPair;
+
+  /** `fallback` is the generated self-signed pair used when the snapshot has no (valid) default. */
+  constructor(options: { logger: Logger; fallback: PemPair }) {
+    this.#logger = options.logger;
+    this.#fallback = options.fallback;
+    this.#defaultPem = options.fallback;
+    this.#default = createSecureContext(contextOptions(options.fallback));
+  }
+
+  /** The default pair, for the server's own options (handshakes without SNI use it). */
+  get defaultPem(): PemPair {
+    return this.#defaultPem;
+  }
+
+  /** Rebuilds the SNI maps for `snapshot`. Returns true when the default certificate changed. */
+  update(snapshot: Snapshot): boolean {
+    const byId = new Map<string, Certificate>();
+    for (const c of snapshot.certificates) byId.set(c.id, c);
+    const used = new Map<string, SecureContext>();
+    const rejected = new Map<string, BadCertificateError>();
+    const exact = new Map<string, SecureContext>();
+    const wildcard = new Map<string, SecureContext>();
+    for (const host of snapshot.hosts) {
+      const id = host.tls?.certificate;
+      if (id === undefined || host.hostname === '*') continue;
+      const ctx = this.#context(id, byId.get(id), { used, rejected }, host.hostname);
+      if (ctx === undefined) continue;
+      const name = host.hostname.toLowerCase();
+      if (name.startsWith('*.')) wildcard.set(name.slice(2), ctx);
+      else exact.set(name, ctx);
+    }
+    let defaultPem = this.#fallback;
+    let defaultCtx: SecureContext | undefined;
+    if (snapshot.defaultCertificate !== undefined) {
+      const cert = byId.get(snapshot.defaultCertificate);
+      defaultCtx = this.#context(snapshot.defaultCertificate, cert, { used, rejected }, 'default');
+      if (defaultCtx !== undefined && cert !== undefined) defaultPem = cert;
+    }
+    const changed =
+      defaultPem.certPem !== this.#defaultPem.certPem || defaultPem.keyPem !== this.#defaultPem.keyPem;
+    if (changed) this.#default = defaultCtx ?? createSecureContext(contextOptions(defaultPem));
+    this.#defaultPem = defaultPem;
+    this.#exact = exact;
+    this.#wildcard = wildcard;
+    this.#cache = used;
+    this.#rejected = rejected;
+    return changed;
+  }
+
+  /** The context for a client's SNI name (any case, may be undefined). */
+  select(servername: string | undefined): SecureContext {
+    if (!servername) return this.#default;
+    const name = servername.toLowerCase();
+    const exact = this.#exact.get(name);
+    if (exact !== undefined) return exact;
+    const dot = name.indexOf('.');
+    if (dot > 0) {
+      const wild = this.#wildcard.get(name.slice(dot + 1));
+      if (wild !== undefined) return wild;
+    }
+    return this.#default;
+  }
+
+  /** node's SNICallback, bound once. */
+  readonly sniCallback = (servername: string, cb: (err: Error | null, ctx?: SecureContext) => void): void => {
+    cb(null, this.select(servername));
+  };
+
+  #context(
+    id: string,
+    cert: Certificate | undefined,
+    seen: { used: Map<string, SecureContext>; rejected: Map<string, BadCertificateError> },
+    host: string,
+  ): SecureContext | undefined {
+    if (cert === undefined) {
+      this.#logger.warn(
+        { certificate: id, host },
+        'certificate %s not in snapshot; host %s gets the default',
+        id,
+        host,
+      );
+      return undefined;
+    }
+    const { used, rejected } = seen;
+    let key = this.#hashes.get(cert);
+    if (key === undefined) {
+      key = contentHash(cert);
+      if (Object.isFrozen(cert)) this.#hashes.set(cert, key);
+    }
+    const cached = used.get(key) ?? this.#cache.get(key);
+    if (cached !== undefined) {
+      used.set(key, cached);
+      return cached;
+    }
+    const known = rejected.get(key) ?? this.#rejected.get(key);
+    if (known !== undefined) {
+      rejected.set(key, known);
+      return undefined;
+    }
+    try {
+      const ctx = createSecureContext(contextOptions(cert));
+      used.set(key, ctx);
+      return ctx;
+    } catch (err) {
+      const bad = new BadCertificateError(id, err);
+      rejected.set(key, bad);
+      this.#logger.error(
+        { certificate: id, host, code: bad.code },
+        `${bad.message}; host ${host} gets the default`,
+      );
+      return undefined;
+    }
+  }
+}
+
+function contextOptions(pem: PemPair): { cert: string; key: string; minVersion: 'TLSv1.2' } {
+  return { cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION };
+}
+
+function contentHash(c: Certificate): string {
+  return createHash('sha256').update(c.certPem).update('\0').update(c.keyPem).digest('hex');
+}

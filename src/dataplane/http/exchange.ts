@@ -1,0 +1,246 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
+import type { CompiledRoute } from '../routing/compile.ts';
+import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
+import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
+import { sendLocal } from './responses.ts';
+import type { BackendState } from '../upstream/backend-state.ts';
+import type { EndpointState } from '../upstream/endpoint-state.ts';
+
+/** What an exchange needs from its dataplane; one object shared by every request. */
+export interface ExchangeContext {
+  readonly pools: PoolMap;
+  readonly logger: Logger;
+  readonly observer: DataplaneObserver | undefined;
+  readonly draining: boolean;
+  /** Called once per request when its response closes (drain accounting). */
+  requestEnded(): void;
+}
+
+const kExchange = Symbol('sticky.exchange');
+type Tagged = ServerResponse & { [kExchange]?: Exchange };
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
+ * to the client, retries connect failures on another endpoint, and reports the record when the response closes.
+ */
+export class Exchange implements Dispatcher.DispatchHandler {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly record: RequestRecord;
+  #ctx: ExchangeContext;
+  #route: CompiledRoute<BackendState> | undefined;
+  #backend: BackendState | undefined;
+  #endpoint: EndpointState | undefined;
+  #setCookie: string | undefined;
+  #secure = false;
+  #headers: string[] = [];
+  #exclude: Set<string> | undefined;
+  #controller: Dispatcher.DispatchController | undefined;
+  #started = false;
+  #responded = false;
+  #done = false;
+  #closed = false;
+
+  constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, record: RequestRecord) {
+    this.#ctx = ctx;
+    this.req = req;
+    this.res = res;
+    this.record = record;
+    (res as Tagged)[kExchange] = this;
+    // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
+    res.on('close', onResponseClose);
+  }
+
+  /** Answers locally (404, 503, ...) in one write. `route` adds its HSTS header on HTTPS. */
+  local(status: number, extra?: string[]): void {
+    this.record.status = status;
+    this.#done = true;
+    if (this.res.headersSent) {
+      this.res.destroy();
+      return;
+    }
+    sendLocal(this.res, status, extra, this.#ctx.draining);
+  }
+
+  /** Answers with a redirect to `location` (no body). */
+  redirect(code: number, location: string): void {
+    this.record.status = code;
+    this.#done = true;
+    const headers = ['location', location, 'content-length', '0'];
+    if (this.#ctx.draining) headers.push('connection', 'close');
+    this.res.writeHead(code, headers);
+    this.res.end();
+  }
+
+  /** Starts proxying to the endpoint `pick` chose. `headers` is the upstream header list (forwarded included). */
+  proxy(
+    route: CompiledRoute<BackendState>,
+    backend: BackendState,
+    endpoint: EndpointState,
+    setCookie: string | undefined,
+    secure: boolean,
+    headers: string[],
+  ): void {
+    this.#route = route;
+    this.#backend = backend;
+    this.#setCookie = setCookie;
+    this.#secure = secure;
+    this.#headers = headers;
+    this.#dispatch(endpoint);
+  }
+
+  #dispatch(endpoint: EndpointState): void {
+    this.#endpoint = endpoint;
+    this.record.endpointId = endpoint.id;
+    endpoint.acquire();
+    const backend = (this.#backend as BackendState).config;
+    const req = this.req;
+    const hasBody =
+      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    try {
+      this.#ctx.pools.get(endpoint, backend).dispatch(
+        {
+          path: req.url as string,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: this.#headers,
+          body: hasBody ? req : null,
+          headersTimeout: backend.timeouts.readMs,
+          bodyTimeout: backend.timeouts.readMs,
+        },
+        this,
+      );
+    } catch (err) {
+      this.onResponseError(undefined, err as Error);
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    this.#started = true;
+    this.record.connectMs = performance.now() - this.record.startMono;
+    this.#endpoint?.connectSucceeded();
+    if (this.#closed) controller.abort(new Error('client closed the connection'));
+  }
+
+  onBodySent(chunk: Buffer): void {
+    this.record.bytesIn += chunk.length;
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    this.#controller = controller;
+    const record = this.record;
+    record.status = statusCode;
+    record.responseMs = performance.now() - record.startMono;
+    this.#responded = true;
+    const out: string[] = [];
+    pushResponseHeaders(out, headers);
+    if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
+    const hsts = this.#route?.hsts;
+    if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
+    if (this.#ctx.draining) out.push('connection', 'close');
+    this.res.writeHead(statusCode, out);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.record.bytesOut += chunk.length;
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', onResponseDrain);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#done = true;
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#closed || this.#done) return;
+    const endpoint = this.#endpoint as EndpointState;
+    const backend = this.#backend as BackendState;
+    const code = (err as { code?: string }).code ?? '';
+    if (!this.#started) {
+      // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
+      endpoint.connectFailed();
+      notifyUpstream(this.#ctx.observer, 'failure', backend.config.id, endpoint.id);
+      endpoint.release();
+      this.#endpoint = undefined;
+      if (this.record.retries < backend.config.retries && !this.req.readableDidRead && !this.req.destroyed) {
+        if (this.#exclude === undefined) this.#exclude = new Set();
+        this.#exclude.add(endpoint.id);
+        const next = backend.pick(this.req.headers.cookie, this.#secure, this.#exclude);
+        if (next !== undefined) {
+          this.record.retries++;
+          this.record.affinity = next.affinity;
+          if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
+          notifyUpstream(this.#ctx.observer, 'retry', backend.config.id, next.endpoint.id);
+          this.#dispatch(next.endpoint);
+          return;
+        }
+      }
+    }
+    this.#ctx.logger.debug(
+      {
+        err: err.message,
+        code,
+        backend: backend.config.id,
+        endpoint: endpoint.id,
+        route: this.record.routeId,
+      },
+      'upstream request failed',
+    );
+    if (this.#responded) {
+      // Headers already went out: the only honest signal left is to cut the response short.
+      this.#done = true;
+      this.res.destroy();
+      return;
+    }
+    this.local(TIMEOUT_CODES.has(code) ? 504 : 502, this.#hstsExtra());
+  }
+
+  #hstsExtra(): string[] | undefined {
+    const hsts = this.#route?.hsts;
+    return hsts !== undefined && this.#secure ? ['strict-transport-security', hsts] : undefined;
+  }
+
+  /** The client drained what we wrote: let undici read from the upstream again. */
+  resume(): void {
+    if (!this.#done && !this.#closed) this.#controller?.resume();
+  }
+
+  /** The client response closed (finished or aborted): release, abort upstream if unfinished, report. */
+  finish(): void {
+    this.#closed = true;
+    if (!this.#done && this.#started) this.#controller?.abort(new Error('client closed the connection'));
+    if (this.#endpoint !== undefined) {
+      this.#endpoint.release();
+      this.#endpoint = undefined;
+    }
+    const record = this.record;
+    record.totalMs = performance.now() - record.startMono;
+    if (!this.#done && record.status === 0) record.status = 499;
+    const o = this.#ctx.observer;
+    if (o !== undefined) {
+      try {
+        o.onRequest(record);
+      } catch {}
+    }
+    this.#ctx.requestEnded();
+  }
+}
+
+function onResponseClose(this: Tagged): void {
+  this[kExchange]?.finish();
+}
+
+function onResponseDrain(this: Tagged): void {
+  this[kExchange]?.resume();
+}

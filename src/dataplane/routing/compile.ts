@@ -1,0 +1,124 @@
+import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+
+/**
+ * Compiles a snapshot into the structure the hot path reads: one Map lookup per host, routes in match order
+ * with their path test, redirect decision and HSTS header precomputed. Built off the hot path, at apply().
+ */
+export interface CompiledRoute<B> {
+  readonly route: Route;
+  readonly id: string;
+  readonly exact: boolean;
+  /** Exact: the whole path. Prefix: the path without its trailing slash ('' for `/`, which matches all). */
+  readonly path: string;
+  readonly backendId: string;
+  /** The upstream state of the backend; undefined when the snapshot names a backend it does not carry (503). */
+  readonly backend: B | undefined;
+  /** True when the HTTP listener answers this route with a redirect to HTTPS. */
+  readonly redirectToHttps: boolean;
+  readonly redirectCode: number;
+  /** Strict-Transport-Security value for HTTPS responses, or undefined. */
+  readonly hsts: string | undefined;
+}
+
+export interface CompiledHost<B> {
+  readonly hostname: string;
+  readonly tls: boolean;
+  readonly routes: readonly CompiledRoute<B>[];
+}
+
+/** The compiled form of one snapshot. `lookup()` in router.ts reads it. */
+export interface CompiledConfig<B> {
+  readonly snapshot: Snapshot;
+  readonly exact: ReadonlyMap<string, CompiledHost<B>>;
+  /** `*.example.com` stored under `example.com`. */
+  readonly wildcard: ReadonlyMap<string, CompiledHost<B>>;
+  readonly catchAll: CompiledHost<B> | undefined;
+  /** Compiled hosts by the snapshot's VirtualHost object, so the next compile can reuse unchanged ones. */
+  readonly byVhost: ReadonlyMap<VirtualHost, CompiledHost<B>>;
+}
+
+/**
+ * Compiles `snapshot`; `resolve` maps a backend id to its upstream state (called once per route). A host
+ * of `previous` is reused when the snapshot carries the very same (frozen) VirtualHost and its routes
+ * resolve to the same upstream states.
+ */
+export function compileSnapshot<B>(
+  snapshot: Snapshot,
+  resolve: (id: string) => B | undefined,
+  previous?: CompiledConfig<B>,
+): CompiledConfig<B> {
+  const exact = new Map<string, CompiledHost<B>>();
+  const wildcard = new Map<string, CompiledHost<B>>();
+  const byVhost = new Map<VirtualHost, CompiledHost<B>>();
+  let catchAll: CompiledHost<B> | undefined;
+  for (const vhost of snapshot.hosts) {
+    const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
+    const host =
+      seen !== undefined && seen.routes.every((r) => r.backend === resolve(r.backendId))
+        ? seen
+        : compileHost(vhost, resolve);
+    byVhost.set(vhost, host);
+    const name = vhost.hostname.toLowerCase();
+    if (name === '*') catchAll = host;
+    else if (name.startsWith('*.')) wildcard.set(name.slice(2), host);
+    else exact.set(name, host);
+  }
+  return { snapshot, exact, wildcard, catchAll, byVhost };
+}
+
+function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
+  const tls = vhost.tls !== undefined;
+  // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
+  const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
+  return { hostname: vhost.hostname.toLowerCase(), tls, routes };
+}
+
+function compileRoute<B>(
+  route: Route,
+  tls: boolean,
+  resolve: (id: string) => B | undefined,
+): CompiledRoute<B> {
+  const exact = route.pathType === 'Exact';
+  const path = exact ? route.path : trimSlash(route.path);
+  return {
+    route,
+    id: route.id,
+    exact,
+    path,
+    backendId: route.backend,
+    backend: resolve(route.backend),
+    redirectToHttps: route.redirect.forceSslRedirect || (tls && route.redirect.sslRedirect),
+    redirectCode: route.redirect.code,
+    hsts: route.hsts ? hstsValue(route.hsts) : undefined,
+  };
+}
+
+/** Exact before Prefix of the same path; longer (normalised) paths first; then by id (stable). */
+export function byPrecedence(a: Route, b: Route): number {
+  const pa = a.pathType === 'Exact' ? a.path : trimSlash(a.path);
+  const pb = b.pathType === 'Exact' ? b.path : trimSlash(b.path);
+  if (pa.length !== pb.length) return pb.length - pa.length;
+  const ea = a.pathType === 'Exact' ? 0 : 1;
+  const eb = b.pathType === 'Exact' ? 0 : 1;
+  if (ea !== eb) return ea - eb;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function trimSlash(path: string): string {
+  let end = path.length;
+  while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
+  return path.slice(0, end);
+}
+
+/** RFC 6797 header value. */
+export function hstsValue(h: HstsPolicy): string {
+  let v = `max-age=${h.maxAgeSeconds}`;
+  if (h.includeSubdomains) v += '; includeSubDomains';
+  if (h.preload) v += '; preload';
+  return v;
+}
+
+/** Backends by id, for callers that need the snapshot's config of a backend. */
+export function backendsById(snapshot: Snapshot): Map<string, Backend> {
+  return new Map(snapshot.backends.map((b) => [b.id, b]));
+}

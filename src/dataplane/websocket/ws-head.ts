@@ -1,0 +1,56 @@
+import type { IncomingMessage } from 'node:http';
+import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
+import { RESPONSE_SKIP, UPGRADE_REQUEST_SKIP } from '../http/hop-by-hop.ts';
+
+/**
+ * Header text of the Upgrade exchange: the request sent upstream (node:http's raw list form) and the
+ * response heads written on the client's raw socket.
+ */
+
+/** The upstream Upgrade request's headers: the client's minus hop-by-hop ones, `Connection: Upgrade`, forwarded set. */
+export function upgradeRequestHeaders(req: IncomingMessage, fwd: Forwarded): string[] {
+  const h = req.headers;
+  const out: string[] = [];
+  for (const name in h) {
+    if (UPGRADE_REQUEST_SKIP.has(name)) continue;
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === 'string') out.push(name, v);
+    else for (const one of v) out.push(name, one);
+  }
+  out.push('connection', 'Upgrade');
+  pushForwarded(out, fwd);
+  return out;
+}
+
+/** The 101 head for the client: the upstream's status line and headers as received, plus our Set-Cookie. */
+export function switchingProtocolsHead(res: IncomingMessage, setCookie: string | undefined): string {
+  let head = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  if (setCookie !== undefined) head += `set-cookie: ${setCookie}\r\n`;
+  return `${head}\r\n`;
+}
+
+/** Head of a non-101 upstream answer relayed to the client; the body that follows ends with the connection. */
+export function relayedResponseHead(res: IncomingMessage, setCookie: string | undefined): string {
+  let head = `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`;
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (RESPONSE_SKIP.has(name.toLowerCase())) continue;
+    head += `${name}: ${raw[i + 1]}\r\n`;
+  }
+  if (setCookie !== undefined) head += `set-cookie: ${setCookie}\r\n`;
+  return `${head}connection: close\r\n\r\n`;
+}
+
+/** A complete local error answer on the raw socket (the upgrade could not reach an endpoint). */
+export function errorHead(status: 502 | 504): string {
+  const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
+  const reason = status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n` +
+    `connection: close\r\n\r\n${body}`
+  );
+}
