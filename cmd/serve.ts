@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { SnapshotPublisher } from '../src/controller/publisher.ts';
 import { AdminServer } from '../src/admin/admin-server.ts';
-import type { Dataplane } from '../src/dataplane/dataplane.ts';
 import { ControllerMetrics } from '../src/controller/observe/controller-metrics.ts';
+import { SnapshotPublisher } from '../src/controller/publisher.ts';
+import type { Dataplane } from '../src/dataplane/dataplane.ts';
 import { createRegistry } from '../src/shared/metrics-registry.ts';
 import { type AffinityKey, loadAffinityKey } from './affinity-key.ts';
 import { parseCommand } from './args.ts';

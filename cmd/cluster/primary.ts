@@ -1,9 +1,9 @@
 import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
-import { SnapshotPublisher } from '../../src/controller/publisher.ts';
 import { AdminServer } from '../../src/admin/admin-server.ts';
-import { renderStatsPage } from '../../src/dataplane/observe/stats-page.ts';
 import { ControllerMetrics } from '../../src/controller/observe/controller-metrics.ts';
+import { SnapshotPublisher } from '../../src/controller/publisher.ts';
+import { renderStatsPage } from '../../src/dataplane/observe/stats-page.ts';
 import { createRegistry } from '../../src/shared/metrics-registry.ts';
 import type { AffinityKey } from '../affinity-key.ts';
 import type { ServeConfig } from '../config.ts';

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { BuildInfo, ControllerObserver, WatchedKind } from '../k8s/observer.ts';
 import { METRIC_PREFIX } from '../../shared/metrics-registry.ts';
+import type { BuildInfo, ControllerObserver, WatchedKind } from '../k8s/observer.ts';
 
 /**
  * The configuration side's ControllerObserver (the interface the controller owns) backed by Prometheus metrics in `registry`: configuration (snapshot version, builds,

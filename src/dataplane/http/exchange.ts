@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import type { CompiledRoute } from '../routing/compile.ts';
-import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
-import { sendLocal } from './responses.ts';
+import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
+import { sendLocal } from './responses.ts';
 
 /** What an exchange needs from its dataplane; one object shared by every request. */
 export interface ExchangeContext {

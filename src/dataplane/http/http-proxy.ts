@@ -2,8 +2,8 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Pool } from 'undici';
 import type { Backend } from '../../snapshot/index.ts';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
-import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
  * Connection pools to endpoints (one undici Pool per endpoint id, keep-alive) that survive snapshot swaps,

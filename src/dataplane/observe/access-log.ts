@@ -1,6 +1,6 @@
 import pino, { type DestinationStream } from 'pino';
-import type { RequestRecord } from './observer.ts';
 import { ObserveError } from './errors.ts';
+import type { RequestRecord } from './observer.ts';
 
 /** Options of the access log. */
 export interface AccessLogOptions {

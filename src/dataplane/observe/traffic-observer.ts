@@ -1,8 +1,8 @@
 import type { Snapshot } from '../../snapshot/index.ts';
-import type { DataplaneObserver, RequestRecord } from './observer.ts';
 import type { AccessLog } from './access-log.ts';
 import type { BackendCounters, RouteCounters } from './counters.ts';
 import { AFFINITY_INDEX, type DataplaneMetrics } from './dataplane-metrics.ts';
+import type { DataplaneObserver, RequestRecord } from './observer.ts';
 import type { RouteTable } from './route-table.ts';
 
 /** TLS handshake tallies for /stats. */

@@ -1,4 +1,12 @@
-import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import {
+  type Backend,
+  type HstsPolicy,
+  LinearRegex,
+  type Route,
+  routeOrder,
+  type Snapshot,
+  type VirtualHost,
+} from '../../snapshot/index.ts';
 
 /**
  * Compiles a snapshot into the structure the hot path reads: one Map lookup per host, routes in match order
@@ -18,12 +26,19 @@ export interface CompiledRoute<B> {
   readonly redirectCode: number;
   /** Strict-Transport-Security value for HTTPS responses, or undefined. */
   readonly hsts: string | undefined;
+  /** Regex routes (ingress-nginx use-regex): the linear-time matcher, case-insensitive, from the start. */
+  readonly regex: LinearRegex | undefined;
+  /** The canary's upstream state and header pattern, when the route has a canary. */
+  readonly canaryBackend: B | undefined;
+  readonly canaryPattern: LinearRegex | undefined;
 }
 
 export interface CompiledHost<B> {
   readonly hostname: string;
   readonly tls: boolean;
   readonly routes: readonly CompiledRoute<B>[];
+  /** from-to-www-redirect: every request is redirected (308) to this host. */
+  readonly redirectTo: string | undefined;
 }
 
 /** The compiled form of one snapshot. `lookup()` in router.ts reads it. */
@@ -53,10 +68,11 @@ export function compileSnapshot<B>(
   let catchAll: CompiledHost<B> | undefined;
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
-    const host =
-      seen !== undefined && seen.routes.every((r) => r.backend === resolve(r.backendId))
-        ? seen
-        : compileHost(vhost, resolve);
+    const host = seen?.routes.every(
+      (r) => r.backend === resolve(r.backendId) && r.canaryBackend === canaryOf(r.route, resolve),
+    )
+      ? seen
+      : compileHost(vhost, resolve);
     byVhost.set(vhost, host);
     const name = vhost.hostname.toLowerCase();
     if (name === '*') catchAll = host;
@@ -70,7 +86,7 @@ function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefin
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
   const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
-  return { hostname: vhost.hostname.toLowerCase(), tls, routes };
+  return { hostname: vhost.hostname.toLowerCase(), tls, routes, redirectTo: vhost.redirectTo };
 }
 
 function compileRoute<B>(
@@ -90,19 +106,33 @@ function compileRoute<B>(
     redirectToHttps: route.redirect.forceSslRedirect || (tls && route.redirect.sslRedirect),
     redirectCode: route.redirect.code,
     hsts: route.hsts ? hstsValue(route.hsts) : undefined,
+    regex: route.match ? compilePattern(route.match.pattern, PATH_MATCH) : undefined,
+    canaryBackend: canaryOf(route, resolve),
+    canaryPattern:
+      route.canary?.headerPattern === undefined
+        ? undefined
+        : compilePattern(route.canary.headerPattern, SEARCH),
   };
 }
 
-/** Exact before Prefix of the same path; longer (normalised) paths first; then by id (stable). */
-export function byPrecedence(a: Route, b: Route): number {
-  const pa = a.pathType === 'Exact' ? a.path : trimSlash(a.path);
-  const pb = b.pathType === 'Exact' ? b.path : trimSlash(b.path);
-  if (pa.length !== pb.length) return pb.length - pa.length;
-  const ea = a.pathType === 'Exact' ? 0 : 1;
-  const eb = b.pathType === 'Exact' ? 0 : 1;
-  if (ea !== eb) return ea - eb;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+const PATH_MATCH = { caseInsensitive: true, anchored: true } as const;
+const SEARCH = { caseInsensitive: false, anchored: false } as const;
+
+// The builder validated every pattern; one a hand-written snapshot got wrong matches nothing rather than throw.
+function compilePattern(pattern: string, options: typeof PATH_MATCH | typeof SEARCH): LinearRegex {
+  try {
+    return new LinearRegex(pattern, options);
+  } catch {
+    return new LinearRegex('[^\\s\\S]', options);
+  }
 }
+
+function canaryOf<B>(route: Route, resolve: (id: string) => B | undefined): B | undefined {
+  return route.canary === undefined ? undefined : resolve(route.canary.backend);
+}
+
+/** Exact before Prefix of the same path; longer (normalised) paths first; then by id (stable); see routeOrder. */
+export const byPrecedence = routeOrder;
 
 function trimSlash(path: string): string {
   let end = path.length;

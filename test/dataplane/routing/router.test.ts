@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { InvalidCidrError } from '../../../src/dataplane/errors.ts';
 import { CidrSet } from '../../../src/dataplane/front/cidr.ts';
 import { compileSnapshot } from '../../../src/dataplane/routing/compile.ts';
-import { InvalidCidrError } from '../../../src/dataplane/errors.ts';
 import { httpsLocation, isAcmeChallenge } from '../../../src/dataplane/routing/redirect.ts';
 import { findHost, findRoute, normalizeHost, requestPath } from '../../../src/dataplane/routing/router.ts';
 import { buildSnapshot, type RouteSpec } from '../helpers/snapshot.ts';
