@@ -1,7 +1,6 @@
 import { build } from '../src/controller/build/index.ts';
 import { compileSnapshot } from '../src/dataplane/routing/compile.ts';
-import { httpsLocation, isAcmeChallenge } from '../src/dataplane/routing/redirect.ts';
-import { findHost, findRoute, normalizeHost } from '../src/dataplane/routing/router.ts';
+import { type Decision, decide, type RequestFacts } from '../src/dataplane/routing/decide.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
 import { loadAffinityKey } from './affinity-key.ts';
@@ -12,7 +11,7 @@ import { explainKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
 
 /**
- * `sticky-ingress explain DIR --url URL [--cookie N=V]...`: runs the dataplane's own matcher and balancer on
+ * `sticky-ingress explain DIR --url URL [--cookie N=V]... [--client ADDRESS]`: runs the dataplane's own matcher and balancer on
  * the folder's snapshot in a dry run (no listener, no health probes) and prints each decision with its reason.
  * Resolves to 0 when the request would reach an endpoint or a redirect, 1 when it would get an error status.
  */
@@ -20,6 +19,7 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   const cmd = parseCommand(argv, env, explainKeys, {
     url: { type: 'string' },
     cookie: { type: 'string', multiple: true },
+    client: { type: 'string' },
   });
   if (cmd.help) {
     io.out(helpText('explain'));
@@ -47,39 +47,52 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   const config = compileSnapshot(snapshot, (id) => upstreams.backend(id));
 
   const secure = url.protocol === 'https:';
-  const hostname = normalizeHost(url.host);
-  io.out(`request: ${secure ? 'HTTPS' : 'HTTP'} host ${hostname} path ${url.pathname}`);
-  const host = findHost(config, hostname);
-  if (host === undefined) {
-    io.out(`no host matches ${hostname}: 404`);
+  const facts = explainFacts(
+    url,
+    cmd.settings.httpsPort,
+    typeof cmd.extra.client === 'string' ? cmd.extra.client : '',
+  );
+  const d = decide(config, facts);
+  io.out(`request: ${secure ? 'HTTPS' : 'HTTP'} host ${d.host} path ${d.path}`);
+  return explainDecision(d, secure, cookies.join('; '), io);
+}
+
+/** The request facts `explain --url` stands for: a GET of the URL's path and query, Host its authority. */
+export function explainFacts(url: URL, httpsPort: number, client: string): RequestFacts {
+  return {
+    method: 'GET',
+    target: `${url.pathname}${url.search}`,
+    host: url.host,
+    secure: url.protocol === 'https:',
+    clientAddress: client,
+    upgrade: 'none',
+    httpsPort,
+    draining: false,
+  };
+}
+
+function explainDecision(d: Decision<BackendState>, secure: boolean, cookieHeader: string, io: Io): number {
+  const host = d.vhost;
+  if (host === undefined || d.route === undefined) {
+    io.out(`${d.kind === 'local' ? d.reason : ''}: ${d.kind === 'local' ? d.status : 404}`);
     return 1;
   }
   io.out(
-    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === hostname ? '' : ` (matched ${hostname})`}`,
+    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === d.host ? '' : ` (matched ${d.host})`}`,
   );
-  const route = findRoute(host, url.pathname);
-  if (route === undefined) {
-    io.out(`no route of ${host.hostname} matches path ${url.pathname}: 404`);
-    return 1;
-  }
-  const r = route.route;
+  const r = d.route.route;
   io.out(
     `route: ${r.id} path ${r.path} (${r.pathType}) from ${r.source.kind} ${r.source.namespace}/${r.source.name}`,
   );
-  if (!secure && route.redirectToHttps && !isAcmeChallenge(url.pathname)) {
-    const location = httpsLocation(hostname, `${url.pathname}${url.search}`, cmd.settings.httpsPort);
-    io.out(
-      location
-        ? `would redirect ${route.redirectCode} to ${location}`
-        : 'would answer 400 (host unsafe for redirect)',
-    );
-    return location ? 0 : 1;
+  if (d.kind === 'redirect') {
+    io.out(`would redirect ${d.status} to ${d.location}`);
+    return 0;
   }
-  if (route.backend === undefined) {
-    io.out(`backend ${route.backendId} is not in the snapshot: 503`);
+  if (d.kind === 'local') {
+    io.out(`${d.reason}: ${d.status}`);
     return 1;
   }
-  return explainPick(route.backend, cookies.join('; '), secure, io);
+  return explainPick(d.backend, cookieHeader, secure, io);
 }
 
 function explainPick(backend: BackendState, cookieHeader: string, secure: boolean, io: Io): number {

@@ -96,7 +96,7 @@ export function helpText(command: 'serve' | 'check' | 'explain' | undefined): st
     case 'check':
       return `Usage: sticky-ingress check DIR [flags]\n\nLoad and build the manifests in DIR offline; print every problem. Exit 1 when there is any.\n\n${settingsHelp(buildKeys)}\n${common}\n`;
     case 'explain':
-      return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]...\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n${settingsHelp(explainKeys)}\n${common}\n`;
+      return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]... [--client ADDRESS]\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n  --client ADDRESS\n      the client address routes' access lists are checked against (default: none, which an allow list refuses)\n${settingsHelp(explainKeys)}\n${common}\n`;
     default:
       return 'Usage: sticky-ingress <command> [flags]\n\nCommands:\n  serve     run the ingress (a cluster, or --manifests DIR)\n  check     validate a folder of manifests offline\n  explain   show where a request to a folder of manifests would go\n\nRun `sticky-ingress <command> --help` for its flags.\n  --version  print the version\n';
   }

@@ -1,23 +1,21 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
-import { forwardedFor } from './front/forwarded.ts';
 import { createPlainListener, createTlsListener, listen, setDefaultCertificate } from './front/listeners.ts';
+import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { Exchange } from './http/exchange.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
-import { type DataplaneObserver, RequestRecord } from './observe/observer.ts';
+import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
-import { httpsLocation, isAcmeChallenge } from './routing/redirect.ts';
-import { findHost, findRoute, normalizeHost, requestPath } from './routing/router.ts';
+import { decide, noEndpoint } from './routing/decide.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -141,64 +139,46 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls);
     }
     this.#config = config;
-    if (upstreams.endpointsRemoved) this.#pools.prune((id) => upstreams.hasEndpoint(id));
+    if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {
     this.#drain.requestStarted();
-    const record = new RequestRecord();
-    record.startTime = Date.now();
-    record.startMono = performance.now();
-    record.method = req.method ?? '';
+    // Any Upgrade that reaches the HTTP path is not a WebSocket one (listeners' shouldUpgradeCallback): it is
+    // served as a plain request, its Upgrade and Connection-nominated headers stripped (RFC 9110 7.8).
+    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#ports.https, 'none');
     const ex = new Exchange(this.#ctx, req, res, record);
-    const config = this.#config;
-    const host = normalizeHost(req.headers.host);
-    const path = requestPath(req.url);
-    record.host = host;
-    record.path = path;
-    if (secure) {
-      const socket = req.socket as TLSSocket;
-      record.tlsVersion = socket.getProtocol() ?? '';
-      record.sni = (socket as TLSSocket & { servername?: string | false }).servername || '';
-    }
-    const fwd = forwardedFor(req, secure, this.#trusted);
-    record.clientAddress = fwd.realIp;
-    if (path === '') {
-      ex.local(400);
+    const decision = decide(this.#config, facts);
+    recordDecision(record, decision);
+    if (decision.kind === 'local') {
+      ex.local(decision.status, decision.hsts);
       return;
     }
-    const vhost = findHost(config, host);
-    const route = vhost === undefined ? undefined : findRoute(vhost, path);
-    if (route === undefined) {
-      ex.local(404);
+    if (decision.kind === 'redirect') {
+      ex.redirect(decision.status, decision.location);
       return;
     }
-    const source = route.route.source;
-    record.routeId = route.id;
-    record.backendId = route.backendId;
-    record.sourceNamespace = source.namespace;
-    record.sourceName = source.name;
-    if (!secure && route.redirectToHttps && !isAcmeChallenge(path)) {
-      const location = httpsLocation(host, req.url as string, this.#ports.https);
-      if (location === undefined) {
-        ex.local(400);
-        return;
-      }
-      ex.redirect(route.redirectCode, location);
-      return;
-    }
-    const backend = route.backend;
-    const selection = backend?.pick(req.headers.cookie, secure);
-    if (backend === undefined || selection === undefined) {
-      ex.local(
-        503,
-        secure && route.hsts !== undefined ? ['strict-transport-security', route.hsts] : undefined,
-      );
+    const backend = decision.backend;
+    const selection = backend.pick(req.headers.cookie, secure);
+    if (selection === undefined) {
+      const none = noEndpoint(decision, secure);
+      ex.local(none.status, none.hsts);
       return;
     }
     record.affinity = selection.affinity;
-    ex.proxy(route, backend, selection.endpoint, selection.setCookie, secure, upstreamHeaders(req, fwd));
+    // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
+    if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
+    const headers = upstreamHeaders(req, fwd, decision.authority);
+    ex.proxy(
+      decision.route,
+      backend,
+      selection.endpoint,
+      selection.setCookie,
+      secure,
+      headers,
+      decision.target,
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { DataplaneObserver } from '../observe/observer.ts';
+import { upgradeKind } from '../routing/decide.ts';
 import { TLS_MIN_VERSION, type TlsContexts } from './tls-context.ts';
 
 /** Limits applied to both listeners. */
@@ -26,6 +27,10 @@ export interface ListenerHandlers {
 
 function serverOptions(limits: ListenerLimits) {
   return {
+    // Only GET + `Upgrade: websocket` becomes an 'upgrade' (a tunnel); any other Upgrade (h2c, a POST...) is
+    // a plain 'request' whose Upgrade header is dropped as hop-by-hop: no raw tunnel past routing (h2c smuggling).
+    shouldUpgradeCallback: (req: IncomingMessage) =>
+      upgradeKind(req.method, req.headers.upgrade) === 'websocket',
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.requestHeaderTimeoutMs,
     // Bodies stream to the upstream, whose bodyTimeout bounds a stalled upload; a whole-request deadline

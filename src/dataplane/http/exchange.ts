@@ -5,8 +5,9 @@ import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../o
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
-import { sendLocal } from './responses.ts';
+import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
 /** What an exchange needs from its dataplane; one object shared by every request. */
 export interface ExchangeContext {
@@ -27,7 +28,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
  * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
  * to the client, retries connect failures on another endpoint, and reports the record when the response closes.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
+export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly record: RequestRecord;
@@ -38,7 +39,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
   #setCookie: string | undefined;
   #secure = false;
   #headers: string[] = [];
-  #exclude: Set<string> | undefined;
+  #target = '/';
+  /** Endpoint ids that failed to connect for this request (RetryState). */
+  exclude: Set<string> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
   #started = false;
   #responded = false;
@@ -55,28 +58,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.on('close', onResponseClose);
   }
 
-  /** Answers locally (404, 503, ...) in one write. `route` adds its HSTS header on HTTPS. */
-  local(status: number, extra?: string[]): void {
+  /** Answers locally (400, 403, 404, 503, ...) in one write from the shared table; `hsts` on HTTPS routes. */
+  local(status: number, hsts?: string): void {
     this.record.status = status;
     this.#done = true;
     if (this.res.headersSent) {
       this.res.destroy();
       return;
     }
-    sendLocal(this.res, status, extra, this.#ctx.draining);
+    sendAnswer(this.res, errorAnswer(status, hsts, this.#ctx.draining));
   }
 
   /** Answers with a redirect to `location` (no body). */
   redirect(code: number, location: string): void {
     this.record.status = code;
     this.#done = true;
-    const headers = ['location', location, 'content-length', '0'];
-    if (this.#ctx.draining) headers.push('connection', 'close');
-    this.res.writeHead(code, headers);
-    this.res.end();
+    sendAnswer(this.res, redirectAnswer(code, location, this.#ctx.draining));
   }
 
-  /** Starts proxying to the endpoint `pick` chose. `headers` is the upstream header list (forwarded included). */
+  /**
+   * Starts proxying to the endpoint `pick` chose. `headers` is the upstream header list (forwarded included);
+   * `target` the origin-form target decide() matched (normalised path and query).
+   */
   proxy(
     route: CompiledRoute<BackendState>,
     backend: BackendState,
@@ -84,7 +87,9 @@ export class Exchange implements Dispatcher.DispatchHandler {
     setCookie: string | undefined,
     secure: boolean,
     headers: string[],
+    target: string,
   ): void {
+    this.#target = target;
     this.#route = route;
     this.#backend = backend;
     this.#setCookie = setCookie;
@@ -104,7 +109,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     try {
       this.#ctx.pools.get(endpoint, backend).dispatch(
         {
-          path: req.url as string,
+          path: this.#target,
           method: req.method as Dispatcher.HttpMethod,
           headers: this.#headers,
           body: hasBody ? req : null,
@@ -167,24 +172,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
     const code = (err as { code?: string }).code ?? '';
-    if (!this.#started) {
-      // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
-      endpoint.connectFailed();
-      notifyUpstream(this.#ctx.observer, 'failure', backend.config.id, endpoint.id);
-      endpoint.release();
+    if (!this.#started && !refusedBeforeConnect(code)) {
+      // Nothing reached the endpoint: count a connect failure and redispatch.
       this.#endpoint = undefined;
-      if (this.record.retries < backend.config.retries && !this.req.readableDidRead && !this.req.destroyed) {
-        if (this.#exclude === undefined) this.#exclude = new Set();
-        this.#exclude.add(endpoint.id);
-        const next = backend.pick(this.req.headers.cookie, this.#secure, this.#exclude);
-        if (next !== undefined) {
-          this.record.retries++;
-          this.record.affinity = next.affinity;
-          if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
-          notifyUpstream(this.#ctx.observer, 'retry', backend.config.id, next.endpoint.id);
-          this.#dispatch(next.endpoint);
-          return;
-        }
+      const req = this.req;
+      const next = redispatch(
+        backend,
+        endpoint,
+        this,
+        {
+          cookie: req.headers.cookie,
+          secure: this.#secure,
+          canRetry: !req.readableDidRead && !req.destroyed,
+        },
+        (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
+      );
+      if (next !== undefined) {
+        if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
+        this.#dispatch(next.endpoint);
+        return;
       }
     }
     this.#ctx.logger.debug(
@@ -203,12 +209,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.res.destroy();
       return;
     }
-    this.local(TIMEOUT_CODES.has(code) ? 504 : 502, this.#hstsExtra());
+    this.local(TIMEOUT_CODES.has(code) ? 504 : 502, this.#hsts());
   }
 
-  #hstsExtra(): string[] | undefined {
-    const hsts = this.#route?.hsts;
-    return hsts !== undefined && this.#secure ? ['strict-transport-security', hsts] : undefined;
+  #hsts(): string | undefined {
+    return this.#secure ? this.#route?.hsts : undefined;
   }
 
   /** The client drained what we wrote: let undici read from the upstream again. */
@@ -235,6 +240,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
     }
     this.#ctx.requestEnded();
   }
+}
+
+/**
+ * Errors undici raises about the request itself (invalid argument, unsupported feature) before any connection
+ * is attempted: they say nothing about the endpoint, so they never count as connect failures nor retry
+ * (issue 10 item 2: four `*` requests used to eject every endpoint).
+ */
+function refusedBeforeConnect(code: string): boolean {
+  return (
+    code === '' ||
+    code === 'UND_ERR_INVALID_ARG' ||
+    code === 'UND_ERR_NOT_SUPPORTED' ||
+    code.startsWith('ERR_INVALID')
+  );
 }
 
 function onResponseClose(this: Tagged): void {

@@ -10,7 +10,11 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
  * plus the header rewriting shared by the HTTP proxy path.
  */
 
-/** Owns the per-endpoint pools. Pools are created on first use and pruned when their endpoint id leaves. */
+/**
+ * Owns the upstream pools, one per endpoint id and connect settings: two backends over one pod with different
+ * connect timeouts each get theirs, and an edited timeout takes effect on the next connection. Pools are
+ * created on first use and pruned when no backend of the snapshot uses their key any more.
+ */
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: Pool }>();
   #keepAliveTimeoutMs: number;
@@ -19,22 +23,22 @@ export class PoolMap {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
   }
 
-  /** The pool for `endpoint`; recreated when the id now points at another address. */
+  /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
   get(endpoint: EndpointState, backend: Backend): Pool {
-    const entry = this.#pools.get(endpoint.id);
+    const key = poolKey(endpoint.id, backend);
+    const entry = this.#pools.get(key);
     if (entry !== undefined && entry.pool.closed === false && entry.pool.destroyed === false) {
       if (entry.origin === originOf(endpoint)) return entry.pool;
     }
     if (entry !== undefined) void entry.pool.close().catch(noop);
     const origin = originOf(endpoint);
+    // headersTimeout/bodyTimeout are set per request (exchange.ts), so only the connect timeout is in the key.
     const pool = new Pool(origin, {
       connectTimeout: backend.timeouts.connectMs,
       keepAliveTimeout: this.#keepAliveTimeoutMs,
-      headersTimeout: backend.timeouts.readMs,
-      bodyTimeout: backend.timeouts.readMs,
       pipelining: 1,
     });
-    this.#pools.set(endpoint.id, { origin, pool });
+    this.#pools.set(key, { origin, pool });
     return pool;
   }
 
@@ -43,11 +47,13 @@ export class PoolMap {
     return this.#pools.size;
   }
 
-  /** Closes the pools of endpoint ids `isLive` rejects; in-flight requests on them finish first. */
-  prune(isLive: (endpointId: string) => boolean): void {
-    for (const [id, entry] of this.#pools) {
-      if (isLive(id)) continue;
-      this.#pools.delete(id);
+  /** Closes the pools no backend of `backends` uses any more; in-flight requests on them finish first. */
+  prune(backends: readonly Backend[]): void {
+    const live = new Set<string>();
+    for (const b of backends) for (const e of b.endpoints) live.add(poolKey(e.id, b));
+    for (const [key, entry] of this.#pools) {
+      if (live.has(key)) continue;
+      this.#pools.delete(key);
       void entry.pool.close().catch(noop);
     }
   }
@@ -60,6 +66,10 @@ export class PoolMap {
   }
 }
 
+function poolKey(endpointId: string, backend: Backend): string {
+  return `${endpointId} ${backend.timeouts.connectMs}`;
+}
+
 function originOf(e: EndpointState): string {
   return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
 }
@@ -67,15 +77,21 @@ function originOf(e: EndpointState): string {
 function noop(): void {}
 
 /**
- * The upstream request headers as undici's flat list: the client's headers minus hop-by-hop ones (and any
- * header the client's Connection header names), then the forwarded set.
+ * The upstream request headers as undici's flat list: the client's headers minus `skip` and any header the
+ * client's Connection header names (RFC 9110 7.6.1), Host set to `host` (the authority routed on), then the
+ * forwarded set. The HTTP path and the Upgrade path both build their headers here.
  */
-export function upstreamHeaders(req: IncomingMessage, fwd: Forwarded): string[] {
+export function upstreamHeaders(
+  req: IncomingMessage,
+  fwd: Forwarded,
+  host: string,
+  skip: ReadonlySet<string> = HTTP_REQUEST_SKIP,
+): string[] {
   const h = req.headers;
-  const out: string[] = [];
+  const out: string[] = ['host', host];
   const extra = connectionTokens(h);
   for (const name in h) {
-    if (HTTP_REQUEST_SKIP.has(name) || extra?.has(name)) continue;
+    if (name === 'host' || skip.has(name) || extra?.has(name)) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);
@@ -91,13 +107,17 @@ function connectionTokens(h: IncomingHttpHeaders): Set<string> | undefined {
   if (c === undefined || c === 'keep-alive' || c === 'close' || c === 'Upgrade' || c === 'upgrade')
     return undefined;
   const set = new Set<string>();
-  for (const t of c.split(',')) set.add(t.trim().toLowerCase());
+  for (const t of c.split(',')) {
+    const name = t.trim().toLowerCase();
+    // `Connection: Upgrade` names the Upgrade header, which the WebSocket path sends on (re-nominated).
+    if (name !== 'upgrade') set.add(name);
+  }
   return set;
 }
 
 /**
  * Appends a response's headers from undici (lower-case keys) to `out` as a flat list, minus hop-by-hop ones.
- * Returns the upstream's Set-Cookie values position-free: the caller appends its own after.
+ * The caller appends its own Set-Cookie after the upstream's.
  */
 export function pushResponseHeaders(out: string[], headers: IncomingHttpHeaders): void {
   const extra = connectionTokens(headers);

@@ -1,25 +1,37 @@
 import type { ServerResponse } from 'node:http';
 
 /**
- * Small plain-text responses the dataplane answers itself (404, 502, 503, 504, 400). Never a stack trace:
- * the body says what happened from the client's side, the log line says why.
+ * The one table of answers the dataplane gives itself (400, 403, 404, 502, 503, 504) and their heads, for the
+ * HTTP path (ServerResponse) and the Upgrade path (raw socket) alike: same status, body and headers. Never a
+ * stack trace: the body says what happened from the client's side, the log line says why.
  */
-export const BODIES: Readonly<Record<number, string>> = {
-  400: 'Bad Request\n',
-  404: 'Not Found: no route for this host and path\n',
-  502: 'Bad Gateway: the upstream could not be reached\n',
-  503: 'Service Unavailable: no upstream endpoint is available\n',
-  504: 'Gateway Timeout: the upstream did not answer in time\n',
+const ANSWERS: Readonly<Record<number, readonly [reason: string, body: string]>> = {
+  400: ['Bad Request', 'Bad Request\n'],
+  403: ['Forbidden', 'Forbidden: this client may not use this route\n'],
+  404: ['Not Found', 'Not Found: no route for this host and path\n'],
+  502: ['Bad Gateway', 'Bad Gateway: the upstream could not be reached\n'],
+  503: ['Service Unavailable', 'Service Unavailable: no upstream endpoint is available\n'],
+  504: ['Gateway Timeout', 'Gateway Timeout: the upstream did not answer in time\n'],
 };
 
-/** Writes a complete local response in one write; `extra` is a flat [name, value, ...] list. */
-export function sendLocal(
-  res: ServerResponse,
-  status: number,
-  extra: string[] | undefined,
-  draining: boolean,
-): void {
-  const body = BODIES[status] ?? `${status}\n`;
+const REDIRECT_REASONS: Readonly<Record<number, string>> = {
+  301: 'Moved Permanently',
+  302: 'Found',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+};
+
+/** A local answer: status, reason phrase, flat [name, value, ...] headers and body. */
+export interface LocalAnswer {
+  readonly status: number;
+  readonly reason: string;
+  readonly headers: string[];
+  readonly body: string;
+}
+
+/** The local error answer for `status`; `hsts` (HTTPS only) is added; `close` adds `Connection: close`. */
+export function errorAnswer(status: number, hsts: string | undefined, close: boolean): LocalAnswer {
+  const [reason, body] = ANSWERS[status] ?? ['', `${status}\n`];
   const headers = [
     'content-type',
     'text/plain; charset=utf-8',
@@ -28,8 +40,28 @@ export function sendLocal(
     'cache-control',
     'no-store',
   ];
-  if (extra !== undefined) headers.push(...extra);
-  if (draining) headers.push('connection', 'close');
-  res.writeHead(status, headers);
-  res.end(res.req.method === 'HEAD' ? undefined : body);
+  if (hsts !== undefined) headers.push('strict-transport-security', hsts);
+  if (close) headers.push('connection', 'close');
+  return { status, reason, headers, body };
+}
+
+/** A redirect answer to `location` (no body). */
+export function redirectAnswer(status: number, location: string, close: boolean): LocalAnswer {
+  const headers = ['location', location, 'content-length', '0'];
+  if (close) headers.push('connection', 'close');
+  return { status, reason: REDIRECT_REASONS[status] ?? '', headers, body: '' };
+}
+
+/** Writes `answer` on a ServerResponse in one write (no body for HEAD). */
+export function sendAnswer(res: ServerResponse, answer: LocalAnswer): void {
+  res.writeHead(answer.status, answer.headers);
+  res.end(res.req.method === 'HEAD' ? undefined : answer.body);
+}
+
+/** `answer` as the bytes of a complete HTTP/1.1 response, for a raw (upgrade) socket. */
+export function rawAnswer(answer: LocalAnswer): string {
+  let head = `HTTP/1.1 ${answer.status} ${answer.reason}\r\n`;
+  const h = answer.headers;
+  for (let i = 0; i + 1 < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
+  return `${head}\r\n${answer.body}`;
 }

@@ -7,6 +7,7 @@ import {
   type Snapshot,
   type VirtualHost,
 } from '../../snapshot/index.ts';
+import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
  * Compiles a snapshot into the structure the hot path reads: one Map lookup per host, routes in match order
@@ -31,6 +32,8 @@ export interface CompiledRoute<B> {
   /** The canary's upstream state and header pattern, when the route has a canary. */
   readonly canaryBackend: B | undefined;
   readonly canaryPattern: LinearRegex | undefined;
+  /** Route.access compiled: which client addresses may use the route (403 otherwise). */
+  readonly access: AccessCheck;
 }
 
 export interface CompiledHost<B> {
@@ -41,7 +44,7 @@ export interface CompiledHost<B> {
   readonly redirectTo: string | undefined;
 }
 
-/** The compiled form of one snapshot. `lookup()` in router.ts reads it. */
+/** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
 export interface CompiledConfig<B> {
   readonly snapshot: Snapshot;
   readonly exact: ReadonlyMap<string, CompiledHost<B>>;
@@ -112,6 +115,7 @@ function compileRoute<B>(
       route.canary?.headerPattern === undefined
         ? undefined
         : compilePattern(route.canary.headerPattern, SEARCH),
+    access: compileAccess(route.access),
   };
 }
 

@@ -1,39 +1,32 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { CidrSet } from '../front/cidr.ts';
-import { forwardedFor } from '../front/forwarded.ts';
-import { BODIES } from '../http/responses.ts';
-import { RequestRecord } from '../observe/observer.ts';
+import { recordDecision, requestFacts } from '../front/request-facts.ts';
+import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
+import type { RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
-import { httpsLocation, isAcmeChallenge } from '../routing/redirect.ts';
-import { findHost, findRoute, normalizeHost, requestPath } from '../routing/router.ts';
+import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
-const REASONS: Readonly<Record<number, string>> = {
-  301: 'Moved Permanently',
-  302: 'Found',
-  307: 'Temporary Redirect',
-  308: 'Permanent Redirect',
-  400: 'Bad Request',
-  404: 'Not Found',
-  503: 'Service Unavailable',
-};
-
 /**
- * Upgrade requests (WebSocket): routed like any request, answered on the raw socket when they cannot be
- * tunnelled (404, redirect, 503), otherwise handed to the WsProxy with forwarded headers set.
+ * Upgrade requests (only GET + `Upgrade: websocket` reach here; listeners hand any other Upgrade to the HTTP
+ * path): decided by decide() like any request, answered on the raw socket with the HTTP path's answers when
+ * they cannot be tunnelled, otherwise handed to the WsProxy with forwarded headers set.
  */
 export class UpgradeHandler {
   #ws: WsProxy;
-  #ctx: TunnelContext;
+  #ctx: TunnelContext & { readonly draining: boolean };
   #trusted: CidrSet;
   #httpsPort: () => number;
 
-  constructor(ctx: TunnelContext, trusted: CidrSet, httpsPort: () => number) {
+  constructor(
+    ctx: TunnelContext & { readonly draining: boolean },
+    trusted: CidrSet,
+    httpsPort: () => number,
+  ) {
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
@@ -50,7 +43,7 @@ export class UpgradeHandler {
     this.#ws.closeAll();
   }
 
-  /** Routes and tunnels one Upgrade request read from `config` (the snapshot current at arrival). */
+  /** Decides and tunnels one Upgrade request read from `config` (the snapshot current at arrival). */
   handle(
     config: CompiledConfig<BackendState>,
     req: IncomingMessage,
@@ -58,72 +51,49 @@ export class UpgradeHandler {
     head: Buffer,
     secure: boolean,
   ): void {
-    const record = new RequestRecord();
-    record.startTime = Date.now();
-    record.startMono = performance.now();
-    record.method = req.method ?? '';
-    record.tunnel = true;
-    const host = normalizeHost(req.headers.host);
-    const path = requestPath(req.url);
-    record.host = host;
-    record.path = path;
-    if (secure) {
-      const s = req.socket as TLSSocket;
-      record.tlsVersion = s.getProtocol() ?? '';
-      record.sni = (s as TLSSocket & { servername?: string | false }).servername || '';
-    }
-    const fwd = forwardedFor(req, secure, this.#trusted);
-    record.clientAddress = fwd.realIp;
     socket.on('error', ignore);
-    if (path === '') {
-      this.#reply(socket, record, 400);
+    const upgrade = upgradeKind(req.method, req.headers.upgrade);
+    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#httpsPort(), upgrade);
+    record.tunnel = true;
+    const decision = decide(config, { ...facts, draining: this.#ctx.draining });
+    recordDecision(record, decision);
+    if (decision.kind === 'local') {
+      this.#reply(socket, record, errorAnswer(decision.status, decision.hsts, true));
       return;
     }
-    const vhost = findHost(config, host);
-    const route = vhost === undefined ? undefined : findRoute(vhost, path);
-    if (route === undefined) {
-      this.#reply(socket, record, 404);
+    if (decision.kind === 'redirect') {
+      this.#reply(socket, record, redirectAnswer(decision.status, decision.location, true));
       return;
     }
-    record.routeId = route.id;
-    record.backendId = route.backendId;
-    record.sourceNamespace = route.route.source.namespace;
-    record.sourceName = route.route.source.name;
-    if (!secure && route.redirectToHttps && !isAcmeChallenge(path)) {
-      const location = httpsLocation(host, req.url as string, this.#httpsPort());
-      if (location === undefined) {
-        this.#reply(socket, record, 400);
-        return;
-      }
-      this.#reply(socket, record, route.redirectCode, `location: ${location}\r\n`);
+    if (!decision.tunnel) {
+      this.#reply(socket, record, errorAnswer(400, undefined, true));
       return;
     }
-    const backend = route.backend;
-    const selection = backend?.pick(req.headers.cookie, secure);
-    if (backend === undefined || selection === undefined) {
-      this.#reply(socket, record, 503);
+    const backend = decision.backend;
+    const selection = backend.pick(req.headers.cookie, secure);
+    if (selection === undefined) {
+      const none = noEndpoint(decision, secure);
+      this.#reply(socket, record, errorAnswer(none.status, none.hsts, true));
       return;
     }
     record.affinity = selection.affinity;
+    if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const up = {
-      method: req.method ?? 'GET',
-      path: req.url as string,
-      headers: upgradeRequestHeaders(req, fwd),
+      method: 'GET',
+      path: decision.target,
+      headers: upgradeRequestHeaders(req, fwd, decision.authority),
       head,
       cookie: req.headers.cookie,
       secure,
+      hsts: secure ? decision.route.hsts : undefined,
     };
     // Upgrade sockets from node:http and node:https are net.Socket / tls.TLSSocket.
     this.#ws.open(socket as Socket, up, record, backend, selection);
   }
 
-  #reply(socket: Duplex, record: RequestRecord, status: number, extra = ''): void {
-    record.status = status;
-    const body = status >= 400 ? (BODIES[status] ?? '') : '';
-    socket.end(
-      `HTTP/1.1 ${status} ${REASONS[status] ?? ''}\r\n${extra}content-type: text/plain; charset=utf-8\r\n` +
-        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  #reply(socket: Duplex, record: RequestRecord, answer: LocalAnswer): void {
+    record.status = answer.status;
+    socket.end(rawAnswer(answer));
     record.totalMs = performance.now() - record.startMono;
     const o = this.#ctx.observer;
     if (o !== undefined) {

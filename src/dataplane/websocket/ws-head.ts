@@ -1,25 +1,21 @@
 import type { IncomingMessage } from 'node:http';
-import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
+import type { Forwarded } from '../front/forwarded.ts';
 import { RESPONSE_SKIP, UPGRADE_REQUEST_SKIP } from '../http/hop-by-hop.ts';
+import { upstreamHeaders } from '../http/http-proxy.ts';
+import { errorAnswer, rawAnswer } from '../http/responses.ts';
 
 /**
  * Header text of the Upgrade exchange: the request sent upstream (node:http's raw list form) and the
  * response heads written on the client's raw socket.
  */
 
-/** The upstream Upgrade request's headers: the client's minus hop-by-hop ones, `Connection: Upgrade`, forwarded set. */
-export function upgradeRequestHeaders(req: IncomingMessage, fwd: Forwarded): string[] {
-  const h = req.headers;
-  const out: string[] = [];
-  for (const name in h) {
-    if (UPGRADE_REQUEST_SKIP.has(name)) continue;
-    const v = h[name];
-    if (v === undefined) continue;
-    if (typeof v === 'string') out.push(name, v);
-    else for (const one of v) out.push(name, one);
-  }
+/**
+ * The upstream Upgrade request's headers: the client's minus hop-by-hop and Connection-nominated ones, Host
+ * set to `host`, `Connection: Upgrade`, the forwarded set.
+ */
+export function upgradeRequestHeaders(req: IncomingMessage, fwd: Forwarded, host: string): string[] {
+  const out = upstreamHeaders(req, fwd, host, UPGRADE_REQUEST_SKIP);
   out.push('connection', 'Upgrade');
-  pushForwarded(out, fwd);
   return out;
 }
 
@@ -45,12 +41,7 @@ export function relayedResponseHead(res: IncomingMessage, setCookie: string | un
   return `${head}connection: close\r\n\r\n`;
 }
 
-/** A complete local error answer on the raw socket (the upgrade could not reach an endpoint). */
-export function errorHead(status: 502 | 504): string {
-  const body = status === 504 ? 'Gateway Timeout\n' : 'Bad Gateway\n';
-  const reason = status === 504 ? 'Gateway Timeout' : 'Bad Gateway';
-  return (
-    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: text/plain\r\ncontent-length: ${body.length}\r\n` +
-    `connection: close\r\n\r\n${body}`
-  );
+/** A complete local error answer on the raw socket (the upgrade could not reach an endpoint): the HTTP path's. */
+export function errorHead(status: 502 | 504, hsts: string | undefined): string {
+  return rawAnswer(errorAnswer(status, hsts, true));
 }

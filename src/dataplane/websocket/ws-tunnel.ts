@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { RequestRecord } from '../observe/observer.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { errorHead, relayedResponseHead, switchingProtocolsHead } from './ws-head.ts';
 import { relay } from './ws-relay.ts';
 
@@ -14,7 +15,7 @@ export interface TunnelOwner {
   opened(tunnel: Tunnel): void;
   /** The client socket closed; called exactly once. */
   closed(tunnel: Tunnel): void;
-  /** 1 = connect failure, 2 = retry. */
+  /** A connect failure or a retry onto another endpoint. */
   observe(event: 'failure' | 'retry', backendId: string, endpointId: string): void;
 }
 
@@ -28,6 +29,8 @@ export interface UpgradeRequest {
   /** The client's Cookie header, for a re-pick on retry. */
   cookie: string | undefined;
   secure: boolean;
+  /** Strict-Transport-Security value for local answers (HTTPS routes with HSTS), as on the HTTP path. */
+  hsts: string | undefined;
 }
 
 const kTunnel = Symbol('sticky.tunnel');
@@ -37,7 +40,7 @@ type Tagged<T> = T & { [kTunnel]?: Tunnel };
  * One Upgrade request (WebSocket) from arrival until its client socket closes. While the handshake runs it holds
  * the upstream request; once the upstream answers 101 only the two sockets, the record and the endpoint remain.
  */
-export class Tunnel {
+export class Tunnel implements RetryState {
   readonly record: RequestRecord;
   readonly client: Socket;
   readonly backend: BackendState;
@@ -47,6 +50,7 @@ export class Tunnel {
   pending: ClientRequest | undefined;
   request: UpgradeRequest | undefined;
   setCookie: string | undefined;
+  hsts: string | undefined;
   exclude: Set<string> | undefined;
   connected = false;
   timedOut = false;
@@ -70,6 +74,7 @@ export class Tunnel {
     this.backend = backend;
     this.request = up;
     this.setCookie = selection.setCookie;
+    this.hsts = up.hsts;
     this.#readBase = client.bytesRead;
     this.#writtenBase = client.bytesWritten;
     record.tunnel = true;
@@ -155,15 +160,18 @@ export class Tunnel {
     this.pending = undefined;
     const endpoint = this.endpoint as EndpointState;
     if (!this.connected) {
-      // Nothing reached the endpoint: count a connect failure and redispatch (HAProxy `option redispatch`).
-      endpoint.connectFailed();
-      this.#owner.observe('failure', this.backend.config.id, endpoint.id);
-      const next = this.#next(endpoint);
+      // Nothing reached the endpoint: count a connect failure and redispatch.
+      this.endpoint = undefined;
+      const up = this.request as UpgradeRequest;
+      const next = redispatch(
+        this.backend,
+        endpoint,
+        this,
+        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed },
+        (event, b, e) => this.#owner.observe(event, b, e),
+      );
       if (next !== undefined) {
-        this.record.retries++;
-        this.record.affinity = next.affinity;
         if (next.setCookie !== undefined) this.setCookie = next.setCookie;
-        this.#owner.observe('retry', this.backend.config.id, next.endpoint.id);
         this.attempt(next.endpoint);
         return;
       }
@@ -180,21 +188,10 @@ export class Tunnel {
     this.fail(this.timedOut ? 504 : 502);
   }
 
-  /** Releases the failed endpoint and picks another one, within backend.retries. */
-  #next(failed: EndpointState): Selection | undefined {
-    failed.release();
-    this.endpoint = undefined;
-    const up = this.request as UpgradeRequest;
-    if (this.record.retries >= this.backend.config.retries || this.client.destroyed) return undefined;
-    if (this.exclude === undefined) this.exclude = new Set();
-    this.exclude.add(failed.id);
-    return this.backend.pick(up.cookie, up.secure, this.exclude);
-  }
-
   /** Answers the client locally; the tunnel closes with the client socket. */
   fail(status: 502 | 504): void {
     this.record.status = status;
-    if (this.client.writable) this.client.end(errorHead(status));
+    if (this.client.writable) this.client.end(errorHead(status, this.hsts));
     else this.client.destroy();
   }
 

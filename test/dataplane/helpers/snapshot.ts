@@ -1,4 +1,5 @@
 import {
+  type AccessPolicy,
   type AffinityPolicy,
   type Backend,
   type BalancePolicy,
@@ -18,6 +19,7 @@ export interface RouteSpec {
   backend: string;
   redirect?: Partial<RedirectPolicy>;
   hsts?: HstsPolicy;
+  access?: AccessPolicy;
 }
 
 export interface HostSpec {
@@ -93,6 +95,7 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
       backend: r.backend,
       redirect: { sslRedirect: true, forceSslRedirect: false, code: 308 as const, ...r.redirect },
       ...(r.hsts ? { hsts: r.hsts } : {}),
+      ...(r.access ? { access: r.access } : {}),
     })),
   }));
   return finalizeSnapshot(

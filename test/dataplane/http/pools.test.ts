@@ -45,3 +45,45 @@ test('keep-alive upstream connections survive a swap and are closed when their e
   assert.equal(await Promise.race([closed, idle]), 'closed by the swap');
   assert.equal(json(await request({ port, host: 'app.test' })).id, 'b0');
 });
+
+test('pools are keyed by endpoint and connect settings: an edited connect timeout and two backends over one pod', async () => {
+  const [, , pod] = [...backends, ...(await startBackends(1))] as [TestBackend, TestBackend, TestBackend];
+  try {
+    const opened: Socket[] = [];
+    pod.server.on('connection', (s: Socket) => opened.push(s));
+    const port = t.dp.ports.http;
+    const snap = (fast: number, slow: number, version: number) =>
+      buildSnapshot(
+        {
+          hosts: [
+            { hostname: 'fast.test', routes: [{ backend: 'fast' }] },
+            { hostname: 'slow.test', routes: [{ backend: 'slow' }] },
+          ],
+          backends: [
+            { id: 'fast', endpoints: [pod.port], timeouts: { connectMs: fast } },
+            { id: 'slow', endpoints: [pod.port], timeouts: { connectMs: slow } },
+          ],
+        },
+        version,
+      );
+    t.dp.apply(snap(1_000, 9_000, 10));
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await request({ port, host: 'fast.test' })).status, 200);
+      assert.equal((await request({ port, host: 'slow.test' })).status, 200);
+    }
+    // One keep-alive connection per connect setting: the two backends do not share the first one's pool.
+    assert.equal(opened.length, 2);
+    // proxy-connect-timeout edited on `fast`: the next request connects anew with the new setting, and the
+    // pool of the old setting is closed.
+    const stale = opened[0] as Socket;
+    const staleClosed = once(stale, 'close');
+    t.dp.apply(snap(3_000, 9_000, 11));
+    assert.equal((await request({ port, host: 'fast.test' })).status, 200);
+    assert.equal(opened.length, 3);
+    await staleClosed;
+    assert.equal((await request({ port, host: 'slow.test' })).status, 200);
+    assert.equal(opened.length, 3, 'the unchanged backend keeps its pooled connection');
+  } finally {
+    await pod.close();
+  }
+});
