@@ -6,10 +6,12 @@ import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, listen, setDefaultCertificate } from './front/listeners.ts';
+import { requestDetails } from './front/request-details.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { Exchange } from './http/exchange.ts';
+import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
@@ -149,10 +151,10 @@ export class Dataplane {
     // served as a plain request, its Upgrade and Connection-nominated headers stripped (RFC 9110 7.8).
     const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#ports.https, 'none');
     const ex = new Exchange(this.#ctx, req, res, record);
-    const decision = decide(this.#config, facts);
+    const decision = decide(this.#config, { ...facts, ...requestDetails(req) });
     recordDecision(record, decision);
     if (decision.kind === 'local') {
-      ex.local(decision.status, decision.hsts);
+      ex.local(decision.status, decision.hsts, decision.headers);
       return;
     }
     if (decision.kind === 'redirect') {
@@ -169,7 +171,8 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = upstreamHeaders(req, fwd, decision.authority);
+    const headers = setHeaders(upstreamHeaders(req, fwd, decision.authority), decision.requestHeaders);
+    ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,
       backend,
