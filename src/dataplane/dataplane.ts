@@ -18,6 +18,7 @@ import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
+import { RateLimiters } from './routing/rate-limits.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -37,6 +38,8 @@ export interface DataplaneOptions {
   keepAliveTimeoutMs: number;
   logger: Logger;
   observer?: DataplaneObserver;
+  /** Dataplane processes sharing the per-client limits (`--workers`): each admits limit / share. Default 1. */
+  rateLimitShare?: number;
 }
 
 /**
@@ -51,6 +54,7 @@ export class Dataplane {
   #trusted: CidrSet;
   #config: CompiledConfig<BackendState>;
   #pools = new PoolMap();
+  #limits: RateLimiters;
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
@@ -65,6 +69,7 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#limits = new RateLimiters(options.rateLimitShare);
     this.upstreams = new Upstreams({
       affinityKey: options.affinityKey,
       onConfigProblem: (backend, message) =>
@@ -141,6 +146,7 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls);
     }
     this.#config = config;
+    this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
     if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
@@ -161,6 +167,13 @@ export class Dataplane {
       ex.redirect(decision.status, decision.location);
       return;
     }
+    // limit-rps / limit-rpm / limit-connections: stateful, so here rather than in the pure decide().
+    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
+    if (release === undefined) {
+      ex.local(503, secure ? decision.route.hsts : undefined);
+      return;
+    }
+    if (release !== null) res.once('close', release);
     const backend = decision.backend;
     const selection = backend.pick(req.headers.cookie, secure);
     if (selection === undefined) {

@@ -59,6 +59,11 @@ const INVALID: Record<string, string> = {
   'cors-max-age': '-1',
   'proxy-body-size': '8 MB',
   'client-body-buffer-size': '1t',
+  'limit-rps': '0',
+  'limit-rpm': '1.5',
+  'limit-connections': 'many',
+  'limit-burst-multiplier': '0',
+  'limit-whitelist': '10.0.0.0/33',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

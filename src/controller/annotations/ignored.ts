@@ -32,12 +32,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
-  'limit-rps': 'per-client rate limiting is not served yet: serving without it would admit every request',
-  'limit-rpm': 'per-client rate limiting is not served yet: serving without it would admit every request',
-  'limit-connections':
-    'per-client limits are not served yet: serving without it would admit every connection',
-  'limit-burst-multiplier': 'per-client rate limiting is not served yet',
-  'limit-whitelist': 'per-client rate limiting is not served yet',
   'backend-protocol':
     'only HTTP backends are served (HTTPS, GRPC, GRPCS, AJP, FCGI are not): the backend would receive plain HTTP/1.1',
   'proxy-ssl-secret': 'TLS towards backends is not served yet',

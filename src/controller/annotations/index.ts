@@ -5,6 +5,7 @@ import type {
   BalancePolicy,
   CorsPolicy,
   HstsPolicy,
+  RateLimits,
   RouteRedirect,
   Timeouts,
 } from '../../snapshot/types.ts';
@@ -25,6 +26,7 @@ import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { loadBalanceGroup } from './load-balance.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
+import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
@@ -50,6 +52,7 @@ export const ANNOTATION_GROUPS = [
   canaryGroup,
   corsGroup,
   bodySizeGroup,
+  rateLimitGroup,
   proxyGroup,
   healthCheckGroup,
   accessGroup,
@@ -81,6 +84,7 @@ export interface IngressAnnotations {
   wwwRedirect: boolean;
   maxBodyBytes?: number;
   cors?: CorsPolicy;
+  limits?: RateLimits;
   /** Present on a canary Ingress (`canary: "true"`). */
   canary?: CanaryAnnotations;
   /** Some annotation must not be served differently: the Ingress is refused (issues say why). */
@@ -159,6 +163,7 @@ type Extras = Pick<
   | 'wwwRedirect'
   | 'maxBodyBytes'
   | 'cors'
+  | 'limits'
   | 'canary'
   | 'refused'
 >;
@@ -203,6 +208,24 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
     out.cors = policy;
   }
   if (canary.canary) out.canary = canary;
+  const limits = parseGroup(rateLimitGroup, reader, issues);
+  const { 'limit-rps': rps, 'limit-rpm': rpm, 'limit-connections': connections } = limits;
+  if (rps !== undefined || rpm !== undefined || connections !== undefined) {
+    const whitelist = limits['limit-whitelist'];
+    out.limits = {
+      ...(rps !== undefined ? { rps } : {}),
+      ...(rpm !== undefined ? { rpm } : {}),
+      ...(connections !== undefined ? { connections } : {}),
+      burstMultiplier: limits['limit-burst-multiplier'],
+      whitelist:
+        whitelist === undefined
+          ? []
+          : whitelist
+              .split(',')
+              .map((c) => c.trim())
+              .filter((c) => c !== ''),
+    };
+  }
   return out;
 }
 

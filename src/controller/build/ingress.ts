@@ -224,6 +224,7 @@ function addRoute(
   if (config.answer) route.answer = { ...config.answer };
   if (config.maxBodyBytes !== undefined) route.maxBodyBytes = config.maxBodyBytes;
   if (config.cors) route.cors = { ...config.cors, allowOrigins: [...config.cors.allowOrigins] };
+  if (config.limits) route.limits = { ...config.limits, whitelist: [...config.limits.whitelist] };
   const candidate: RouteCandidate = {
     host,
     route,
