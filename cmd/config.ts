@@ -1,18 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { DURATION_HINT, DURATION_PATTERN, durationMs } from '../src/shared/duration.ts';
 
 /**
  * Every setting of `sticky-ingress serve`, each a flag `--kebab-name` and an environment variable
  * `STICKY_INGRESS_UPPER_SNAKE`. Parsed once at start-up; nothing else reads process.env.
  */
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 5s, 2m or 1h')
-  .transform((v) => {
-    const n = Number.parseInt(v, 10);
-    const unit = v.replace(/^\d+/, '');
-    return n * ({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const)[unit as 'ms' | 's' | 'm' | 'h'];
-  });
+const duration = z.string().regex(DURATION_PATTERN, DURATION_HINT).transform(durationMs);
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 const list = z.string().transform((v) =>

@@ -129,10 +129,21 @@ async function startListeners(
   return running;
 }
 
-async function stop(config: ServeConfig, running: Running, logger: Logger): Promise<void> {
-  await running.source?.close();
+/**
+ * After the signal's shutdown delay: draining starts first (no new connections; in-flight requests finish),
+ * then the view source stops (informers, status writes, Lease release) while the drain runs. Waiting for the
+ * API server before draining would keep accepting traffic for as long as it is slow (issue 10 item 10).
+ */
+export async function stop(
+  config: Pick<ServeConfig, 'drainTimeout'>,
+  running: Pick<Running, 'dataplane' | 'source' | 'admin' | 'side'>,
+  logger: Logger,
+): Promise<void> {
   logger.info('draining connections');
-  await running.dataplane.shutdown({ drainTimeoutMs: config.drainTimeout });
+  const drained = running.dataplane.shutdown({ drainTimeoutMs: config.drainTimeout });
+  await running.source?.close();
+  logger.info('configuration source closed');
+  await drained;
   await running.admin.close();
   await running.side.close();
   logger.info('stopped');

@@ -89,26 +89,29 @@ export function renderAnnotationDocs(): string {
     '  also serves `/socket.io`, which a cookie path `/socket.io/` would not cover (RFC 6265 §5.1.4).',
     '- Redirects to HTTPS use 308, which keeps the method and body.',
     '',
-    '## ingress-nginx annotations that refuse the Ingress',
+    '## Access-control annotations that refuse the Ingress',
+    '',
+    'Under either prefix, these keys (and any other `auth-*` key) make the Ingress not served. The exception is',
+    '`enable-global-auth: "false"`, which only opts out of a global authentication sticky-ingress does not have.',
+    '',
+    '| annotation | asks for |',
+    '| --- | --- |',
+    ...Object.entries(UNSUPPORTED_ACCESS_CONTROL)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, what]) => `| \`${NGINX_PREFIX}${key}\` | ${cell(what)} |`),
+    '',
+    '## Other ingress-nginx annotations that refuse the Ingress',
     '',
     'These would change which backend, path or client receives a request. Serving the Ingress without them would',
     'serve it differently from what it asks, so it is not served at all: an Error diagnostic (reason',
     '`UnsupportedAnnotation`), `Accepted=False` in its status, an Event, and `sticky-ingress check` exits 1.',
-    'An invalid value of a key marked "refuses when invalid" above does the same (reason `InvalidAnnotation`).',
+    'An invalid value of a key whose description says "Refuses the Ingress when invalid" does the same.',
     '',
     '| annotation | why |',
     '| --- | --- |',
-  );
-  const refused = [
-    ...Object.entries(REFUSED_NGINX_ANNOTATIONS),
-    ...Object.entries(UNSUPPORTED_ACCESS_CONTROL).map(
-      ([k, what]) => [k, `${what} is not implemented`] as const,
-    ),
-  ];
-  for (const [key, why] of refused.sort(([a], [b]) => (a < b ? -1 : 1))) {
-    out.push(`| \`${NGINX_PREFIX}${key}\` | ${cell(why)} |`);
-  }
-  out.push(
+    ...Object.entries(REFUSED_NGINX_ANNOTATIONS)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([key, why]) => `| \`${NGINX_PREFIX}${key}\` | ${cell(why)} |`),
     '',
     '## ingress-nginx annotations that are ignored',
     '',

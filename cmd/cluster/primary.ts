@@ -80,9 +80,11 @@ export async function runPrimary(
     (snapshot) => pool.broadcast(snapshot),
   );
   const stopped = waitForSignals(config, state, log, async () => {
-    await state.source?.close();
+    // Drain first (issue 10 item 10); the controller's status and Lease clean-up runs alongside, not before.
     logger.info({ workers: pool.pids }, 'draining connections');
-    await pool.close(config.drainTimeout);
+    const drained = pool.close(config.drainTimeout);
+    await state.source?.close();
+    await drained;
     await admin.close();
     logger.info('stopped');
   });

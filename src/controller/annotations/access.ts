@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseCidrList } from '../../shared/cidr.ts';
 import type { AccessPolicy } from '../../snapshot/types.ts';
-import type { AnnotationGroup, AnnotationIssue, AnnotationReader } from './descriptor.ts';
+import { type AnnotationIssue, type AnnotationReader, defineGroup } from './descriptor.ts';
 
 /** A comma-separated CIDR list, every entry valid (a bad one never silently widens or narrows access). */
 const cidrList = z.string().refine((s) => 'cidrs' in parseCidrList(s), 'a comma-separated list of CIDRs');
@@ -12,7 +12,7 @@ const CIDRS = 'comma-separated IPv4/IPv6 CIDRs or addresses';
  * Source-address access control. Unlike every other group, a bad value does not fall back to the default:
  * the default is "everyone", so falling back would serve the route open. A bad value refuses the Ingress.
  */
-export const accessGroup = {
+export const accessGroup = defineGroup({
   name: 'access control',
   schema: z.object({
     'allowlist-source-range': cidrList.optional(),
@@ -48,7 +48,7 @@ export const accessGroup = {
       risk: 'High',
     },
   ],
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /**
  * ingress-nginx access-control annotations sticky-ingress does not implement. An Ingress carrying one is NOT

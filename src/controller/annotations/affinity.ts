@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { type AnnotationGroup, boolString, uint } from './descriptor.ts';
+import { boolString, defineGroup, uint } from './descriptor.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/; // RFC 6265 cookie-name = RFC 7230 token
 const TEN_YEARS = 315_360_000;
 
 /** Cookie affinity: `affinity: cookie` pins a client to one endpoint of the backend with a signed cookie. */
-export const affinityGroup = {
+export const affinityGroup = defineGroup({
   name: 'affinity',
   schema: z.object({
     affinity: z.enum(['cookie', 'none']).default('none'),
@@ -31,7 +31,6 @@ export const affinityGroup = {
       key: 'affinity',
       nginx: true,
       values: 'cookie, none',
-      default: 'none',
       description:
         'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
       risk: 'Low',
@@ -42,7 +41,6 @@ export const affinityGroup = {
       key: 'affinity-mode',
       nginx: true,
       values: 'balanced, persistent',
-      default: 'balanced',
       description:
         'balanced: re-pick when the pinned endpoint is unhealthy or gone; persistent: keep it while it exists.',
       risk: 'Low',
@@ -51,7 +49,6 @@ export const affinityGroup = {
       key: 'session-cookie-name',
       nginx: true,
       values: 'an RFC 6265 cookie name (token characters, at most 64)',
-      default: 'INGRESSCOOKIE',
       description: 'Name of the affinity cookie.',
       risk: 'Low',
     },
@@ -100,7 +97,6 @@ export const affinityGroup = {
       key: 'session-cookie-secure',
       nginx: true,
       values: 'true, false',
-      default: 'false',
       description:
         'true: always mark the cookie Secure; false: Secure only when the request came over HTTPS.',
       risk: 'Low',
@@ -109,7 +105,6 @@ export const affinityGroup = {
       key: 'session-cookie-httponly',
       nginx: false,
       values: 'true, false',
-      default: 'true',
       description: 'HttpOnly attribute (scripts cannot read the cookie).',
       risk: 'Low',
     },
@@ -117,12 +112,11 @@ export const affinityGroup = {
       key: 'session-cookie-change-on-failure',
       nginx: true,
       values: 'true, false',
-      default: 'false',
       description: 'Re-pick (and re-issue the cookie) when the pinned endpoint refuses the connection.',
       risk: 'Low',
     },
   ],
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /** Typed result of the affinity group. */
 export type AffinityAnnotations = z.output<typeof affinityGroup.schema>;

@@ -63,6 +63,34 @@ export interface AnnotationGroup<S extends z.ZodObject> {
   fromNginx?: Readonly<Record<string, (value: string) => string>>;
 }
 
+/** A descriptor as a group writes it: `default` text only for keys whose schema field has no `.default()`. */
+export type DescriptorSpec = Omit<AnnotationDescriptor, 'default'> & { default?: string };
+
+/**
+ * Defines a group with one source per default: each descriptor's `default` text (docs, diagnostics) is the
+ * schema field's `.default()` value; hand-written text is allowed only where the field has none ("absent").
+ * Throws at module load when a descriptor has both or neither: a programming error, not input.
+ */
+export function defineGroup<S extends z.ZodObject>(group: {
+  name: string;
+  schema: S;
+  descriptors: readonly DescriptorSpec[];
+  fromNginx?: Readonly<Record<string, (value: string) => string>>;
+}): AnnotationGroup<S> {
+  const descriptors = group.descriptors.map((d): AnnotationDescriptor => {
+    const field = group.schema.shape[d.key] as z.ZodType | undefined;
+    const parsed = field?.safeParse(undefined);
+    const fromSchema = parsed?.success && parsed.data !== undefined ? String(parsed.data) : undefined;
+    if ((fromSchema === undefined) === (d.default === undefined)) {
+      throw new Error(
+        `annotation ${d.key}: default must come from the schema or, if it has none, the descriptor`,
+      );
+    }
+    return { ...d, default: fromSchema ?? (d.default as string) };
+  });
+  return { ...group, descriptors };
+}
+
 /** A non-negative integer written as a string ("60"), bounded; ingress-nginx reads these with Atoi too. */
 export function uint(min: number, max: number) {
   return z

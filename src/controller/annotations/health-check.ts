@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { type AnnotationGroup, uint } from './descriptor.ts';
+import { defineGroup, uint } from './descriptor.ts';
 
 /** Active HTTP health checks, off unless a path is set. Passive ejection is always on. */
-export const healthCheckGroup = {
+export const healthCheckGroup = defineGroup({
   name: 'health-check',
   schema: z.object({
     'health-check-path': z
@@ -25,12 +25,11 @@ export const healthCheckGroup = {
       key: 'health-check-interval',
       nginx: false,
       values: 'whole seconds, 1 to 3600',
-      default: '10',
       description: 'Seconds between two checks of one endpoint (timeout: the interval, at most 2 s).',
       risk: 'Low',
     },
   ],
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /** Typed result of the health-check group. */
 export type HealthCheckAnnotations = z.output<typeof healthCheckGroup.schema>;

@@ -4,6 +4,7 @@ import type {
   AffinityPolicy,
   BalancePolicy,
   CorsPolicy,
+  Draft,
   HstsPolicy,
   RateLimits,
   RouteRedirect,
@@ -230,7 +231,7 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
-  const cookie: NonNullable<IngressAnnotations['affinity']>['cookie'] = {
+  const cookie: Draft<NonNullable<IngressAnnotations['affinity']>['cookie']> = {
     name: a['session-cookie-name'],
     secure: a['session-cookie-secure'] ? 'always' : 'auto',
     httpOnly: a['session-cookie-httponly'],

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { AnnotationGroup } from './descriptor.ts';
+import { defineGroup } from './descriptor.ts';
 
 // ingress-nginx spells its algorithms differently; `ewma` (latency-weighted) is closest to least-conn.
 const NGINX_BALANCERS: Readonly<Record<string, string>> = { round_robin: 'round-robin', ewma: 'least-conn' };
 
 /** Load balancing of requests (and new affinity sessions) across a backend's endpoints. */
-export const loadBalanceGroup = {
+export const loadBalanceGroup = defineGroup({
   name: 'load-balance',
   schema: z.object({
     'load-balance': z.enum(['round-robin', 'least-conn', 'random-two']).default('round-robin'),
@@ -15,7 +15,6 @@ export const loadBalanceGroup = {
       key: 'load-balance',
       nginx: true,
       values: 'round-robin, least-conn, random-two',
-      default: 'round-robin',
       description:
         'How an endpoint is picked for requests without affinity. ingress-nginx values: round_robin = round-robin, ewma = least-conn.',
       risk: 'Low',
@@ -23,7 +22,7 @@ export const loadBalanceGroup = {
     },
   ],
   fromNginx: { 'load-balance': (v: string) => NGINX_BALANCERS[v] ?? v },
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /** Typed result of the load-balance group. */
 export type LoadBalanceAnnotations = z.output<typeof loadBalanceGroup.schema>;

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { type AnnotationGroup, uint } from './descriptor.ts';
+import { defineGroup, uint } from './descriptor.ts';
 
 /** Timeouts and retries of the proxy towards the backend. */
-export const proxyGroup = {
+export const proxyGroup = defineGroup({
   name: 'proxy',
   schema: z.object({
     'proxy-connect-timeout': uint(1, 300).default(5),
@@ -15,7 +15,6 @@ export const proxyGroup = {
       key: 'proxy-connect-timeout',
       nginx: true,
       values: 'whole seconds, 1 to 300',
-      default: '5',
       description: 'TCP connect timeout towards an endpoint.',
       risk: 'Low',
     },
@@ -23,7 +22,6 @@ export const proxyGroup = {
       key: 'proxy-read-timeout',
       nginx: true,
       values: 'whole seconds, 1 to 86400',
-      default: '60',
       description: 'Time allowed for the response headers, and between two reads of the response body.',
       risk: 'Low',
       differs: 'does not close idle WebSockets (websocket-idle-timeout does, default 3600 s)',
@@ -32,7 +30,6 @@ export const proxyGroup = {
       key: 'websocket-idle-timeout',
       nginx: false,
       values: 'whole seconds, 1 to 86400',
-      default: '3600',
       description: 'An upgraded (WebSocket) connection with no traffic either way is closed after this long.',
       risk: 'Low',
     },
@@ -40,13 +37,12 @@ export const proxyGroup = {
       key: 'proxy-next-upstream-tries',
       nginx: true,
       values: 'an integer, 0 to 11',
-      default: '3',
       description:
         'Tries in all, the first included, as in ingress-nginx: on a connect failure (nothing sent yet) the next endpoint is tried. 3 = 2 retries; 0 = 10 retries (the cap).',
       risk: 'Low',
     },
   ],
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /** Typed result of the proxy group. */
 export type ProxyAnnotations = z.output<typeof proxyGroup.schema>;

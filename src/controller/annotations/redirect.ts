@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { type AnnotationGroup, boolString, uint } from './descriptor.ts';
+import { boolString, defineGroup, uint } from './descriptor.ts';
 
 /** HTTP->HTTPS redirects and HSTS. HSTS is off by default: once a browser has seen it, it cannot be undone. */
-export const redirectGroup = {
+export const redirectGroup = defineGroup({
   name: 'redirect',
   schema: z.object({
     'ssl-redirect': boolString.default(true),
@@ -17,7 +17,6 @@ export const redirectGroup = {
       key: 'ssl-redirect',
       nginx: true,
       values: 'true, false',
-      default: 'true',
       description:
         'Redirect HTTP to HTTPS (308) for hosts listed under spec.tls, even when their Secret is missing (the default certificate serves them).',
       risk: 'Low',
@@ -26,7 +25,6 @@ export const redirectGroup = {
       key: 'force-ssl-redirect',
       nginx: true,
       values: 'true, false',
-      default: 'false',
       description:
         'Redirect HTTP to HTTPS (308) also for hosts without TLS (e.g. TLS ends at a load balancer).',
       risk: 'Low',
@@ -35,7 +33,6 @@ export const redirectGroup = {
       key: 'hsts',
       nginx: false,
       values: 'true, false',
-      default: 'false',
       description:
         'Send Strict-Transport-Security on HTTPS responses. Off by default, unlike ingress-nginx (whose HSTS is a ConfigMap setting, not an annotation): browsers cache it for max-age and it cannot be withdrawn.',
       risk: 'Medium',
@@ -44,7 +41,6 @@ export const redirectGroup = {
       key: 'hsts-max-age',
       nginx: false,
       values: 'whole seconds, 0 to 63072000',
-      default: '31536000',
       description: 'max-age of the HSTS header.',
       risk: 'Medium',
     },
@@ -52,7 +48,6 @@ export const redirectGroup = {
       key: 'hsts-include-subdomains',
       nginx: false,
       values: 'true, false',
-      default: 'false',
       description: 'Add includeSubDomains to the HSTS header.',
       risk: 'Medium',
     },
@@ -60,12 +55,11 @@ export const redirectGroup = {
       key: 'hsts-preload',
       nginx: false,
       values: 'true, false',
-      default: 'false',
       description: 'Add preload to the HSTS header.',
       risk: 'High',
     },
   ],
-} satisfies AnnotationGroup<z.ZodObject>;
+});
 
 /** Typed result of the redirect group. */
 export type RedirectAnnotations = z.output<typeof redirectGroup.schema>;

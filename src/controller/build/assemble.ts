@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../snapshot/hash.ts';
-import { escapeRegex, routeOrder } from '../../snapshot/order.ts';
-import type { Backend, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
+import { comparePrecedence } from '../../snapshot/precedence.ts';
+import { escapeRegex } from '../../snapshot/regex/escape.ts';
+import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
 import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
 
@@ -40,18 +41,23 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   const tls = settleTls(ctx, new Set([...byHost.keys(), ...twins.values()]));
   const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
     const claim = tls.get(hostname);
-    return hostOf(ctx, hostname, regexHost(routes).sort(routeOrder), claim && (claim.certificate ?? ''));
+    return hostOf(
+      ctx,
+      hostname,
+      regexHost(routes).sort(comparePrecedence),
+      claim && (claim.certificate ?? ''),
+    );
   });
   for (const [twin, target] of twins) {
     // The twin is served with the target's certificate: ingress-nginx, too, needs it to name both hosts.
     const claim = tls.get(target);
-    const host: VirtualHost = { hostname: twin, routes: [], redirectTo: target };
+    const host: Draft<VirtualHost> = { hostname: twin, routes: [], redirectTo: target };
     if (claim) host.tls = claim.certificate ? { certificate: claim.certificate } : {};
     hosts.push(host);
   }
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
-  const body: Body = {
+  const body: Draft<Body> = {
     hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
     backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),
     certificates: [...ctx.certificates.values()]
@@ -101,7 +107,7 @@ function hostOf(
   ) {
     return seen;
   }
-  const host: VirtualHost = { hostname, routes };
+  const host: Draft<VirtualHost> = { hostname, routes };
   if (certificate !== undefined) host.tls = certificate ? { certificate } : {};
   return host;
 }
@@ -254,6 +260,3 @@ function settleTls(ctx: BuildContext, served: ReadonlySet<string>): Map<string, 
   }
   return out;
 }
-
-/** Exact before Prefix for the same path, longer (element-normalised) paths first, then by id; see routeOrder. */
-export const comparePrecedence = routeOrder;

@@ -1,4 +1,4 @@
-import type { PathType, Route } from '../../snapshot/types.ts';
+import type { Draft, PathType, Route } from '../../snapshot/types.ts';
 import { type IngressAnnotations, parseIngressAnnotations, pathRegexProblem } from '../annotations/index.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
@@ -204,7 +204,7 @@ function addRoute(
   }
   const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
   const { config } = item;
-  const route: Omit<Route, 'backend'> = {
+  const route: Draft<Omit<Route, 'backend'>> = {
     id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
     source: sourceRef(item.ref),
     path,
@@ -241,7 +241,7 @@ function addRoute(
 }
 
 function canaryRule(c: NonNullable<IngressAnnotations['canary']>): NonNullable<RouteCandidate['canary']> {
-  const rule: NonNullable<RouteCandidate['canary']> = {
+  const rule: Draft<NonNullable<RouteCandidate['canary']>> = {
     weight: c['canary-weight'],
     weightTotal: c['canary-weight-total'],
     sticky: c['affinity-canary-behavior'] === 'sticky',

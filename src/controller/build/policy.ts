@@ -1,4 +1,4 @@
-import type { AffinityPolicy, Backend, PassiveHealthCheck } from '../../snapshot/types.ts';
+import type { AffinityPolicy, Backend, Draft, PassiveHealthCheck } from '../../snapshot/types.ts';
 import type { IngressAnnotations } from '../annotations/index.ts';
 
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
@@ -21,13 +21,14 @@ export function defaultCookiePath(routePath: string): string {
 
 /** The backend policy of one Ingress path, from the Ingress's annotations. */
 export function ingressPolicy(config: IngressAnnotations, routePath: string): BackendPolicy {
-  const policy: BackendPolicy = {
+  const policy: Draft<BackendPolicy> = {
     balance: config.balance,
     timeouts: { ...config.timeouts },
     retries: config.retries,
-    health: { passive: { ...PASSIVE_HEALTH } },
+    health: config.activeHealth
+      ? { passive: { ...PASSIVE_HEALTH }, active: { ...config.activeHealth } }
+      : { passive: { ...PASSIVE_HEALTH } },
   };
-  if (config.activeHealth) policy.health.active = { ...config.activeHealth };
   if (config.affinity) {
     const { path, ...cookie } = config.affinity.cookie;
     const affinity: AffinityPolicy = {

@@ -1,4 +1,5 @@
-import type { AffinityPolicy, Route } from '../../snapshot/types.ts';
+import { durationMs } from '../../shared/duration.ts';
+import type { AffinityPolicy, Draft, Route } from '../../snapshot/types.ts';
 import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } from '../stickyroute/schema.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
@@ -7,8 +8,6 @@ import { endpointScreen, resolveEndpoints } from './endpoints.ts';
 import { memoized } from './memo.ts';
 import { errorMessage, isRecord, type ObjectRef, type Rank, sourceRef } from './meta.ts';
 import { type BackendPolicy, defaultCookiePath, PASSIVE_HEALTH, REDIRECT_CODE } from './policy.ts';
-
-const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 /** Processor 4: every StickyRoute (they have no class: all are ours) becomes route candidates and TLS claims. */
 export function processStickyRoutes(ctx: BuildContext, view: ClusterView): void {
@@ -88,14 +87,14 @@ function routeOf(
   ref: ObjectRef,
   suffix: string,
 ): Omit<Route, 'backend'> {
-  const route: Omit<Route, 'backend'> = {
+  const route: Draft<Omit<Route, 'backend'>> = {
     id: `StickyRoute/${ref.namespace}/${ref.name}/${suffix}`,
     source: sourceRef(ref),
     path: r.match.path,
     pathType: r.match.pathType,
     redirect: {
-      sslRedirect: spec.redirect?.sslRedirect ?? true,
-      forceSslRedirect: spec.redirect?.forceSslRedirect ?? false,
+      sslRedirect: spec.redirect.sslRedirect,
+      forceSslRedirect: spec.redirect.forceSslRedirect,
       code: REDIRECT_CODE,
     },
   };
@@ -129,24 +128,27 @@ function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: nu
 
 function policyOf(r: StickyRouteRoute): BackendPolicy {
   const t = r.timeouts;
-  const policy: BackendPolicy = {
+  const policy: Draft<BackendPolicy> = {
     balance: r.loadBalancing.policy,
     timeouts: {
-      connectMs: ms(t?.connect ?? '5s'),
-      readMs: ms(t?.read ?? '60s'),
-      tunnelIdleMs: ms(t?.tunnelIdle ?? '1h'),
+      connectMs: durationMs(t.connect),
+      readMs: durationMs(t.read),
+      tunnelIdleMs: durationMs(t.tunnelIdle),
     },
     retries: r.retries,
     health: { passive: { ...PASSIVE_HEALTH } },
   };
   const hc = r.healthCheck;
   if (hc) {
-    policy.health.active = {
-      path: hc.path,
-      intervalMs: hc.intervalSeconds * 1000,
-      timeoutMs: hc.timeoutSeconds * 1000,
-      healthyThreshold: hc.healthyThreshold,
-      unhealthyThreshold: hc.unhealthyThreshold,
+    policy.health = {
+      passive: policy.health.passive,
+      active: {
+        path: hc.path,
+        intervalMs: hc.intervalSeconds * 1000,
+        timeoutMs: hc.timeoutSeconds * 1000,
+        healthyThreshold: hc.healthyThreshold,
+        unhealthyThreshold: hc.unhealthyThreshold,
+      },
     };
   }
   if (r.affinity) {
@@ -159,9 +161,4 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
     policy.affinity = affinity;
   }
   return policy;
-}
-
-function ms(duration: string): number {
-  const n = Number.parseInt(duration, 10);
-  return n * UNIT_MS[duration.replace(/^\d+/, '') as keyof typeof UNIT_MS];
 }

@@ -14,6 +14,9 @@ const API_VERSIONS: Record<string, string> = {
   StickyRoute: 'sticky-ingress.dev/v1alpha1',
 };
 
+/** How many written Event keys are remembered (least recently seen forgotten first). */
+export const EVENT_MEMORY = 4096;
+
 /** events.k8s.io/v1 reportingController of every Event this controller writes. */
 export const REPORTING_CONTROLLER = 'sticky-ingress.dev/controller';
 
@@ -27,14 +30,47 @@ export class EventRecorder {
   readonly #logger: Logger;
   readonly #instance: string;
   readonly #observer: ControllerObserver | undefined;
-  /** Keys already written (or found to exist) by this process, to skip the request altogether. */
-  readonly #sent = new Set<string>();
+  /**
+   * Keys already written (or found to exist) by this process, to skip the request altogether. An LRU over a
+   * Map's insertion order, at most `#memory` keys: a forgotten key costs one request answered 409, never a
+   * duplicate Event, so the bound trades a request for memory that tenants could otherwise grow without end.
+   */
+  readonly #sent = new Map<string, true>();
+  readonly #memory: number;
 
-  constructor(opts: { rest: KubeRest; logger: Logger; instance: string; observer?: ControllerObserver }) {
+  constructor(opts: {
+    rest: KubeRest;
+    logger: Logger;
+    instance: string;
+    observer?: ControllerObserver;
+    /** Keys remembered; EVENT_MEMORY by default. */
+    memory?: number;
+  }) {
     this.#rest = opts.rest;
     this.#logger = opts.logger;
     this.#instance = opts.instance;
     this.#observer = opts.observer;
+    this.#memory = opts.memory ?? EVENT_MEMORY;
+  }
+
+  /** How many Event keys are remembered now (never more than the `memory` option). */
+  get remembered(): number {
+    return this.#sent.size;
+  }
+
+  #seen(digest: string): boolean {
+    if (!this.#sent.has(digest)) return false;
+    this.#sent.delete(digest); // refresh: most recently seen last
+    this.#sent.set(digest, true);
+    return true;
+  }
+
+  #remember(digest: string): void {
+    this.#sent.set(digest, true);
+    while (this.#sent.size > this.#memory) {
+      const oldest = this.#sent.keys().next().value as string;
+      this.#sent.delete(oldest);
+    }
   }
 
   /** Writes an Event for every diagnostic not reported before; failures are logged, never thrown. */
@@ -48,7 +84,7 @@ export class EventRecorder {
         .update(JSON.stringify([d.object.kind, namespace, d.object.name, d.reason, d.message]))
         .digest('hex')
         .slice(0, 16);
-      if (this.#sent.has(digest)) continue;
+      if (this.#seen(digest)) continue;
       const uid = d.object.uid ?? uidOf(d);
       const stamp = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
       const base = d.object.name
@@ -76,11 +112,11 @@ export class EventRecorder {
       };
       try {
         await this.#rest.request('POST', `/apis/events.k8s.io/v1/namespaces/${namespace}/events`, event);
-        this.#sent.add(digest);
+        this.#remember(digest);
       } catch (err) {
         const status = statusOf(err);
         if (status === 409) {
-          this.#sent.add(digest);
+          this.#remember(digest);
           continue;
         }
         this.#observer?.apiError?.('create Event', status);
@@ -90,7 +126,5 @@ export class EventRecorder {
         );
       }
     }
-    // Bounded memory; after a clear the API server's 409 still de-duplicates.
-    if (this.#sent.size > 10_000) this.#sent.clear();
   }
 }

@@ -33,12 +33,16 @@ export class KubeRest {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** One request; throws KubeRequestError (with the HTTP status, 0 for network errors) unless 2xx. */
+  /**
+   * One request; throws KubeRequestError (with the HTTP status, 0 for network errors and aborts) unless 2xx.
+   * `signal` aborts it early (leader election bounds each renew by its renew deadline).
+   */
   async request<T>(
     method: keyof typeof METHODS,
     path: string,
     body?: unknown,
     contentType?: string,
+    signal?: AbortSignal,
   ): Promise<T> {
     const url = `${this.#server}${path}`;
     const ctx = new RequestContext(url, METHODS[method]);
@@ -52,13 +56,20 @@ export class KubeRest {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         dispatcher: ctx.getDispatcher(),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: signal
+          ? AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), signal])
+          : AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new KubeRequestError(method, path, 0, cause?.code ?? cause?.message ?? (err as Error).message);
     }
-    const text = await res.text();
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw new KubeRequestError(method, path, 0, (err as Error).message);
+    }
     if (res.status < 200 || res.status >= 300) {
       let message = text.slice(0, 300);
       try {

@@ -106,27 +106,51 @@ export class LeaderElector {
 
   #tick(): void {
     if (this.#closed) return;
-    this.#running = this.#attempt()
+    // client-go's renew deadline: a leader whose renew has not succeeded by lastRenew + renewDeadline gives up
+    // at that moment, even while the request hangs, and the request is aborted. renewDeadline < leaseDuration,
+    // and others count the lease's duration from when they saw our last renew (which started after lastRenew),
+    // so we stop writing before anyone else can take over: never two leaders.
+    const deadline = this.#leader
+      ? this.#lastRenew + this.#timing.renewDeadlineMs
+      : Date.now() + this.#timing.renewDeadlineMs;
+    const abort = new AbortController();
+    const expire = setTimeout(
+      () => {
+        abort.abort(new Error('renew deadline passed'));
+        if (this.#leader) {
+          this.#logger.warn(
+            { renewDeadlineMs: this.#timing.renewDeadlineMs },
+            'leader election: renew deadline passed',
+          );
+          this.#setLeader(false);
+        }
+      },
+      Math.max(0, deadline - Date.now()),
+    );
+    this.#running = this.#attempt(abort.signal)
       .catch((err: unknown) => this.#attemptFailed(err))
       .finally(() => {
+        clearTimeout(expire);
         this.#running = undefined;
         if (this.#closed) return;
         this.#timer = setTimeout(() => this.#tick(), this.#timing.retryPeriodMs);
       });
   }
 
-  async #attempt(): Promise<void> {
+  async #attempt(signal: AbortSignal): Promise<void> {
     const now = Date.now();
+    const request = <T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown) =>
+      this.#rest.request<T>(method, path, body, undefined, signal);
     const seconds = Math.ceil(this.#timing.leaseDurationMs / 1000);
     let lease: Lease | undefined;
     try {
-      lease = await this.#rest.request<Lease>('GET', this.#path);
+      lease = await request<Lease>('GET', this.#path);
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
     if (!lease) {
       const stamp = microTime(now);
-      await this.#rest.request('POST', this.#collection, {
+      await request('POST', this.#collection, {
         apiVersion: 'coordination.k8s.io/v1',
         kind: 'Lease',
         metadata: { name: this.#name, namespace: this.#namespace },
@@ -138,7 +162,7 @@ export class LeaderElector {
           leaseTransitions: 0,
         },
       });
-      return this.#won(now);
+      return this.#won(now, signal);
     }
     const record = JSON.stringify(lease.spec);
     if (this.#observed?.record !== record) this.#observed = { record, at: now };
@@ -159,11 +183,13 @@ export class LeaderElector {
       ...(taking ? { acquireTime: stamp, leaseTransitions: (lease.spec.leaseTransitions ?? 0) + 1 } : {}),
     };
     // PUT carries metadata.resourceVersion: a concurrent writer makes this a 409, never a double leader.
-    await this.#rest.request('PUT', this.#path, lease);
-    this.#won(now);
+    await request('PUT', this.#path, lease);
+    this.#won(now, signal);
   }
 
-  #won(now: number): void {
+  #won(now: number, signal: AbortSignal): void {
+    // An answer that arrives after the deadline fired is not a renew we may act on (we already stepped down).
+    if (signal.aborted) return;
     this.#lastRenew = now;
     this.#observed = undefined;
     if (!this.#leader) this.#setLeader(true);

@@ -1,6 +1,20 @@
 /** The kinds the cluster controller watches. */
 export type WatchedKind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'StickyRoute';
 
+const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
+  'Ingress',
+  'IngressClass',
+  'Service',
+  'EndpointSlice',
+  'Secret',
+  'StickyRoute',
+]);
+
+/** Whether a diagnostic's object kind is one the informers watch (`Build` and the like are not). */
+export function isWatchedKind(kind: string): kind is WatchedKind {
+  return WATCHED.has(kind);
+}
+
 /** One finished build: how long it took, whether a new snapshot went live, its version, diagnostics count. */
 export interface BuildInfo {
   durationMs: number;

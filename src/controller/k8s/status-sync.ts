@@ -3,7 +3,7 @@ import type { ObjectStatus } from '../build/status.ts';
 import type { Diagnostic } from '../view.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import type { KubeRest } from './kube-rest.ts';
-import type { ControllerObserver } from './observer.ts';
+import { type ControllerObserver, isWatchedKind } from './observer.ts';
 import { type LoadBalancerIngress, StatusWriter } from './status-writer.ts';
 import type { ClusterStore } from './store.ts';
 
@@ -108,13 +108,11 @@ export class StatusSync {
       this.#store.get('StickyRoute', ns, name),
     );
     if (!this.#leader) return;
+    // A diagnostic may be about no stored object (kind `Build`: an internal build error): no uid to look up.
     await this.#events.record(outcome.diagnostics, (d) => {
-      const obj = this.#store.get<{ metadata?: { uid?: string } }>(
-        d.object.kind as 'Ingress',
-        d.object.namespace,
-        d.object.name,
-      );
-      return obj?.metadata?.uid;
+      const { kind, namespace, name } = d.object;
+      if (!isWatchedKind(kind)) return undefined;
+      return this.#store.get<{ metadata?: { uid?: string } }>(kind, namespace, name)?.metadata?.uid;
     });
   }
 }

@@ -5,14 +5,11 @@ import type {
   V1Secret,
   V1Service,
 } from '@kubernetes/client-node';
+import { type OwnClasses, ownClasses, ownsIngress, referencesOf } from '../build/ingress-class.ts';
 import type { StickyRoute } from '../stickyroute/types.ts';
 import type { ClusterView } from '../view.ts';
 import type { WatchedKind } from './observer.ts';
 
-/** `spec.controller` of the IngressClasses this controller serves (same constant as the builder's). */
-const CONTROLLER_NAME = 'sticky-ingress.dev/controller';
-const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
-const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** The minimum every stored object has. */
@@ -26,9 +23,6 @@ export interface StoredObject {
   };
 }
 
-type AnyRecord = Record<string, unknown>;
-const rec = (v: unknown): AnyRecord => (typeof v === 'object' && v !== null ? (v as AnyRecord) : {});
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const keyOf = (o: StoredObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
@@ -41,7 +35,7 @@ export class ClusterStore {
   readonly #ingressClass: string;
   readonly #defaultCertificate: string | undefined;
   #refs: { services: Set<string>; secrets: Set<string> } | undefined;
-  #ownClasses: { names: Set<string>; ownsDefault: boolean } | undefined;
+  #ownClasses: OwnClasses | undefined;
   /** Sorted lists by kind, as view() last returned them; a list is a new array after any change to it. */
   #lists = new Map<WatchedKind, { keys: string[]; objects: StoredObject[] }>();
 
@@ -87,8 +81,9 @@ export class ClusterStore {
     return relevant;
   }
 
+  /** The stored object, or undefined (also for a kind nothing stores). */
   get<T>(kind: WatchedKind, namespace: string, name: string): T | undefined {
-    return this.#map(kind).get(`${namespace}/${name}`) as T | undefined;
+    return this.#objects.get(kind)?.get(`${namespace}/${name}`) as T | undefined;
   }
 
   /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
@@ -161,29 +156,13 @@ export class ClusterStore {
     }
   }
 
+  // The builder's own functions (build/ingress-class.ts): the store can never disagree on what is ours.
   #ownsIngress(ingress: StoredObject): boolean {
-    const own = this.#classes();
-    const className = rec(rec(ingress).spec).ingressClassName;
-    if (typeof className === 'string' && className !== '') return own.names.has(className);
-    const legacy = ingress.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
-    if (typeof legacy === 'string' && legacy !== '') return legacy === this.#ingressClass;
-    return own.ownsDefault;
+    return ownsIngress(this.#classes(), this.#ingressClass, ingress);
   }
 
-  #classes(): { names: Set<string>; ownsDefault: boolean } {
-    if (this.#ownClasses) return this.#ownClasses;
-    const names = new Set<string>();
-    const named = new Set<string>();
-    let ownsDefault = false;
-    for (const cls of this.#map('IngressClass').values()) {
-      const name = cls.metadata?.name ?? '';
-      named.add(name);
-      if (rec(rec(cls).spec).controller !== CONTROLLER_NAME) continue;
-      names.add(name);
-      if (cls.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true') ownsDefault = true;
-    }
-    if (!named.has(this.#ingressClass)) names.add(this.#ingressClass);
-    this.#ownClasses = { names, ownsDefault };
+  #classes(): OwnClasses {
+    this.#ownClasses ??= ownClasses(this.#map('IngressClass').values(), this.#ingressClass);
     return this.#ownClasses;
   }
 
@@ -192,33 +171,14 @@ export class ClusterStore {
     const services = new Set<string>();
     const secrets = new Set<string>();
     if (this.#defaultCertificate) secrets.add(this.#defaultCertificate);
+    const add = (refs: { services: string[]; secrets: string[] }) => {
+      for (const s of refs.services) services.add(s);
+      for (const s of refs.secrets) secrets.add(s);
+    };
     for (const ingress of this.#map('Ingress').values()) {
-      if (!this.#ownsIngress(ingress)) continue;
-      const ns = ingress.metadata?.namespace ?? '';
-      const spec = rec(rec(ingress).spec);
-      const backends = [rec(spec.defaultBackend)];
-      for (const rule of arr(spec.rules)) {
-        for (const path of arr(rec(rec(rule).http).paths)) backends.push(rec(rec(path).backend));
-      }
-      for (const b of backends) {
-        const name = rec(b.service).name;
-        if (typeof name === 'string') services.add(`${ns}/${name}`);
-      }
-      for (const tls of arr(spec.tls)) {
-        const name = rec(tls).secretName;
-        if (typeof name === 'string') secrets.add(`${ns}/${name}`);
-      }
+      if (this.#ownsIngress(ingress)) add(referencesOf('Ingress', ingress));
     }
-    for (const route of this.#map('StickyRoute').values()) {
-      const ns = route.metadata?.namespace ?? '';
-      const spec = rec(rec(route).spec);
-      for (const r of arr(spec.routes)) {
-        const name = rec(rec(rec(r).backend).service).name;
-        if (typeof name === 'string') services.add(`${ns}/${name}`);
-      }
-      const secret = rec(spec.tls).secretName;
-      if (typeof secret === 'string') secrets.add(`${ns}/${secret}`);
-    }
+    for (const route of this.#map('StickyRoute').values()) add(referencesOf('StickyRoute', route));
     this.#refs = { services, secrets };
     return this.#refs;
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseCidr } from '../../shared/cidr.ts';
+import { DURATION_HINT, DURATION_PATTERN } from '../../shared/duration.ts';
 
 /**
  * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
@@ -22,7 +23,7 @@ const hostname = z
 
 const duration = z
   .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'a duration like 500ms, 5s, 2m or 1h')
+  .regex(DURATION_PATTERN, DURATION_HINT)
   .describe('A duration: an integer followed by ms, s, m or h.');
 
 const servicePort = z
@@ -133,7 +134,8 @@ const routeSchema = z
       .strict()
       .default({ policy: 'round-robin' }),
     affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),
-    timeouts: timeoutsSchema.optional(),
+    // prefault: an absent block is parsed as {}, so the field defaults above are the only StickyRoute defaults.
+    timeouts: timeoutsSchema.prefault({}),
     retries: z
       .number()
       .int()
@@ -162,7 +164,7 @@ export const stickyRouteSpecSchema = z
         forceSslRedirect: z.boolean().default(false).describe('Redirect HTTP to HTTPS even without tls.'),
       })
       .strict()
-      .optional(),
+      .prefault({}), // absent = {}: the field defaults above are the only ones
     hsts: z
       .object({
         maxAgeSeconds: z.number().int().min(0).max(63_072_000).default(31_536_000),

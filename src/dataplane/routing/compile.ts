@@ -1,9 +1,9 @@
 import {
   type Backend,
+  comparePrecedence,
   type HstsPolicy,
   LinearRegex,
   type Route,
-  routeOrder,
   type Snapshot,
   type VirtualHost,
 } from '../../snapshot/index.ts';
@@ -135,8 +135,8 @@ function canaryOf<B>(route: Route, resolve: (id: string) => B | undefined): B | 
   return route.canary === undefined ? undefined : resolve(route.canary.backend);
 }
 
-/** Exact before Prefix of the same path; longer (normalised) paths first; then by id (stable); see routeOrder. */
-export const byPrecedence = routeOrder;
+/** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
+export const byPrecedence = comparePrecedence;
 
 function trimSlash(path: string): string {
   let end = path.length;
