@@ -1,7 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { LifecycleError } from '../dataplane/errors.ts';
-import { listen } from '../dataplane/front/listeners.ts';
+import { listen } from '../shared/listen.ts';
+
+/** An admin listener lifecycle error; `code` is stable. */
+export class AdminError extends Error {
+  readonly code: 'ADMIN_ERR_ALREADY_STARTED';
+
+  constructor(code: 'ADMIN_ERR_ALREADY_STARTED', message: string) {
+    super(message);
+    this.name = 'AdminError';
+    this.code = code;
+  }
+}
 
 /** Answers one admin GET; may be async. Errors become a 500 and a log line. */
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -45,7 +55,7 @@ export class AdminServer {
 
   async start(): Promise<void> {
     if (this.#server !== undefined)
-      throw new LifecycleError('DP_ERR_ALREADY_STARTED', 'admin server already started');
+      throw new AdminError('ADMIN_ERR_ALREADY_STARTED', 'admin server already started');
     this.#server = createServer((req, res) => this.#serve(req, res));
     this.#port = await listen(this.#server, this.#options.bindAddress, this.#options.port);
   }

@@ -96,15 +96,3 @@ export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts
   const pem = contexts.defaultPem;
   server.setSecureContext({ cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION });
 }
-
-/** Listens on bindAddress:port; resolves with the bound port. */
-export function listen(server: Server | HttpsServer, bindAddress: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, bindAddress, () => {
-      server.off('error', reject);
-      const addr = server.address();
-      resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-    });
-  });
-}

@@ -88,7 +88,8 @@ export function upstreamHeaders(
   skip: ReadonlySet<string> = HTTP_REQUEST_SKIP,
 ): string[] {
   const h = req.headers;
-  const out: string[] = ['host', host];
+  // A request without Host (HTTP/1.0) keeps having none; undici then names the endpoint, as before.
+  const out: string[] = host === '' ? [] : ['host', host];
   const extra = connectionTokens(h);
   for (const name in h) {
     if (name === 'host' || skip.has(name) || extra?.has(name)) continue;

@@ -1,5 +1,4 @@
 import {
-  type Backend,
   comparePrecedence,
   type HstsPolicy,
   LinearRegex,
@@ -150,9 +149,4 @@ export function hstsValue(h: HstsPolicy): string {
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';
   return v;
-}
-
-/** Backends by id, for callers that need the snapshot's config of a backend. */
-export function backendsById(snapshot: Snapshot): Map<string, Backend> {
-  return new Map(snapshot.backends.map((b) => [b.id, b]));
 }

@@ -58,20 +58,3 @@ export function findRoute<B>(host: CompiledHost<B>, path: string): CompiledRoute
   }
   return undefined;
 }
-
-/** The path part of a request target: origin-form up to `?`; absolute-form reduced to its path; '' if invalid. */
-export function requestPath(url: string | undefined): string {
-  if (!url) return '';
-  if (url.charCodeAt(0) === 47) {
-    const q = url.indexOf('?');
-    return q === -1 ? url : url.slice(0, q);
-  }
-  if (url.startsWith('http://') || url.startsWith('https://')) {
-    try {
-      return new URL(url).pathname;
-    } catch {
-      return '';
-    }
-  }
-  return url === '*' ? '*' : '';
-}

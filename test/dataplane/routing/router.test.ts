@@ -4,7 +4,8 @@ import { InvalidCidrError } from '../../../src/dataplane/errors.ts';
 import { CidrSet } from '../../../src/dataplane/front/cidr.ts';
 import { compileSnapshot } from '../../../src/dataplane/routing/compile.ts';
 import { httpsLocation, isAcmeChallenge } from '../../../src/dataplane/routing/redirect.ts';
-import { findHost, findRoute, normalizeHost, requestPath } from '../../../src/dataplane/routing/router.ts';
+import { parseTarget } from '../../../src/dataplane/routing/request-target.ts';
+import { findHost, findRoute, normalizeHost } from '../../../src/dataplane/routing/router.ts';
 import { buildSnapshot, type RouteSpec } from '../helpers/snapshot.ts';
 
 function routeFor(routes: RouteSpec[], path: string): string | undefined {
@@ -84,9 +85,9 @@ describe('host matching', () => {
     assert.equal(pick('[::1]:8080'), 'any');
   });
   test('request target: query dropped, absolute-form reduced to its path, garbage refused', () => {
-    assert.equal(requestPath('/a/b?c=d'), '/a/b');
-    assert.equal(requestPath('http://x.test/p?q'), '/p');
-    assert.equal(requestPath('nonsense'), '');
+    assert.equal(parseTarget('/a/b?c=d')?.path, '/a/b');
+    assert.equal(parseTarget('http://x.test/p?q')?.path, '/p');
+    assert.equal(parseTarget('nonsense'), undefined);
   });
 });
 
