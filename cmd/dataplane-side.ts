@@ -23,6 +23,7 @@ export type DataplaneConfig = Pick<
   | 'metrics'
   | 'accessLog'
   | 'accessLogSample'
+  | 'workers'
 >;
 
 /** A Dataplane with what observes it; `observability` only with --metrics true. Not started yet. */
@@ -71,6 +72,7 @@ export function createDataplaneSide(
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,
+    rateLimitShare: config.workers,
     ...(observer ? { observer } : {}),
   });
   observability?.attach(dataplane);

@@ -7,17 +7,20 @@ import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
+import { requestDetails } from './front/request-details.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
+import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
+import { RateLimiters } from './routing/rate-limits.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -54,6 +57,8 @@ export interface DataplaneOptions {
   ticketKeyWindowMs?: number;
   /** Clock of the ticket-key windows (tests); default Date.now. */
   clock?: () => number;
+  /** Dataplane processes sharing the per-client limits (`--workers`): each admits limit / share. Default 1. */
+  rateLimitShare?: number;
 }
 
 /**
@@ -68,6 +73,7 @@ export class Dataplane {
   #trusted: CidrSet;
   #config: CompiledConfig<BackendState>;
   #pools: PoolMap;
+  #limits: RateLimiters;
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
@@ -89,6 +95,7 @@ export class Dataplane {
       windowMs: options.ticketKeyWindowMs ?? 3_600_000,
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.#limits = new RateLimiters(options.rateLimitShare);
     this.upstreams = new Upstreams({
       affinityKey: options.affinityKey,
       onConfigProblem: (backend, message) =>
@@ -176,6 +183,7 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls, this.#tickets);
     }
     this.#config = config;
+    this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
     if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
@@ -192,16 +200,23 @@ export class Dataplane {
       'none',
     );
     const ex = new Exchange(this.#ctx, req, res, record);
-    const decision = decide(this.#config, facts);
+    const decision = decide(this.#config, { ...facts, ...requestDetails(req) });
     recordDecision(record, decision);
     if (decision.kind === 'local') {
-      ex.local(decision.status, decision.hsts);
+      ex.local(decision.status, decision.hsts, decision.headers);
       return;
     }
     if (decision.kind === 'redirect') {
       ex.redirect(decision.status, decision.location);
       return;
     }
+    // limit-rps / limit-rpm / limit-connections: stateful, so here rather than in the pure decide().
+    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
+    if (release === undefined) {
+      ex.local(503, secure ? decision.route.hsts : undefined);
+      return;
+    }
+    if (release !== null) res.once('close', release);
     const backend = decision.backend;
     const selection = backend.pick(req.headers.cookie, secure);
     if (selection === undefined) {
@@ -212,7 +227,8 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = upstreamHeaders(req, fwd, decision.authority);
+    const headers = setHeaders(upstreamHeaders(req, fwd, decision.authority), decision.requestHeaders);
+    ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,
       backend,

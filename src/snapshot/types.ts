@@ -130,6 +130,81 @@ export interface Route {
   readonly hsts?: HstsPolicy;
   /** Source-address access control; absent means every client may use the route. */
   readonly access?: AccessPolicy;
+  /** How the path matches; absent means by `pathType`. `Regex` is ingress-nginx `use-regex` (see RouteMatch). */
+  readonly match?: RouteMatch;
+  /** Rewrite of the request path before it is proxied (`rewrite-target`), with `$1`..`$9` from `match`. */
+  readonly rewrite?: string;
+  /** `X-Forwarded-Prefix` value sent to the backend (`x-forwarded-prefix`). */
+  readonly forwardedPrefix?: string;
+  /** A local redirect answer instead of proxying (`app-root`, `permanent-redirect`, `temporal-redirect`). */
+  readonly answer?: RouteRedirect;
+  /** Largest request body in bytes (`proxy-body-size`); absent means unlimited. Above it: 413. */
+  readonly maxBodyBytes?: number;
+  readonly cors?: CorsPolicy;
+  /** A second backend that takes some requests (`canary: "true"` Ingress on the same host and path). */
+  readonly canary?: Canary;
+  /** Per-client-address limits (`limit-*`); above them: 503. */
+  readonly limits?: RateLimits;
+}
+
+/**
+ * `Regex`: an ingress-nginx regex location: `pattern` is matched case-insensitively from the start of the
+ * path (not to its end) by the linear-time matcher of src/snapshot/regex/; capture groups feed `rewrite`.
+ */
+export interface RouteMatch {
+  readonly kind: 'Regex';
+  readonly pattern: string;
+}
+
+/**
+ * A redirect answered at the edge. `app-root`: only the path `/` is redirected, to `location` (a path).
+ * `always`: every request on the route (permanent/temporal redirect); `location` is an absolute URL or a path.
+ */
+export interface RouteRedirect {
+  readonly when: 'app-root' | 'always';
+  readonly location: string;
+  readonly code: 301 | 302 | 303 | 307 | 308;
+}
+
+/** CORS as ingress-nginx `enable-cors` serves it: preflight answered 204 at the edge, headers on responses. */
+export interface CorsPolicy {
+  /** `*`, or origins (`https://a.example.com`, `https://*.example.com`); a request Origin must match one. */
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: string;
+  readonly allowHeaders: string;
+  readonly exposeHeaders: string;
+  readonly allowCredentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
+/**
+ * Canary (ingress-nginx `canary-*`), in precedence order: header (`always`/`never`, or `headerValue`, or
+ * `headerPattern`), cookie (`always`/`never`), then `weight` out of `weightTotal`. `sticky`: a request whose
+ * affinity cookie pins it to a canary endpoint stays on the canary (`affinity-canary-behavior: sticky`).
+ */
+export interface Canary {
+  readonly backend: string;
+  readonly source: SourceRef;
+  readonly weight: number;
+  readonly weightTotal: number;
+  readonly header?: string;
+  readonly headerValue?: string;
+  /** Matched like RouteMatch patterns (linear time), anywhere in the header value, case-sensitive. */
+  readonly headerPattern?: string;
+  readonly cookie?: string;
+  readonly sticky: boolean;
+}
+
+/**
+ * ingress-nginx `limit-*`, per client address: `rps`/`rpm` with bursts of `burstMultiplier` times the rate,
+ * `connections` requests in progress. Addresses in `whitelist` (CIDRs) are never limited.
+ */
+export interface RateLimits {
+  readonly rps?: number;
+  readonly rpm?: number;
+  readonly connections?: number;
+  readonly burstMultiplier: number;
+  readonly whitelist: readonly string[];
 }
 
 /**
@@ -147,8 +222,10 @@ export interface VirtualHost {
   readonly hostname: string;
   /** Present when some Ingress lists the host under `tls`; `certificate` absent means the default one. */
   readonly tls?: { readonly certificate?: string };
-  /** Sorted by precedence: Exact before Prefix, longer paths first, then by id. */
+  /** Sorted by precedence (src/snapshot/precedence.ts). */
   readonly routes: readonly Route[];
+  /** Every request to this host is redirected (308) to the same URL on `redirectTo` (`from-to-www-redirect`). */
+  readonly redirectTo?: string;
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

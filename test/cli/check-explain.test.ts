@@ -38,6 +38,41 @@ describe('sticky-ingress check', () => {
     assert.match(lines.at(-1) ?? '', /^2 problems \(2 files, 3 objects: 1 hosts/);
   });
 
+  test('the migration report: same / differs / refused per Ingress, refused keys exit 1', async (t) => {
+    const { dir, cleanup } = await tempDir('si-check-');
+    t.after(cleanup);
+    const nginx = (k: string) => `nginx.ingress.kubernetes.io/${k}`;
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { [nginx('rewrite-target')]: '/$1', [nginx('load-balance')]: 'ewma' },
+      }),
+    );
+    const clean = await runCli(['check', dir]);
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.match(clean.stdout, /^migration Ingress web\/app: differs$/m);
+    assert.match(clean.stdout, /^ {2}same {5}nginx\.ingress\.kubernetes\.io\/rewrite-target$/m);
+    assert.match(
+      clean.stdout,
+      /^ {2}differs {2}nginx\.ingress\.kubernetes\.io\/load-balance: ewma is served as least-conn/m,
+    );
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { [nginx('upstream-hash-by')]: '$request_uri' },
+      }),
+    );
+    const refused = await runCli(['check', dir]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /^Error Ingress web\/app \S+ UnsupportedAnnotation: /m);
+    assert.match(refused.stdout, /^migration Ingress web\/app: refused$/m);
+    assert.match(refused.stdout, /^ {2}refused {2}nginx\.ingress\.kubernetes\.io\/upstream-hash-by: /m);
+  });
+
   test('a missing folder or no folder: exit 2', async () => {
     const none = await runCli(['check']);
     assert.equal(none.code, 2);

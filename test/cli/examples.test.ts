@@ -23,3 +23,10 @@ test('explain on the documented example picks the sticky least-conn route for /s
   assert.match(stdout, /policy least-conn affinity cookie CHAT \(balanced\), 2 endpoints/);
   assert.match(stdout, /^set-cookie: CHAT=[A-Za-z0-9_-]+; Path=\/socket\.io; HttpOnly$/m);
 });
+
+test('the documented migration example validates, with its per-Ingress migration report', async () => {
+  const { stdout } = await run(process.execPath, [...cli, 'check', 'examples/migration']);
+  assert.match(stdout, /^migration Ingress default\/shop: differs$/m);
+  assert.match(stdout, /^migration Ingress default\/shop-canary: same$/m);
+  assert.match(stdout, /^ok: 1 files, 6 objects: 1 hosts, 1 routes, 2 backends$/m);
+});

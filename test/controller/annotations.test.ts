@@ -33,6 +33,37 @@ const INVALID: Record<string, string> = {
   'proxy-next-upstream-tries': '12',
   'health-check-path': 'healthz',
   'health-check-interval': '0',
+  'permanent-redirect': 'javascript:alert(1)',
+  'permanent-redirect-code': '200',
+  'temporal-redirect': 'https://a b',
+  'temporal-redirect-code': '304',
+  'from-to-www-redirect': 'yes',
+  'rewrite-target': 'no-slash',
+  'use-regex': 'True',
+  'app-root': 'app1',
+  'x-forwarded-prefix': 'prefix',
+  canary: 'yes',
+  'canary-weight': '-5',
+  'canary-weight-total': '0',
+  'canary-by-header': 'X Canary',
+  'canary-by-header-value': 'a\u0001b',
+  'canary-by-header-pattern': '(?=lookahead)',
+  'canary-by-cookie': 'bad;cookie',
+  'affinity-canary-behavior': 'sometimes',
+  'enable-cors': 'on',
+  'cors-allow-origin': 'ftp://files.example.com',
+  'cors-allow-methods': 'GET;POST',
+  'cors-allow-headers': 'X-A: b',
+  'cors-expose-headers': 'X A',
+  'cors-allow-credentials': 'nope',
+  'cors-max-age': '-1',
+  'proxy-body-size': '8 MB',
+  'client-body-buffer-size': '1t',
+  'limit-rps': '0',
+  'limit-rpm': '1.5',
+  'limit-connections': 'many',
+  'limit-burst-multiplier': '0',
+  'limit-whitelist': '10.0.0.0/33',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).
@@ -54,6 +85,12 @@ describe('every invalid annotation value is reported and falls back to its defau
       const { config, issues } = parseIngressAnnotations({ ...base, [key]: INVALID[d.key] });
       assert.deepEqual(issues.length, 1, JSON.stringify(issues));
       assert.equal(issues[0]?.reason, 'InvalidAnnotation');
+      if (d.refuseInvalid) {
+        // Fail safe: a key whose default would route differently refuses the Ingress instead.
+        assert.equal(issues[0]?.severity, 'Error');
+        assert.equal(config.refused, true);
+        return;
+      }
       assert.equal(issues[0]?.annotation, key);
       assert.match(issues[0]?.message ?? '', new RegExp(`expected ${escapeRegExp(d.values)}`));
       const fallback = parseIngressAnnotations(

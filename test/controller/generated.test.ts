@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { ANNOTATION_DOCS_PATH, renderAnnotationDocs } from '../../scripts/gen-annotation-docs.ts';
+import {
+  ANNOTATION_DOCS_PATH,
+  MIGRATION_DOCS_PATH,
+  renderAnnotationDocs,
+  renderMigrationDoc,
+} from '../../scripts/gen-annotation-docs.ts';
 import { CRD_PATH, renderCrd } from '../../scripts/gen-crd.ts';
 import { build } from '../../src/controller/build/index.ts';
 import { stickyRouteSpecSchema } from '../../src/controller/stickyroute/schema.ts';
@@ -21,6 +26,11 @@ test('docs/annotations.md matches the generator', () => {
     renderAnnotationDocs(),
     `docs/annotations.md ${STALE}`,
   );
+});
+
+test('the annotation table of docs/migrating-from-ingress-nginx.md matches the generator', () => {
+  const text = readFileSync(MIGRATION_DOCS_PATH, 'utf8');
+  assert.equal(text, renderMigrationDoc(text), `docs/migrating-from-ingress-nginx.md ${STALE}`);
 });
 
 test('the CRD schema is structural: every node has a type (or is int-or-string), no $ref, anyOf or oneOf', () => {

@@ -34,6 +34,8 @@ export const affinityGroup = defineGroup({
       description:
         'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
       risk: 'Low',
+      differs:
+        "the cookie value is a keyed hash, not ingress-nginx's: clients are re-pinned once after the switch",
     },
     {
       key: 'affinity-mode',

@@ -17,6 +17,13 @@ export interface AnnotationDescriptor {
   description: string;
   /** How much a wrong value can hurt (ingress-nginx's risk levels): Low, Medium, High. */
   risk: 'Low' | 'Medium' | 'High';
+  /**
+   * Fail safe: an invalid value refuses the Ingress instead of falling back to the default, for keys whose
+   * default would send requests to another backend, path or client than the user asked for.
+   */
+  refuseInvalid?: boolean;
+  /** How sticky-ingress's behaviour differs from ingress-nginx's for this key (migration report, docs). */
+  differs?: string;
 }
 
 /** A problem with one annotation; the caller turns it into a Diagnostic on the Ingress. */
@@ -28,10 +35,14 @@ export interface AnnotationIssue {
     | 'InvalidAnnotation'
     | 'UnknownAnnotation'
     | 'IgnoredAnnotation'
+    | 'UnsupportedAnnotation'
     | 'InvalidAccessControl'
     | 'UnsupportedAccessControl';
   message: string;
-  /** The object must not be served at all: serving it would drop protection its author asked for. */
+  /**
+   * The object must not be served at all (fail safe): serving it would drop protection its author asked for,
+   * or route requests to another backend, path or client than it asks. One mechanism for every such key.
+   */
   refuses?: true;
 }
 
@@ -110,6 +121,16 @@ export function parseGroup<S extends z.ZodObject>(
     const value = rewrite ? rewrite(found.value) : found.value;
     if (field?.safeParse(value).success) {
       clean[d.key] = value;
+      continue;
+    }
+    if (d.refuseInvalid) {
+      issues.push({
+        severity: 'Error',
+        annotation: found.key,
+        reason: 'InvalidAnnotation',
+        message: `invalid value ${JSON.stringify(found.value)} for ${found.key}: expected ${d.values}; the Ingress is not served (its default would route requests differently)`,
+        refuses: true,
+      });
       continue;
     }
     issues.push({

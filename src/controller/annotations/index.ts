@@ -3,12 +3,18 @@ import type {
   ActiveHealthCheck,
   AffinityPolicy,
   BalancePolicy,
+  CorsPolicy,
   Draft,
   HstsPolicy,
+  RateLimits,
+  RouteRedirect,
   Timeouts,
 } from '../../snapshot/types.ts';
 import { accessGroup, parseAccess, unsupportedAccessControl } from './access.ts';
 import { type AffinityAnnotations, affinityGroup } from './affinity.ts';
+import { bodySizeGroup } from './body-size.ts';
+import { type CanaryAnnotations, canaryGroup } from './canary.ts';
+import { corsGroup } from './cors.ts';
 import {
   type AnnotationDescriptor,
   type AnnotationIssue,
@@ -18,21 +24,36 @@ import {
   parseGroup,
 } from './descriptor.ts';
 import { healthCheckGroup } from './health-check.ts';
-import { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
+import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { loadBalanceGroup } from './load-balance.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
+import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
+import { rewriteGroup } from './rewrite.ts';
+import { urlRedirectGroup } from './url-redirect.ts';
 
 export { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
+export { HEADER_PATTERN_OPTIONS } from './canary.ts';
 export type { AnnotationDescriptor, AnnotationIssue } from './descriptor.ts';
 export { NGINX_PREFIX, OWN_PREFIX } from './descriptor.ts';
-export { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
+export {
+  IGNORED_NGINX_ANNOTATIONS,
+  NGINX_ANNOTATION_KEYS,
+  REFUSED_NGINX_ANNOTATIONS,
+} from './ignored.ts';
+export { PATH_REGEX_OPTIONS, pathRegexProblem } from './rewrite.ts';
 
 /** Every annotation group, in the order the docs list them. */
 export const ANNOTATION_GROUPS = [
   affinityGroup,
   loadBalanceGroup,
   redirectGroup,
+  urlRedirectGroup,
+  rewriteGroup,
+  canaryGroup,
+  corsGroup,
+  bodySizeGroup,
+  rateLimitGroup,
   proxyGroup,
   healthCheckGroup,
   accessGroup,
@@ -55,6 +76,20 @@ export interface IngressAnnotations {
   timeouts: Timeouts;
   retries: number;
   activeHealth?: ActiveHealthCheck;
+  /** Paths are regexes (`use-regex`, or implied by `rewrite-target`). */
+  regex: boolean;
+  rewrite?: string;
+  forwardedPrefix?: string;
+  /** `app-root`, else `permanent-redirect`, else `temporal-redirect`. */
+  answer?: RouteRedirect;
+  wwwRedirect: boolean;
+  maxBodyBytes?: number;
+  cors?: CorsPolicy;
+  limits?: RateLimits;
+  /** Present on a canary Ingress (`canary: "true"`). */
+  canary?: CanaryAnnotations;
+  /** Some annotation must not be served differently: the Ingress is refused (issues say why). */
+  refused: boolean;
   /** Source-range access control of every route of the Ingress. */
   access?: AccessPolicy;
 }
@@ -85,6 +120,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
   const config: IngressAnnotations = {
+    ...servedExtras(reader, issues),
     balance: balance['load-balance'],
     sslRedirect: redirect['ssl-redirect'],
     forceSslRedirect: redirect['force-ssl-redirect'],
@@ -115,7 +151,83 @@ export function parseIngressAnnotations(annotations: unknown): {
       unhealthyThreshold: 3,
     };
   }
+  config.refused = issues.some((i) => i.refuses);
   return { config, issues };
+}
+
+type Extras = Pick<
+  IngressAnnotations,
+  | 'regex'
+  | 'rewrite'
+  | 'forwardedPrefix'
+  | 'answer'
+  | 'wwwRedirect'
+  | 'maxBodyBytes'
+  | 'cors'
+  | 'limits'
+  | 'canary'
+  | 'refused'
+>;
+
+// The groups served with ingress-nginx's semantics on the request path (issue 15).
+function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extras {
+  const rewrite = parseGroup(rewriteGroup, reader, issues);
+  const url = parseGroup(urlRedirectGroup, reader, issues);
+  const canary = parseGroup(canaryGroup, reader, issues);
+  const cors = parseGroup(corsGroup, reader, issues);
+  const body = parseGroup(bodySizeGroup, reader, issues);
+  const out: Extras = {
+    regex: rewrite['use-regex'] || rewrite['rewrite-target'] !== undefined,
+    wwwRedirect: url['from-to-www-redirect'],
+    refused: false,
+  };
+  if (rewrite['rewrite-target'] !== undefined) out.rewrite = rewrite['rewrite-target'];
+  if (rewrite['x-forwarded-prefix'] !== undefined) out.forwardedPrefix = rewrite['x-forwarded-prefix'];
+  // ingress-nginx precedence: app-root only answers `/`; permanent wins over temporal.
+  if (rewrite['app-root'] !== undefined) {
+    out.answer = { when: 'app-root', location: rewrite['app-root'], code: 302 };
+  } else if (url['permanent-redirect'] !== undefined) {
+    out.answer = {
+      when: 'always',
+      location: url['permanent-redirect'],
+      code: url['permanent-redirect-code'],
+    };
+  } else if (url['temporal-redirect'] !== undefined) {
+    out.answer = { when: 'always', location: url['temporal-redirect'], code: url['temporal-redirect-code'] };
+  }
+  const size = body['proxy-body-size'];
+  if (size !== undefined && size > 0) out.maxBodyBytes = size;
+  if (cors['enable-cors']) {
+    const policy: CorsPolicy = {
+      allowOrigins: cors['cors-allow-origin'],
+      allowMethods: cors['cors-allow-methods'],
+      allowHeaders: cors['cors-allow-headers'],
+      exposeHeaders: cors['cors-expose-headers'] ?? '',
+      allowCredentials: cors['cors-allow-credentials'],
+      maxAgeSeconds: cors['cors-max-age'],
+    };
+    out.cors = policy;
+  }
+  if (canary.canary) out.canary = canary;
+  const limits = parseGroup(rateLimitGroup, reader, issues);
+  const { 'limit-rps': rps, 'limit-rpm': rpm, 'limit-connections': connections } = limits;
+  if (rps !== undefined || rpm !== undefined || connections !== undefined) {
+    const whitelist = limits['limit-whitelist'];
+    out.limits = {
+      ...(rps !== undefined ? { rps } : {}),
+      ...(rpm !== undefined ? { rpm } : {}),
+      ...(connections !== undefined ? { connections } : {}),
+      burstMultiplier: limits['limit-burst-multiplier'],
+      whitelist:
+        whitelist === undefined
+          ? []
+          : whitelist
+              .split(',')
+              .map((c) => c.trim())
+              .filter((c) => c !== ''),
+    };
+  }
+  return out;
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
@@ -156,6 +268,15 @@ function reportUnknown(raw: ReadonlyMap<string, string>, issues: AnnotationIssue
         annotation: key,
         reason: 'UnknownAnnotation',
         message: `unknown annotation ${key} ignored (see docs/annotations.md for the supported keys)`,
+      });
+    } else if (!own && REFUSED_NGINX_ANNOTATIONS[bare] !== undefined) {
+      // Fail safe (issue 15, item 9), the same refusal as access control: not served rather than served differently.
+      issues.push({
+        severity: 'Error',
+        annotation: key,
+        reason: 'UnsupportedAnnotation',
+        message: `ingress-nginx annotation ${key} is not served: ${REFUSED_NGINX_ANNOTATIONS[bare]}; the Ingress is not served rather than served differently`,
+        refuses: true,
       });
     } else if (!own && !NGINX_KEYS.has(bare)) {
       const why = IGNORED_NGINX_ANNOTATIONS[bare] ?? 'not supported by sticky-ingress';

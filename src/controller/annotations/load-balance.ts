@@ -18,6 +18,7 @@ export const loadBalanceGroup = defineGroup({
       description:
         'How an endpoint is picked for requests without affinity. ingress-nginx values: round_robin = round-robin, ewma = least-conn.',
       risk: 'Low',
+      differs: 'ewma is served as least-conn (no latency weighting)',
     },
   ],
   fromNginx: { 'load-balance': (v: string) => NGINX_BALANCERS[v] ?? v },

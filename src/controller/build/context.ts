@@ -1,4 +1,4 @@
-import type { Certificate, Endpoint, Route } from '../../snapshot/types.ts';
+import type { Canary, Certificate, Endpoint, Route } from '../../snapshot/types.ts';
 import type { BuildOptions, Diagnostic } from '../view.ts';
 import type { BuildCache } from './cache.ts';
 import { compareStrings, type ObjectRef, type Rank } from './meta.ts';
@@ -26,6 +26,10 @@ export interface RouteCandidate {
   /** spec.defaultBackend routes lose to every rule route. */
   fallback: boolean;
   field: string;
+  /** A canary Ingress's path: never a route of its own, attached to the winner of its host+path. */
+  canary?: Omit<Canary, 'backend' | 'source'>;
+  /** `from-to-www-redirect`: the www/non-www twin of `host` redirects here unless something serves it. */
+  wwwRedirect?: boolean;
 }
 
 /** A host some object lists under TLS, with its certificate id when the Secret was usable. */

@@ -6,6 +6,7 @@ import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
+import { setHeaders } from './header-list.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
@@ -20,6 +21,11 @@ export interface ExchangeContext {
 }
 
 const kExchange = Symbol('sticky.exchange');
+
+/** The request body grew past the route's proxy-body-size while streaming. */
+class BodyTooLargeError extends Error {
+  readonly code = 'DP_ERR_BODY_TOO_LARGE';
+}
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -39,6 +45,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   #setCookie: string | undefined;
   #secure = false;
   #headers: string[] = [];
+  #responseHeaders: readonly string[] = [];
+  #maxBodyBytes: number | undefined;
   #target = '/';
   /** Endpoint ids that failed to connect for this request (RetryState). */
   exclude: Set<string> | undefined;
@@ -59,14 +67,25 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   }
 
   /** Answers locally (400, 403, 404, 503, ...) in one write from the shared table; `hsts` on HTTPS routes. */
-  local(status: number, hsts?: string): void {
+  local(status: number, hsts?: string, extra?: readonly string[]): void {
     this.record.status = status;
     this.#done = true;
     if (this.res.headersSent) {
       this.res.destroy();
       return;
     }
-    sendAnswer(this.res, errorAnswer(status, hsts, this.#ctx.draining));
+    const answer = errorAnswer(status, hsts, this.#ctx.draining);
+    if (extra !== undefined) answer.headers.push(...extra);
+    sendAnswer(this.res, answer);
+  }
+
+  /**
+   * What the route adds to the proxied exchange: response headers (CORS, replacing the backend's) and the
+   * request body limit (proxy-body-size) enforced while the body streams.
+   */
+  answerWith(responseHeaders: readonly string[], maxBodyBytes: number | undefined): void {
+    this.#responseHeaders = responseHeaders;
+    this.#maxBodyBytes = maxBodyBytes;
   }
 
   /** Answers with a redirect to `location` (no body). */
@@ -133,6 +152,10 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 
   onBodySent(chunk: Buffer): void {
     this.record.bytesIn += chunk.length;
+    // A chunked (or lying) body that grows past proxy-body-size: stop it and answer 413 if nothing was answered.
+    if (this.#maxBodyBytes !== undefined && this.record.bytesIn > this.#maxBodyBytes) {
+      this.#controller?.abort(new BodyTooLargeError());
+    }
   }
 
   onResponseStart(
@@ -148,6 +171,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     const out: string[] = [];
     pushResponseHeaders(out, headers);
     if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
+    const replaced = setHeaders(out, this.#responseHeaders);
+    if (replaced !== out) out.splice(0, out.length, ...replaced);
     const hsts = this.#route?.hsts;
     if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
     if (this.#ctx.draining) out.push('connection', 'close');
@@ -169,6 +194,11 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#closed || this.#done) return;
+    if (err instanceof BodyTooLargeError && !this.#responded) {
+      // RFC 9110 §15.5.14; the rest of the body is unread, so the connection cannot be reused.
+      this.local(413, this.#hsts(), ['connection', 'close']);
+      return;
+    }
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
     const code = (err as { code?: string }).code ?? '';

@@ -1,5 +1,11 @@
-import type { HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
-import { comparePrecedence } from '../../snapshot/precedence.ts';
+import {
+  comparePrecedence,
+  type HstsPolicy,
+  LinearRegex,
+  type Route,
+  type Snapshot,
+  type VirtualHost,
+} from '../../snapshot/index.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
@@ -20,6 +26,11 @@ export interface CompiledRoute<B> {
   readonly redirectCode: number;
   /** Strict-Transport-Security value for HTTPS responses, or undefined. */
   readonly hsts: string | undefined;
+  /** Regex routes (ingress-nginx use-regex): the linear-time matcher, case-insensitive, from the start. */
+  readonly regex: LinearRegex | undefined;
+  /** The canary's upstream state and header pattern, when the route has a canary. */
+  readonly canaryBackend: B | undefined;
+  readonly canaryPattern: LinearRegex | undefined;
   /** Route.access compiled: which client addresses may use the route (403 otherwise). */
   readonly access: AccessCheck;
 }
@@ -28,6 +39,8 @@ export interface CompiledHost<B> {
   readonly hostname: string;
   readonly tls: boolean;
   readonly routes: readonly CompiledRoute<B>[];
+  /** from-to-www-redirect: every request is redirected (308) to this host. */
+  readonly redirectTo: string | undefined;
 }
 
 /** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
@@ -57,7 +70,9 @@ export function compileSnapshot<B>(
   let catchAll: CompiledHost<B> | undefined;
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
-    const host = seen?.routes.every((r) => r.backend === resolve(r.backendId))
+    const host = seen?.routes.every(
+      (r) => r.backend === resolve(r.backendId) && r.canaryBackend === canaryOf(r.route, resolve),
+    )
       ? seen
       : compileHost(vhost, resolve);
     byVhost.set(vhost, host);
@@ -73,7 +88,7 @@ function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefin
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
   const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
-  return { hostname: vhost.hostname.toLowerCase(), tls, routes };
+  return { hostname: vhost.hostname.toLowerCase(), tls, routes, redirectTo: vhost.redirectTo };
 }
 
 function compileRoute<B>(
@@ -93,8 +108,30 @@ function compileRoute<B>(
     redirectToHttps: route.redirect.forceSslRedirect || (tls && route.redirect.sslRedirect),
     redirectCode: route.redirect.code,
     hsts: route.hsts ? hstsValue(route.hsts) : undefined,
+    regex: route.match ? compilePattern(route.match.pattern, PATH_MATCH) : undefined,
+    canaryBackend: canaryOf(route, resolve),
+    canaryPattern:
+      route.canary?.headerPattern === undefined
+        ? undefined
+        : compilePattern(route.canary.headerPattern, SEARCH),
     access: compileAccess(route.access),
   };
+}
+
+const PATH_MATCH = { caseInsensitive: true, anchored: true } as const;
+const SEARCH = { caseInsensitive: false, anchored: false } as const;
+
+// The builder validated every pattern; one a hand-written snapshot got wrong matches nothing rather than throw.
+function compilePattern(pattern: string, options: typeof PATH_MATCH | typeof SEARCH): LinearRegex {
+  try {
+    return new LinearRegex(pattern, options);
+  } catch {
+    return new LinearRegex('[^\\s\\S]', options);
+  }
+}
+
+function canaryOf<B>(route: Route, resolve: (id: string) => B | undefined): B | undefined {
+  return route.canary === undefined ? undefined : resolve(route.canary.backend);
 }
 
 /** Route precedence: the snapshot's one definition (the builder sorts with the same function). */

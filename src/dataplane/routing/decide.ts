@@ -1,6 +1,7 @@
 import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { parseTarget } from './request-target.ts';
+import { applyRouteRules, hostRedirect, type RuleFacts } from './route-rules.ts';
 import { findHost, findRoute, normalizeHost } from './router.ts';
 
 /**
@@ -26,6 +27,14 @@ export interface RequestFacts {
   readonly httpsPort: number;
   /** True once the dataplane is draining: no new tunnel is opened. */
   readonly draining: boolean;
+  /** A request header by lower-case name (CORS Origin, canary header, Content-Length); absent: none. */
+  readonly header?: (name: string) => string | undefined;
+  /** A request cookie by name (canary-by-cookie); absent: none. */
+  readonly cookie?: (name: string) => string | undefined;
+  /** Uniform draw in [0, 1) for the canary weight; absent: 1 (weight never picks the canary). */
+  readonly roll?: number;
+  /** Whether the affinity cookie pins the request to an endpoint of `backend` (sticky canary). */
+  readonly pinned?: (backend: unknown) => boolean;
 }
 
 /** Fields every decision carries (for the access log and explain). */
@@ -42,10 +51,12 @@ interface Common<B> {
 /** Answer locally: 400, 403, 404 or 503. `hsts` is the header value to add (HTTPS, route with HSTS). */
 export interface LocalDecision<B> extends Common<B> {
   readonly kind: 'local';
-  readonly status: 400 | 403 | 404 | 503;
+  readonly status: 204 | 400 | 403 | 404 | 413 | 503;
   /** Why, in words (explain, debug logs). */
   readonly reason: string;
   readonly hsts: string | undefined;
+  /** More headers of the answer (CORS preflight, `connection: close` after 413). */
+  readonly headers?: readonly string[];
 }
 
 /** Answer with a redirect to HTTPS. */
@@ -63,6 +74,11 @@ export interface ProxyDecision<B> extends Common<B> {
   readonly target: string;
   readonly authority: string;
   readonly tunnel: boolean;
+  /** The request went to the route's canary backend. */
+  readonly canary: boolean;
+  /** Request headers the route adds (x-forwarded-prefix), response headers it adds (CORS). */
+  readonly requestHeaders: readonly string[];
+  readonly responseHeaders: readonly string[];
 }
 
 export type Decision<B> = LocalDecision<B> | RedirectDecision<B> | ProxyDecision<B>;
@@ -82,6 +98,9 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   const vhost = findHost(config, host);
   if (vhost === undefined)
     return local(host, path, vhost, undefined, 404, `no host matches ${host}`, undefined);
+  const rules = ruleFacts(facts, path, parsed.query);
+  const twin = hostRedirect(vhost, rules);
+  if (twin?.kind === 'redirect') return { ...twin, host, path, vhost, route: undefined };
   const route = findRoute(vhost, path);
   if (route === undefined) {
     return local(
@@ -104,21 +123,49 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
       return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
     return { kind: 'redirect', host, path, vhost, route, status: route.redirectCode, location };
   }
-  if (route.backend === undefined) {
+  // ingress-nginx annotation rules (issue 15): redirects, CORS preflight, body size, canary, rewrite.
+  const ruled = applyRouteRules(route, rules);
+  if (ruled.kind === 'redirect') return { ...ruled, host, path, vhost, route };
+  if (ruled.kind === 'local') {
+    const why =
+      ruled.status === 204 ? 'CORS preflight' : ruled.status === 413 ? 'body too large' : 'bad host';
+    return { ...local(host, path, vhost, route, ruled.status, why, hsts), headers: ruled.headers };
+  }
+  const backend = ruled.backend;
+  if (backend === undefined) {
     return local(host, path, vhost, route, 503, `backend ${route.backendId} is not in the snapshot`, hsts);
   }
   const tunnel = facts.upgrade === 'websocket';
   if (tunnel && facts.draining) return local(host, path, vhost, route, 503, 'draining: no new tunnel', hsts);
+  const { target, canary, requestHeaders, responseHeaders } = ruled;
   return {
     kind: 'proxy',
     host,
     path,
     vhost,
     route,
-    backend: route.backend,
-    target: path + parsed.query,
+    backend,
+    target,
     authority: rawHost,
     tunnel,
+    canary,
+    requestHeaders,
+    responseHeaders,
+  };
+}
+
+function ruleFacts(facts: RequestFacts, path: string, query: string): RuleFacts {
+  const none = () => undefined;
+  return {
+    method: facts.method,
+    path,
+    query,
+    hostHeader: facts.host,
+    secure: facts.secure,
+    header: facts.header ?? none,
+    cookie: facts.cookie ?? none,
+    roll: facts.roll ?? 1,
+    pinned: facts.pinned ?? (() => false),
   };
 }
 

@@ -42,6 +42,11 @@ export function findRoute<B>(host: CompiledHost<B>, path: string): CompiledRoute
   const routes = host.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i] as CompiledRoute<B>;
+    if (r.regex !== undefined) {
+      // ingress-nginx regex location: first match in order (linear-time VM, never a backtracking RegExp).
+      if (r.regex.test(path)) return r;
+      continue;
+    }
     if (r.exact) {
       if (path === r.path) return r;
       continue;

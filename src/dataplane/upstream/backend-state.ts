@@ -78,6 +78,13 @@ export class BackendState {
     }
   }
 
+  /** Whether `cookieHeader` carries this backend's affinity cookie naming one of its endpoints (sticky canary). */
+  pins(cookieHeader: string | undefined): boolean {
+    const cookie = this.#cookie;
+    if (cookie === undefined || cookieHeader === undefined) return false;
+    return findKnownCookie(cookieHeader, cookie.name, this.#byCookie!) !== undefined;
+  }
+
   /** The members in snapshot order (sorted by endpoint id). */
   get members(): readonly Member[] {
     return this.#members;
