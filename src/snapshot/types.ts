@@ -57,8 +57,11 @@ export interface AffinityPolicy {
     readonly secure: 'auto' | 'always';
     readonly httpOnly: boolean;
   };
-  /** balanced: re-pick when the pinned endpoint is gone or unhealthy; persistent: keep it while it exists. */
-  readonly mode: 'balanced' | 'persistent';
+  /**
+   * balanced: re-pick when the pinned endpoint is gone, unhealthy or terminating; persistent: keep it while it
+   * exists; drainable: like balanced, but a terminating endpoint that is still `serving` keeps its sessions.
+   */
+  readonly mode: 'balanced' | 'persistent' | 'drainable';
   /** Re-pick (and re-issue the cookie) when the pinned endpoint fails to connect. */
   readonly changeOnFailure: boolean;
 }

@@ -146,3 +146,18 @@ function withoutKey(obj: Record<string, string>, key: string): Record<string, st
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('affinity-mode drainable', () => {
+  for (const prefix of [OWN_PREFIX, NGINX_PREFIX]) {
+    for (const value of ['drainable', 'persistent-drainable']) {
+      test(`${prefix}affinity-mode: ${value} gives mode drainable`, () => {
+        const { config, issues } = parseIngressAnnotations({
+          [`${prefix}affinity`]: 'cookie',
+          [`${prefix}affinity-mode`]: value,
+        });
+        assert.deepEqual(issues, []);
+        assert.equal(config.affinity?.mode, 'drainable');
+      });
+    }
+  }
+});

@@ -9,7 +9,10 @@ export const affinityGroup = defineGroup({
   name: 'affinity',
   schema: z.object({
     affinity: z.enum(['cookie', 'none']).default('none'),
-    'affinity-mode': z.enum(['balanced', 'persistent']).default('balanced'),
+    // persistent-drainable: ingress-nginx's name for the same mode (kubernetes/ingress-nginx#13484).
+    'affinity-mode': z
+      .enum(['balanced', 'persistent', 'drainable', 'persistent-drainable'])
+      .default('balanced'),
     'session-cookie-name': z.string().regex(TOKEN).default('INGRESSCOOKIE'),
     'session-cookie-max-age': uint(1, TEN_YEARS).optional(),
     'session-cookie-expires': uint(1, TEN_YEARS).optional(),
@@ -38,9 +41,9 @@ export const affinityGroup = defineGroup({
     {
       key: 'affinity-mode',
       nginx: true,
-      values: 'balanced, persistent',
+      values: 'balanced, persistent, drainable (alias persistent-drainable)',
       description:
-        'balanced: re-pick when the pinned endpoint is unhealthy or gone; persistent: keep it while it exists.',
+        'balanced: re-pick when the pinned endpoint is unhealthy, terminating or gone; persistent: keep it while it exists; drainable: like balanced, but sessions stay on a terminating endpoint while it is still serving.',
       risk: 'Low',
     },
     {

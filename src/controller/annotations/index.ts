@@ -129,7 +129,8 @@ function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations[
   if (a['session-cookie-max-age'] !== undefined) cookie.maxAgeSeconds = a['session-cookie-max-age'];
   if (a['session-cookie-expires'] !== undefined) cookie.expiresSeconds = a['session-cookie-expires'];
   if (a['session-cookie-samesite'] !== undefined) cookie.sameSite = a['session-cookie-samesite'];
-  return { cookie, mode: a['affinity-mode'], changeOnFailure: a['session-cookie-change-on-failure'] };
+  const mode = a['affinity-mode'] === 'persistent-drainable' ? 'drainable' : a['affinity-mode'];
+  return { cookie, mode, changeOnFailure: a['session-cookie-change-on-failure'] };
 }
 
 const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));

@@ -67,10 +67,10 @@ const affinitySchema = z
     type: z.literal('Cookie').default('Cookie'),
     cookie: cookieSchema.default({ name: 'INGRESSCOOKIE', secure: 'auto', httpOnly: true }),
     mode: z
-      .enum(['balanced', 'persistent'])
+      .enum(['balanced', 'persistent', 'drainable'])
       .default('balanced')
       .describe(
-        'balanced: re-pick when the pinned endpoint is unhealthy; persistent: keep it while it exists.',
+        'balanced: re-pick when the pinned endpoint is unhealthy or terminating; persistent: keep it while it exists; drainable: like balanced, but keep sessions on a terminating endpoint while it is still serving.',
       ),
     changeOnFailure: z
       .boolean()

@@ -1,4 +1,4 @@
-import type { Backend } from '../../snapshot/index.ts';
+import type { AffinityPolicy, Backend } from '../../snapshot/index.ts';
 import { affinityValue, CookieTemplate, findKnownCookie } from './affinity-cookie.ts';
 import { type Balancer, createBalancer, eligible, type Member } from './balancers.ts';
 import type { EndpointState } from './endpoint-state.ts';
@@ -69,6 +69,7 @@ export class BackendState {
         state,
         weight: clampWeight(e.weight),
         ready: e.ready,
+        serving: e.serving,
         terminating: e.terminating,
         current: before?.current ?? 0,
         cookieValue,
@@ -109,7 +110,7 @@ export class BackendState {
       if (!affinity.changeOnFailure) return { endpoint: m.state, affinity: 'none' };
       return { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'reissued' };
     }
-    if (affinity.mode === 'persistent' || eligible(pinned, false, undefined)) {
+    if (affinity.mode === 'persistent' || eligible(pinned, false, undefined) || drains(affinity, pinned)) {
       return { endpoint: pinned.state, affinity: 'hit' };
     }
     let m = this.#balancer.pick(this.#members, false, exclude);
@@ -134,6 +135,14 @@ export class BackendState {
       this.#balancer.pick(this.#members, false, exclude) ?? this.#balancer.pick(this.#members, true, exclude)
     );
   }
+}
+
+/**
+ * drainable: a terminating endpoint still `serving` (KEP-1669 EndpointSlice conditions) keeps the sessions
+ * pinned to it, as long as it is healthy; the balancer never gives it new ones (eligible() refuses it).
+ */
+function drains(affinity: AffinityPolicy, m: Member): boolean {
+  return affinity.mode === 'drainable' && m.serving && m.state.healthy;
 }
 
 function clampWeight(weight: number): number {
