@@ -64,6 +64,8 @@ export interface AffinityPolicy {
   readonly mode: 'balanced' | 'persistent' | 'drainable';
   /** Re-pick (and re-issue the cookie) when the pinned endpoint fails to connect. */
   readonly changeOnFailure: boolean;
+  /** Also pin by the engine.io sid (socket.io clients without cookies): the handshake's sid is sealed. */
+  readonly socketio?: boolean;
 }
 
 /** Active health checking of each endpoint (HTTP GET, 2xx/3xx is healthy). */

@@ -161,3 +161,16 @@ describe('affinity-mode drainable', () => {
     }
   }
 });
+
+describe('affinity: socketio', () => {
+  test('turns on cookie affinity and the sealed engine.io sid', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'socketio' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.affinity?.socketio, true);
+    assert.equal(config.affinity?.cookie.name, 'INGRESSCOOKIE', 'the cookie is still issued alongside');
+  });
+  test('affinity: cookie leaves the sid alone', () => {
+    const { config } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'cookie' });
+    assert.equal(config.affinity?.socketio, undefined);
+  });
+});

@@ -8,7 +8,7 @@ const TEN_YEARS = 315_360_000;
 export const affinityGroup = defineGroup({
   name: 'affinity',
   schema: z.object({
-    affinity: z.enum(['cookie', 'none']).default('none'),
+    affinity: z.enum(['cookie', 'socketio', 'none']).default('none'),
     // persistent-drainable: ingress-nginx's name for the same mode (kubernetes/ingress-nginx#13484).
     'affinity-mode': z
       .enum(['balanced', 'persistent', 'drainable', 'persistent-drainable'])
@@ -33,9 +33,9 @@ export const affinityGroup = defineGroup({
     {
       key: 'affinity',
       nginx: true,
-      values: 'cookie, none',
+      values: 'cookie, socketio, none',
       description:
-        'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
+        'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address). socketio: the same cookie, and also the engine.io sid, for socket.io clients that keep no cookies (docs/socketio.md).',
       risk: 'Low',
     },
     {

@@ -76,6 +76,12 @@ const affinitySchema = z
       .boolean()
       .default(false)
       .describe('Re-pick when the pinned endpoint refuses connections.'),
+    socketio: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also pin by the engine.io sid, for socket.io clients without cookies (the sid is sealed at the handshake). Off unless set: it rewrites the handshake body.',
+      ),
   })
   .strict();
 

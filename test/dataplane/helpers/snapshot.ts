@@ -67,6 +67,7 @@ export function affinity(overrides: BackendSpec['affinity'] = {}): AffinityPolic
     mode: overrides.mode ?? 'balanced',
     changeOnFailure: overrides.changeOnFailure ?? true,
     cookie: { name: 'route', path: '/', secure: 'auto', httpOnly: true, ...overrides.cookie },
+    ...(overrides.socketio ? { socketio: true } : {}),
   };
 }
 
