@@ -218,12 +218,20 @@ export class Dataplane {
     }
     if (release !== null) res.once('close', release);
     const backend = decision.backend;
-    const selection = backend.pick(req.headers.cookie, secure);
+    const sid = backend.sidOf(decision.target, req.method ?? '');
+    if (sid.kind === 'forged') {
+      // Not a sid we sealed: an error, never a random pod (affinity-sid.ts).
+      ex.local(400, secure ? decision.route.hsts : undefined);
+      return;
+    }
+    const token = sid.kind === 'sealed' ? sid.token : undefined;
+    const selection = backend.pick(req.headers.cookie, secure, undefined, token);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       ex.local(none.status, none.hsts);
       return;
     }
+    ex.sealSid = sid.kind === 'none' && sid.handshake;
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
@@ -236,7 +244,7 @@ export class Dataplane {
       selection.setCookie,
       secure,
       headers,
-      decision.target,
+      sid.kind === 'sealed' ? sid.target : decision.target,
     );
   }
 

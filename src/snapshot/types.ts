@@ -57,10 +57,15 @@ export interface AffinityPolicy {
     readonly secure: 'auto' | 'always';
     readonly httpOnly: boolean;
   };
-  /** balanced: re-pick when the pinned endpoint is gone or unhealthy; persistent: keep it while it exists. */
-  readonly mode: 'balanced' | 'persistent';
+  /**
+   * balanced: re-pick when the pinned endpoint is gone, unhealthy or terminating; persistent: keep it while it
+   * exists; drainable: like balanced, but a terminating endpoint that is still `serving` keeps its sessions.
+   */
+  readonly mode: 'balanced' | 'persistent' | 'drainable';
   /** Re-pick (and re-issue the cookie) when the pinned endpoint fails to connect. */
   readonly changeOnFailure: boolean;
+  /** Also pin by the engine.io sid (socket.io clients without cookies): the handshake's sid is sealed. */
+  readonly socketio?: boolean;
 }
 
 /** Active health checking of each endpoint (HTTP GET, 2xx/3xx is healthy). */

@@ -183,3 +183,31 @@ function withoutKey(obj: Record<string, string>, key: string): Record<string, st
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('affinity-mode drainable', () => {
+  for (const prefix of [OWN_PREFIX, NGINX_PREFIX]) {
+    for (const value of ['drainable', 'persistent-drainable']) {
+      test(`${prefix}affinity-mode: ${value} gives mode drainable`, () => {
+        const { config, issues } = parseIngressAnnotations({
+          [`${prefix}affinity`]: 'cookie',
+          [`${prefix}affinity-mode`]: value,
+        });
+        assert.deepEqual(issues, []);
+        assert.equal(config.affinity?.mode, 'drainable');
+      });
+    }
+  }
+});
+
+describe('affinity: socketio', () => {
+  test('turns on cookie affinity and the sealed engine.io sid', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'socketio' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.affinity?.socketio, true);
+    assert.equal(config.affinity?.cookie.name, 'INGRESSCOOKIE', 'the cookie is still issued alongside');
+  });
+  test('affinity: cookie leaves the sid alone', () => {
+    const { config } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'cookie' });
+    assert.equal(config.affinity?.socketio, undefined);
+  });
+});

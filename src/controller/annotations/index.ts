@@ -131,7 +131,7 @@ export function parseIngressAnnotations(annotations: unknown): {
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
   };
-  if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
+  if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
   if (redirect.hsts) {
     config.hsts = {
@@ -241,7 +241,9 @@ function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations[
   if (a['session-cookie-max-age'] !== undefined) cookie.maxAgeSeconds = a['session-cookie-max-age'];
   if (a['session-cookie-expires'] !== undefined) cookie.expiresSeconds = a['session-cookie-expires'];
   if (a['session-cookie-samesite'] !== undefined) cookie.sameSite = a['session-cookie-samesite'];
-  return { cookie, mode: a['affinity-mode'], changeOnFailure: a['session-cookie-change-on-failure'] };
+  const mode = a['affinity-mode'] === 'persistent-drainable' ? 'drainable' : a['affinity-mode'];
+  const policy = { cookie, mode, changeOnFailure: a['session-cookie-change-on-failure'] };
+  return a.affinity === 'socketio' ? { ...policy, socketio: true } : policy;
 }
 
 const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));

@@ -35,6 +35,7 @@ export function ingressPolicy(config: IngressAnnotations, routePath: string): Ba
       cookie: { ...cookie, path: path ?? defaultCookiePath(routePath) },
       mode: config.affinity.mode,
       changeOnFailure: config.affinity.changeOnFailure,
+      ...(config.affinity.socketio ? { socketio: true } : {}),
     };
     policy.affinity = affinity;
   }

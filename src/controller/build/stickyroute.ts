@@ -157,6 +157,7 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
       cookie: { ...cookie, path: path ?? defaultCookiePath(r.match.path) },
       mode: r.affinity.mode,
       changeOnFailure: r.affinity.changeOnFailure,
+      ...(r.affinity.socketio ? { socketio: true } : {}),
     };
     policy.affinity = affinity;
   }

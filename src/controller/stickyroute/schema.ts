@@ -67,15 +67,21 @@ const affinitySchema = z
     type: z.literal('Cookie').default('Cookie'),
     cookie: cookieSchema.default({ name: 'INGRESSCOOKIE', secure: 'auto', httpOnly: true }),
     mode: z
-      .enum(['balanced', 'persistent'])
+      .enum(['balanced', 'persistent', 'drainable'])
       .default('balanced')
       .describe(
-        'balanced: re-pick when the pinned endpoint is unhealthy; persistent: keep it while it exists.',
+        'balanced: re-pick when the pinned endpoint is unhealthy or terminating; persistent: keep it while it exists; drainable: like balanced, but keep sessions on a terminating endpoint while it is still serving.',
       ),
     changeOnFailure: z
       .boolean()
       .default(false)
       .describe('Re-pick when the pinned endpoint refuses connections.'),
+    socketio: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also pin by the engine.io sid, for socket.io clients without cookies (the sid is sealed at the handshake). Off unless set: it rewrites the handshake body.',
+      ),
   })
   .strict();
 

@@ -7,6 +7,7 @@ import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { setHeaders } from './header-list.ts';
+import { HandshakeSeal } from './handshake-seal.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
@@ -48,6 +49,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   #responseHeaders: readonly string[] = [];
   #maxBodyBytes: number | undefined;
   #target = '/';
+  /** Set before proxy(): this is an engine.io polling handshake whose sid is to be sealed (affinity-sid.ts). */
+  sealSid = false;
+  #held: HandshakeSeal | undefined;
   /** Endpoint ids that failed to connect for this request (RetryState). */
   exclude: Set<string> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
@@ -176,11 +180,23 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     const hsts = this.#route?.hsts;
     if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
     if (this.#ctx.draining) out.push('connection', 'close');
+    if (this.sealSid && HandshakeSeal.accepts(statusCode, headers)) {
+      this.#held = new HandshakeSeal(statusCode, out);
+      return;
+    }
     this.res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.record.bytesOut += chunk.length;
+    const held = this.#held;
+    if (held !== undefined) {
+      if (held.add(chunk)) return;
+      // Larger than any handshake: not one; send what we held and stream the rest.
+      this.#held = undefined;
+      this.res.writeHead(held.status, held.headers);
+      chunk = held.raw();
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onResponseDrain);
@@ -189,7 +205,16 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 
   onResponseEnd(): void {
     this.#done = true;
-    this.res.end();
+    const held = this.#held;
+    if (held === undefined) {
+      this.res.end();
+      return;
+    }
+    this.#held = undefined;
+    const endpoint = this.#endpoint;
+    const sealed = held.seal(endpoint && this.#backend?.sealerFor(endpoint));
+    this.res.writeHead(held.status, sealed.headers);
+    this.res.end(sealed.body);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {

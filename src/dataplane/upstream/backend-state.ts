@@ -1,5 +1,6 @@
-import type { Backend } from '../../snapshot/index.ts';
+import type { AffinityPolicy, Backend } from '../../snapshot/index.ts';
 import { affinityValue, CookieTemplate, findKnownCookie } from './affinity-cookie.ts';
+import { type SidRequest, sealSid, sidOfTarget } from './affinity-sid.ts';
 import { type Balancer, createBalancer, eligible, type Member } from './balancers.ts';
 import type { EndpointState } from './endpoint-state.ts';
 
@@ -37,10 +38,12 @@ export class BackendState {
   #balancer: Balancer;
   #byCookie: Map<string, Member> | undefined;
   #cookie: CookieTemplate | undefined;
+  #key: Buffer;
 
   /** Built by Upstreams; `previous` is the same backend id in the last snapshot, if any. */
   constructor(config: Backend, ctx: BackendContext, previous?: BackendState) {
     this.config = config;
+    this.#key = ctx.affinityKey;
     const reuse = previous?.config.balance === config.balance;
     this.#balancer = reuse ? previous.#balancer : createBalancer(config.balance, ctx.random);
     const old = new Map<string, Member>();
@@ -69,6 +72,7 @@ export class BackendState {
         state,
         weight: clampWeight(e.weight),
         ready: e.ready,
+        serving: e.serving,
         terminating: e.terminating,
         current: before?.current ?? 0,
         cookieValue,
@@ -98,13 +102,17 @@ export class BackendState {
     cookieHeader: string | undefined,
     secure: boolean,
     exclude?: ReadonlySet<string>,
+    sidToken?: string,
   ): Selection | undefined {
     const cookie = this.#cookie;
     if (cookie === undefined) {
       const m = this.#balance(exclude);
       return m && { endpoint: m.state, affinity: 'none' };
     }
-    const pinned = cookieHeader ? findKnownCookie(cookieHeader, cookie.name, this.#byCookie!) : undefined;
+    // A sealed engine.io sid (affinity-sid.ts) names its endpoint like the cookie does, and wins over it.
+    const pinned =
+      (sidToken === undefined ? undefined : this.#byCookie!.get(sidToken)) ??
+      (cookieHeader ? findKnownCookie(cookieHeader, cookie.name, this.#byCookie!) : undefined);
     if (pinned === undefined) {
       const m = this.#balance(exclude);
       return m && { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'new' };
@@ -116,7 +124,7 @@ export class BackendState {
       if (!affinity.changeOnFailure) return { endpoint: m.state, affinity: 'none' };
       return { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'reissued' };
     }
-    if (affinity.mode === 'persistent' || eligible(pinned, false, undefined)) {
+    if (affinity.mode === 'persistent' || eligible(pinned, false, undefined) || drains(affinity, pinned)) {
       return { endpoint: pinned.state, affinity: 'hit' };
     }
     let m = this.#balancer.pick(this.#members, false, exclude);
@@ -131,6 +139,21 @@ export class BackendState {
     return { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'reissued' };
   }
 
+  /** What `target` says about an engine.io session; always `none` unless the backend has socket.io sid affinity. */
+  sidOf(target: string, method: string): SidRequest {
+    if (this.#cookie === undefined || this.config.affinity?.socketio !== true) {
+      return { kind: 'none', handshake: false };
+    }
+    return sidOfTarget(this.#key, target, method);
+  }
+
+  /** Seals backend sids of sessions opened on `endpoint` (handshake responses); undefined if not a member. */
+  sealerFor(endpoint: EndpointState): ((backendSid: string) => string) | undefined {
+    const m = this.#members.find((x) => x.state === endpoint);
+    if (m === undefined || m.cookieValue === '') return undefined;
+    return (backendSid) => sealSid(this.#key, m.cookieValue, backendSid);
+  }
+
   /**
    * Balances among healthy eligible endpoints; when every ready endpoint is unhealthy, among the ready ones
    * regardless of health (Envoy's panic mode): health checks that fail everywhere more often mean a broken
@@ -141,6 +164,14 @@ export class BackendState {
       this.#balancer.pick(this.#members, false, exclude) ?? this.#balancer.pick(this.#members, true, exclude)
     );
   }
+}
+
+/**
+ * drainable: a terminating endpoint still `serving` (KEP-1669 EndpointSlice conditions) keeps the sessions
+ * pinned to it, as long as it is healthy; the balancer never gives it new ones (eligible() refuses it).
+ */
+function drains(affinity: AffinityPolicy, m: Member): boolean {
+  return affinity.mode === 'drainable' && m.serving && m.state.healthy;
 }
 
 function clampWeight(weight: number): number {

@@ -7,6 +7,8 @@ export interface Member {
   /** 1..256, clamped at update. */
   readonly weight: number;
   readonly ready: boolean;
+  /** EndpointSlice `serving`: answers requests, even while terminating (what `drainable` affinity keeps). */
+  readonly serving: boolean;
   readonly terminating: boolean;
   /** Smooth weighted round-robin accumulator; per backend, carried across swaps. */
   current: number;

@@ -84,7 +84,17 @@ export class UpgradeHandler {
       return;
     }
     const backend = decision.backend;
-    const selection = backend.pick(req.headers.cookie, secure);
+    const sid = backend.sidOf(decision.target, 'GET');
+    if (sid.kind === 'forged') {
+      this.#reply(socket, record, errorAnswer(400, undefined, true));
+      return;
+    }
+    const selection = backend.pick(
+      req.headers.cookie,
+      secure,
+      undefined,
+      sid.kind === 'sealed' ? sid.token : undefined,
+    );
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       this.#reply(socket, record, errorAnswer(none.status, none.hsts, true));
@@ -94,7 +104,7 @@ export class UpgradeHandler {
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const up = {
       method: 'GET',
-      path: decision.target,
+      path: sid.kind === 'sealed' ? sid.target : decision.target,
       headers: upgradeRequestHeaders(req, fwd, decision.authority),
       head,
       cookie: req.headers.cookie,

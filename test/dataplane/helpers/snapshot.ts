@@ -29,10 +29,21 @@ export interface HostSpec {
   routes: RouteSpec[];
 }
 
+/** One endpoint in shorthand; conditions default to ready, serving, not terminating. */
+export interface EndpointSpec {
+  port: number;
+  address?: string;
+  id?: string;
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+  weight?: number;
+}
+
 export interface BackendSpec {
   id: string;
   /** Ports on 127.0.0.1 (or full endpoint specs). */
-  endpoints: (number | { port: number; address?: string; id?: string; ready?: boolean; weight?: number })[];
+  endpoints: (number | EndpointSpec)[];
   balance?: BalancePolicy;
   affinity?: Partial<AffinityPolicy> & { cookie?: Partial<AffinityPolicy['cookie']> };
   retries?: number;
@@ -56,6 +67,7 @@ export function affinity(overrides: BackendSpec['affinity'] = {}): AffinityPolic
     mode: overrides.mode ?? 'balanced',
     changeOnFailure: overrides.changeOnFailure ?? true,
     cookie: { name: 'route', path: '/', secure: 'auto', httpOnly: true, ...overrides.cookie },
+    ...(overrides.socketio ? { socketio: true } : {}),
   };
 }
 
@@ -74,8 +86,8 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
         port: e.port,
         weight: e.weight ?? 1,
         ready: e.ready ?? true,
-        serving: true,
-        terminating: false,
+        serving: e.serving ?? e.ready ?? true,
+        terminating: e.terminating ?? false,
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     balance: b.balance ?? 'round-robin',
