@@ -6,8 +6,8 @@ import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
-import { setHeaders } from './header-list.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
+import { setHeaders } from './header-list.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
