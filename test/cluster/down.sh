@@ -29,7 +29,7 @@ fi
 for name in kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do stop "$name"; done
 # containerd's shims outlive it: end those serving this node's containerd (found by its socket path).
 for dir in /proc/[0-9]*; do
-  if tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | grep -q -- "-address $run_dir/containerd/containerd.sock"; then
+  if { tr '\0' ' ' <"$dir/cmdline"; } 2>/dev/null | grep -q -e "-address $run_dir/containerd/containerd.sock" -e "-address /run/sticky-cluster/containerd/containerd.sock"; then
     kill -KILL "${dir#/proc/}" 2>/dev/null
   fi
 done
@@ -67,7 +67,9 @@ if [ -f "$run_dir/sysctl-before" ]; then
 fi
 
 # Mounts under the run dir (pod volumes, sandbox /dev/shm, container rootfs), deepest first.
-findmnt -rn -o TARGET | grep "^$run_dir/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+# findmnt shows the resolved path (/var/run is a link to /run on Debian).
+real_run_dir=$(realpath "$run_dir")
+findmnt -rn -o TARGET | grep -e "^$run_dir/" -e "^$real_run_dir/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 # The kubelet's cgroups (cgroup v1, cgroupfs driver): /kubepods in every hierarchy, deepest first.
 for hierarchy in /sys/fs/cgroup/*/; do
   [ -d "$hierarchy/kubepods" ] && find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null

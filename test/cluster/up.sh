@@ -43,10 +43,13 @@ for key in net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables; do
   echo "$key=$(sysctl -n "$key")" >>"$run_dir/sysctl-before"
   sysctl -qw "$key=1"
 done
-for cidr in "$pod_cidr" "$service_cidr" "$lb_cidr"; do ip route add blackhole "$cidr"; done
+# Service and LoadBalancer ranges route to the bridge (metric 10) so the host's own connects pass the routing
+# lookup and reach kube-proxy's DNAT; the blackholes (metric 100) take over if the bridge is ever gone.
+for cidr in "$pod_cidr" "$service_cidr" "$lb_cidr"; do ip route add blackhole "$cidr" metric 100; done
 ip link add "$bridge" type bridge
 ip addr add "$node_ip/24" dev "$bridge"
 ip link set "$bridge" up
+for cidr in "$service_cidr" "$lb_cidr"; do ip route add "$cidr" dev "$bridge" metric 10; done
 # Pods talk to each other, to the node and to Services; nothing they send is forwarded anywhere else.
 nft -f - <<NFT
 table ip $nft_table {
@@ -125,7 +128,8 @@ daemon kube-apiserver "$tools_dir/kube-apiserver" --bind-address="$node_ip" --ad
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-cluster-ip-range="$service_cidr" --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
-  --kubelet-client-key="$pki/apiserver-kubelet-client.key" --profiling=false
+  --kubelet-client-key="$pki/apiserver-kubelet-client.key" --profiling=false \
+  --kubelet-preferred-address-types=InternalIP # no DNS for the node's name here
 kubectl=("$tools_dir/kubectl" --kubeconfig "$run_dir/admin.kubeconfig")
 wait_until "kube-apiserver /readyz" 120 "${kubectl[@]}" get --raw /readyz
 
@@ -156,8 +160,9 @@ state = "$ctrd/state"
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause_image"
   enable_selinux = false
-  # Pod network namespaces under the state dir (not /var/run/netns), so down.sh finds every one.
-  netns_mounts_under_state_dir = true
+  # This kernel refuses a negative oom_score_adj even to root (EIO), and the kubelet asks -998 for every pod
+  # sandbox: runc then dies in nsexec ("can't get final child's PID"). Clamp to containerd's own (0).
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
