@@ -9,6 +9,8 @@ if [ "${KEEP_LOGS:-0}" = 1 ]; then
   for f in "$run_dir"/logs/*.log; do [ -e "$f" ] && { echo "--- $f (last 30 lines)" >&2; tail -n 30 "$f" >&2; }; done
 fi
 
+t0=$SECONDS
+phase() { log "down: $* at $((SECONDS - t0)) s"; }
 stop() { # name: SIGTERM, then SIGKILL after 10 s, by the pid up.sh recorded
   local file=$run_dir/pids/$1 pid
   [ -s "$file" ] || return 0
@@ -26,6 +28,7 @@ if "${ctr[@]}" version >/dev/null 2>&1; then
   for id in $("${ctr[@]}" tasks list -q 2>/dev/null); do "${ctr[@]}" tasks delete -f "$id" >/dev/null 2>&1; done
   for id in $("${ctr[@]}" containers list -q 2>/dev/null); do "${ctr[@]}" containers delete "$id" >/dev/null 2>&1; done
 fi
+phase "containers removed"
 for name in kube-proxy kube-scheduler kube-controller-manager kube-apiserver etcd containerd; do stop "$name"; done
 # containerd's shims outlive it: end those serving this node's containerd (found by its socket path).
 for dir in /proc/[0-9]*; do
@@ -34,6 +37,7 @@ for dir in /proc/[0-9]*; do
   fi
 done
 
+phase "processes stopped"
 # Pod network namespaces (CRI names them cni-*) that appeared while the node was up; their veths go with them.
 if [ -f "$run_dir/netns-before" ]; then
   for ns in $(ip netns list | awk '{print $1}' | sort | comm -13 "$run_dir/netns-before" -); do
@@ -66,13 +70,28 @@ if [ -f "$run_dir/sysctl-before" ]; then
   while read -r line; do sysctl -qw "$line" 2>/dev/null; done <"$run_dir/sysctl-before"
 fi
 
+phase "network removed"
 # Mounts under the run dir (pod volumes, sandbox /dev/shm, container rootfs), deepest first.
 # findmnt shows the resolved path (/var/run is a link to /run on Debian).
 real_run_dir=$(realpath "$run_dir")
 findmnt -rn -o TARGET | grep -e "^$run_dir/" -e "^$real_run_dir/" | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+phase "mounts removed"
 # The kubelet's cgroups (cgroup v1, cgroupfs driver): /kubepods in every hierarchy, deepest first.
 for hierarchy in /sys/fs/cgroup/*/; do
   [ -d "$hierarchy/kubepods" ] && find "$hierarchy/kubepods" -depth -type d -exec rmdir {} + 2>/dev/null
 done
+phase "cgroups removed"
+# Whatever else appeared while the node was up: files in the host paths the kubelet, containerd and CNI use
+# by fixed path (lib.sh), and the tables iptables-nft made for the kubelet's KUBE-* chains (emptied above;
+# a table that still has a rule is someone else's and stays).
+if [ -f "$run_dir/state-before" ]; then
+  appeared=$(bash "$cluster_here/leftovers.sh" "$run_dir/state-before" 2>&1 >/dev/null | sed 's/^left behind: //')
+  while read -r family name; do
+    nft list table "$family" "$name" 2>/dev/null | grep -qvE '^\s*(table |chain |type |}|$)' ||
+      nft delete table "$family" "$name" 2>/dev/null
+  done < <(awk '$1 == "nft-table" {print $2, $3}' <<<"$appeared")
+  awk '$1 == "path" {print $2}' <<<"$appeared" | sort -r | while read -r path; do rm -rf "$path"; done
+fi
+phase "host paths removed"
 rm -rf "$run_dir"
-log "node torn down"
+log "node torn down in $((SECONDS - t0)) s"

@@ -14,7 +14,10 @@ for tool in buildah mmdebstrap gcc; do
 done
 # Own buildah storage in the cache, so images never mix with a user's and the base survives between runs.
 bstore=$cache_root/buildah
-bah() { buildah --root "$bstore/root" --runroot "$bstore/runroot" --storage-driver overlay "$@"; }
+# Buildah's network config dir too (it takes a lock file there even for `inspect`; /etc/cni by default).
+mkdir -p "$bstore"
+printf '[network]\nnetwork_config_dir = "%s"\n' "$bstore/cni" >"$bstore/containers.conf"
+bah() { CONTAINERS_CONF=$bstore/containers.conf buildah --root "$bstore/root" --runroot "$bstore/runroot" --storage-driver overlay "$@"; }
 hash_of() { sha256sum | cut -c1-16; }
 files_hash() { (cd "$repo_root" && git ls-files -co --exclude-standard -- "$@" | LC_ALL=C sort | xargs sha256sum) | hash_of; }
 

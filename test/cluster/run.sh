@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI entry point for the user's path: brings the test node up (up.sh), runs
-# test/e2e/user-path/user-path.test.ts against it, and always tears it down (down.sh). Fails when the node
+# test/e2e/user-path/user-path.test.ts against it, and always tears it down (down.sh) and checks that
+# nothing of the node is left (leftovers.sh). Fails when the node
 # cannot start. One node per machine: a lock serialises runs. Prints how long each part took.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -8,7 +9,21 @@ exec 9>/tmp/sticky-cluster.lock
 flock 9
 if [ -e "$run_dir" ]; then echo "$run_dir exists: a node is up; run test/cluster/down.sh first" >&2; exit 2; fi
 start=$SECONDS
-trap 'bash "$cluster_here/down.sh"; log "total $((SECONDS - start)) s"' EXIT
+state_before=$(mktemp /tmp/sticky-cluster-state.XXXX)
+bash "$cluster_here/leftovers.sh" --state >"$state_before"
+# Always torn down, and proven clean: leftovers.sh fails the run if down.sh left anything of the node behind.
+finish() {
+  local status=$?
+  bash "$cluster_here/down.sh"
+  if ! bash "$cluster_here/leftovers.sh" "$state_before"; then
+    log "down.sh left the above behind"
+    status=1
+  fi
+  rm -f "$state_before"
+  log "total $((SECONDS - start)) s"
+  exit "$status"
+}
+trap finish EXIT
 kubeconfig=$(bash "$cluster_here/up.sh" | tail -n 1)
 up=$((SECONDS - start))
 cd "$repo_root"

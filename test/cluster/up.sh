@@ -11,13 +11,7 @@ if [ -e "$run_dir" ]; then echo "$run_dir exists: a node is up (or was not torn 
 start=$SECONDS
 
 # ---- Debian packages, installed when absent ------------------------------------------------------------
-need=()
-for pair in containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins nft:nftables \
-  iptables:iptables conntrack:conntrack mmdebstrap:mmdebstrap buildah:buildah gcc:gcc openssl:openssl \
-  curl:curl /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev; do
-  what=${pair%%:*}
-  if [[ $what == /* ]]; then [ -e "$what" ] || need+=("${pair#*:}"); else command -v "$what" >/dev/null || need+=("${pair#*:}"); fi
-done
+mapfile -t need < <(missing_node_packages)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -31,7 +25,10 @@ bash "$repo_root/test/e2e/tools/build.sh" --node >/dev/null
 images=$(bash "$cluster_here/images.sh")
 log "binaries and images ready at $((SECONDS - start)) s"
 
+# What the machine has before the node: down.sh removes what appears beyond it (leftovers.sh).
+state_before=$(bash "$cluster_here/leftovers.sh" --state)
 mkdir -p "$run_dir"/{logs,pids,pki,cni/net.d,cni/ipam,kubelet,pod-logs,containerd}
+printf '%s\n' "$state_before" >"$run_dir/state-before"
 # From here on, a failure tears down what was started.
 trap 'status=$?; if [ $status != 0 ]; then log "up.sh failed; logs in $run_dir/logs are printed by down.sh"; KEEP_LOGS=1 bash "$cluster_here/down.sh"; fi' EXIT
 ip netns list | awk '{print $1}' | sort >"$run_dir/netns-before"
@@ -170,6 +167,7 @@ state = "$ctrd/state"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        Root = "$ctrd/runc" # runc's state in the run dir, not /run/containerd/runc
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$run_dir/cni/net.d"
