@@ -1,7 +1,7 @@
 import { build } from '../src/controller/build/index.ts';
-import { type FolderLoad, ManifestFolder, ManifestFolderError } from '../src/controller/manifests/index.ts';
+import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
+import { ManifestFolderError, UsageError } from '../src/shared/errors.ts';
 import { parseCommand } from './args.ts';
-import { UsageError } from './errors.ts';
 import { buildKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
 

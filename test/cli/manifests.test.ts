@@ -154,7 +154,7 @@ metadata: {name: d}
 
   test('load() rejects with a typed error when the folder does not exist', async () => {
     await assert.rejects(new ManifestFolder({ dir: join(tmpdir(), 'si-does-not-exist-xyz') }).load(), {
-      code: 'STICKY_ERR_MANIFEST_FOLDER',
+      code: 'STICKY_ERR_MANIFESTS_FOLDER',
     });
   });
 });

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Diagnostic } from '../view.ts';
-import { statusOf } from './errors.ts';
 import type { KubeRest } from './kube-rest.ts';
+import { statusOf } from './kube-rest.ts';
 import type { ControllerObserver } from './observer.ts';
 
 const API_VERSIONS: Record<string, string> = {

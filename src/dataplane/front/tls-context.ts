@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
+import { BadCertificateError } from '../../shared/errors.ts';
 import type { Certificate, Snapshot } from '../../snapshot/index.ts';
-import { BadCertificateError } from '../errors.ts';
 import type { PemPair } from './self-signed.ts';
 
 /** TLS settings every secure context shares (the server's own options carry ALPN). */

@@ -1,13 +1,12 @@
+import { InvalidOptionError } from '../../shared/errors.ts';
 import type { ActiveHealthCheck, Backend } from '../../snapshot/index.ts';
 import { HealthChecker } from './active-health.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { UpstreamError } from './errors.ts';
 
 export { BackendState, type Selection } from './backend-state.ts';
 export type { Member } from './balancers.ts';
 export { EndpointState } from './endpoint-state.ts';
-export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
 
 /** Options of Upstreams; bad ones are rejected by the constructor. */
 export interface UpstreamsOptions {
@@ -48,7 +47,7 @@ export class Upstreams {
 
   constructor(options: UpstreamsOptions) {
     if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
-      throw new UpstreamError('STICKY_UPSTREAM_BAD_OPTION', 'affinityKey must be a non-empty Buffer');
+      throw new InvalidOptionError('upstreams', 'affinityKey', 'expected a non-empty Buffer');
     }
     this.#options = options;
     this.#now = options.now ?? Date.now;
