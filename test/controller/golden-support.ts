@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
+import { decodeObject } from '../../src/controller/objects.ts';
 import type { BuildOptions, ClusterView } from '../../src/controller/view.ts';
 
 /** Options every golden case builds with, unless its folder has an `options.json` to merge over them. */
@@ -14,7 +15,10 @@ const LISTS = {
   StickyRoute: 'stickyRoutes',
 } as const;
 
-/** Multi-document YAML of Kubernetes objects -> the view `build` reads, sorted into lists by kind. */
+/**
+ * Multi-document YAML of Kubernetes objects -> the view `build` reads, sorted into lists by kind and decoded
+ * at the same edge the store and the manifest folder use (a test input that does not decode is a test bug).
+ */
 export function viewFromYaml(text: string): ClusterView {
   const view = {
     ingresses: [],
@@ -28,7 +32,9 @@ export function viewFromYaml(text: string): ClusterView {
     if (!obj) continue;
     const list = LISTS[obj.kind as keyof typeof LISTS];
     if (!list) throw new Error(`unexpected kind ${obj.kind} in test input`);
-    (view[list] as unknown[]).push(obj);
+    const decoded = decodeObject(obj.kind as keyof typeof LISTS, obj);
+    if (!decoded.ok) throw new Error(decoded.diagnostic.message);
+    (view[list] as unknown[]).push(decoded.object);
   }
   return view as unknown as ClusterView;
 }
