@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../src/shared/errors.ts';
 
 /** Shortest accepted key: 128 bits, the HMAC-SHA256 guidance floor (RFC 2104, section 3). */
-export const MIN_AFFINITY_KEY_BYTES = 16;
+const MIN_AFFINITY_KEY_BYTES = 16;
 
 /** The key that signs affinity cookies, and whether it was generated (cookies then differ per process). */
 export interface AffinityKey {

@@ -84,7 +84,7 @@ function formatDuration(ms: number): string {
 }
 
 /** Help lines for the given settings: flag, form, env name, default, help. */
-export function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
+function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
   return keys
     .map((key) => {
       const { form, help } = settingHelp[key];

@@ -25,7 +25,7 @@ const stringValues = z
   );
 
 /** The metadata fields sticky-ingress reads, all checked; others are kept as they came. */
-export const objectMetaSchema = z.looseObject({
+const objectMetaSchema = z.looseObject({
   name: z.string().min(1),
   namespace: z.string().min(1).optional(),
   uid: z.string().optional(),

@@ -99,7 +99,7 @@ function compileRoute<B>(
 }
 
 /** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
-export const byPrecedence = comparePrecedence;
+const byPrecedence = comparePrecedence;
 
 function trimSlash(path: string): string {
   let end = path.length;
@@ -108,7 +108,7 @@ function trimSlash(path: string): string {
 }
 
 /** RFC 6797 header value. */
-export function hstsValue(h: HstsPolicy): string {
+function hstsValue(h: HstsPolicy): string {
   let v = `max-age=${h.maxAgeSeconds}`;
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';
