@@ -13,6 +13,14 @@ import { InvalidDurationError } from './errors.ts';
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
+/** 5000 -> `5s`: the largest unit that divides `ms` exactly (the inverse of durationMs for help texts). */
+export function formatDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 /** `5s` -> 5000. Throws InvalidDurationError for text that does not match DURATION_PATTERN. */
 export function durationMs(text: string): number {
   const match = DURATION_PATTERN.exec(text);

@@ -73,7 +73,9 @@ export function compileSnapshot<B>(
 function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
-  const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
+  // The snapshot's one precedence (src/snapshot/precedence.ts), the builder's sort too; re-sorted here so a
+  // hand-made snapshot (tests, embedders) routes the same.
+  const routes = [...vhost.routes].sort(comparePrecedence).map((route) => compileRoute(route, tls, resolve));
   return { hostname: vhost.hostname.toLowerCase(), tls, routes };
 }
 
@@ -97,9 +99,6 @@ function compileRoute<B>(
     access: compileAccess(route.access),
   };
 }
-
-/** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
-const byPrecedence = comparePrecedence;
 
 function trimSlash(path: string): string {
   let end = path.length;
