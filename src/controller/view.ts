@@ -17,6 +17,18 @@ export interface ClusterView {
   rejected?: readonly Diagnostic[];
 }
 
+/** A view with no objects: the start of every source, and what a missing view builds as. */
+export function emptyView(): ClusterView {
+  return {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    stickyRoutes: [],
+  };
+}
+
 /** Settings of the build that do not come from objects. */
 export interface BuildOptions {
   /** IngressClass name this controller answers to (`--ingress-class`, default `sticky`). */

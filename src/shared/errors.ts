@@ -22,46 +22,43 @@ export class StickyError extends Error {
   }
 }
 
-/** A bad flag, env value or argument: the message names it and the allowed form; the process exits 2. */
-export class UsageError extends StickyError {
-  static readonly code = 'STICKY_ERR_CLI_USAGE';
-  static readonly doc: ErrorDoc = {
-    meaning: 'A command-line flag, environment variable or argument is unknown or malformed.',
-    action:
-      'Read the message (it names the flag and the allowed form) and `sticky-ingress <command> --help`.',
+/**
+ * The base of a catalogue class whose constructor takes only the message: `code` and `doc` once, as statics.
+ * (A class per code keeps `instanceof` checks and `name` in logs; this keeps each one to its code and doc.)
+ */
+function coded<C extends string>(code: C, doc: ErrorDoc) {
+  return class extends StickyError {
+    static readonly code: C = code;
+    static readonly doc: ErrorDoc = doc;
+    constructor(message: string, options?: ErrorOptions) {
+      super(code, message, options);
+    }
   };
+}
+
+/** A bad flag, env value or argument: the message names it and the allowed form; the process exits 2. */
+export class UsageError extends coded('STICKY_ERR_CLI_USAGE', {
+  meaning: 'A command-line flag, environment variable or argument is unknown or malformed.',
+  action: 'Read the message (it names the flag and the allowed form) and `sticky-ingress <command> --help`.',
+}) {
   readonly exitCode = 2;
-  constructor(message: string) {
-    super(UsageError.code, message);
-  }
 }
 
 /** A setting is well formed but what it names is not (unreadable key file, short key): exit 2 as well. */
-export class ConfigError extends StickyError {
-  static readonly code = 'STICKY_ERR_CLI_CONFIG';
-  static readonly doc: ErrorDoc = {
-    meaning:
-      'A setting parses, but the thing it points at is unusable: an unreadable or short affinity key file, an unreadable manifest folder, a kubeconfig without a cluster.',
-    action: 'Fix the file or path the message names; the process exits 2 before it listens on anything.',
-  };
+export class ConfigError extends coded('STICKY_ERR_CLI_CONFIG', {
+  meaning:
+    'A setting parses, but the thing it points at is unusable: an unreadable or short affinity key file, an unreadable manifest folder, a kubeconfig without a cluster.',
+  action: 'Fix the file or path the message names; the process exits 2 before it listens on anything.',
+}) {
   readonly exitCode = 2;
-  constructor(message: string) {
-    super(ConfigError.code, message);
-  }
 }
 
 /** Text that is not a duration (`500ms`, `5s`, `2m`, `1h`). */
-export class InvalidDurationError extends StickyError {
-  static readonly code = 'STICKY_ERR_INPUT_DURATION';
-  static readonly doc: ErrorDoc = {
-    meaning:
-      'A duration value (flag, env variable or StickyRoute timeout) is not an integer followed by ms, s, m or h.',
-    action: 'Write it like `500ms`, `5s`, `2m` or `1h`.',
-  };
-  constructor(message: string) {
-    super(InvalidDurationError.code, message);
-  }
-}
+export class InvalidDurationError extends coded('STICKY_ERR_INPUT_DURATION', {
+  meaning:
+    'A duration value (flag, env variable or StickyRoute timeout) is not an integer followed by ms, s, m or h.',
+  action: 'Write it like `500ms`, `5s`, `2m` or `1h`.',
+}) {}
 
 /** A constructor option of one of our components is missing or out of range; thrown at construction, never on first use. */
 export class InvalidOptionError extends StickyError {
@@ -184,18 +181,12 @@ export class KubeRequestError extends StickyError {
 }
 
 /** The kubeconfig could not be loaded or names no cluster. */
-export class KubeConfigError extends StickyError {
-  static readonly code = 'STICKY_ERR_K8S_KUBECONFIG';
-  static readonly doc: ErrorDoc = {
-    meaning:
-      'No usable kubeconfig: the file does not load, or it names no current cluster, and the process is not in a pod.',
-    action:
-      'Set `--kubeconfig` / `KUBECONFIG`, run inside the cluster, or use `--manifests DIR` for the standalone mode.',
-  };
-  constructor(message: string, options?: ErrorOptions) {
-    super(KubeConfigError.code, message, options);
-  }
-}
+export class KubeConfigError extends coded('STICKY_ERR_K8S_KUBECONFIG', {
+  meaning:
+    'No usable kubeconfig: the file does not load, or it names no current cluster, and the process is not in a pod.',
+  action:
+    'Set `--kubeconfig` / `KUBECONFIG`, run inside the cluster, or use `--manifests DIR` for the standalone mode.',
+}) {}
 
 /** The leader's Lease renew did not finish before the renew deadline; the abort reason of that renew. */
 export class RenewDeadlineError extends StickyError {
@@ -212,44 +203,26 @@ export class RenewDeadlineError extends StickyError {
 }
 
 /** The manifest folder itself cannot be read (missing, not a folder, no permission). */
-export class ManifestFolderError extends StickyError {
-  static readonly code = 'STICKY_ERR_MANIFESTS_FOLDER';
-  static readonly doc: ErrorDoc = {
-    meaning: 'The folder given to `--manifests` or `check` cannot be read.',
-    action:
-      'Check the path and its permissions. A single bad file is not this error: it is a diagnostic and the rest keeps serving.',
-  };
-  constructor(message: string) {
-    super(ManifestFolderError.code, message);
-  }
-}
+export class ManifestFolderError extends coded('STICKY_ERR_MANIFESTS_FOLDER', {
+  meaning: 'The folder given to `--manifests` or `check` cannot be read.',
+  action:
+    'Check the path and its permissions. A single bad file is not this error: it is a diagnostic and the rest keeps serving.',
+}) {}
 
 /** A `--workers` dataplane worker failed or exited while starting, or a worker module ran outside node:cluster. */
-export class WorkerStartError extends StickyError {
-  static readonly code = 'STICKY_ERR_WORKERS_START';
-  static readonly doc: ErrorDoc = {
-    meaning:
-      'A dataplane worker of `serve --workers N` failed to start (could not listen, crashed during start-up).',
-    action: "The message has the worker's own error; fix that (often a port already in use) and start again.",
-  };
-  constructor(message: string) {
-    super(WorkerStartError.code, message);
-  }
-}
+export class WorkerStartError extends coded('STICKY_ERR_WORKERS_START', {
+  meaning:
+    'A dataplane worker of `serve --workers N` failed to start (could not listen, crashed during start-up).',
+  action: "The message has the worker's own error; fix that (often a port already in use) and start again.",
+}) {}
 
 /** The CRD or annotation generator met a schema it cannot express (a development-time error). */
-export class SchemaGenerationError extends StickyError {
-  static readonly code = 'STICKY_ERR_GEN_SCHEMA';
-  static readonly doc: ErrorDoc = {
-    meaning:
-      '`npm run gen` met a zod schema it cannot turn into a structural CRD schema or an annotation reference.',
-    action:
-      'A development-time error: change the schema the message names (only int-or-string unions, a type on every node, one source for each default).',
-  };
-  constructor(message: string) {
-    super(SchemaGenerationError.code, message);
-  }
-}
+export class SchemaGenerationError extends coded('STICKY_ERR_GEN_SCHEMA', {
+  meaning:
+    '`npm run gen` met a zod schema it cannot turn into a structural CRD schema or an annotation reference.',
+  action:
+    'A development-time error: change the schema the message names (only int-or-string unions, a type on every node, one source for each default).',
+}) {}
 
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {

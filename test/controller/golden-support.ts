@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
 import { decodeObject } from '../../src/controller/objects.ts';
-import type { BuildOptions, ClusterView } from '../../src/controller/view.ts';
+import { type BuildOptions, type ClusterView, emptyView } from '../../src/controller/view.ts';
 
 /** Options every golden case builds with, unless its folder has an `options.json` to merge over them. */
 export const BASE_OPTIONS: BuildOptions = { ingressClass: 'sticky' };
@@ -20,14 +20,7 @@ const LISTS = {
  * at the same edge the store and the manifest folder use (a test input that does not decode is a test bug).
  */
 export function viewFromYaml(text: string): ClusterView {
-  const view = {
-    ingresses: [],
-    ingressClasses: [],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
-    stickyRoutes: [],
-  };
+  const view = emptyView();
   for (const obj of loadAllYaml(text)) {
     if (!obj) continue;
     const list = LISTS[obj.kind as keyof typeof LISTS];
@@ -36,7 +29,7 @@ export function viewFromYaml(text: string): ClusterView {
     if (!decoded.ok) throw new Error(decoded.diagnostic.message);
     (view[list] as unknown[]).push(decoded.object);
   }
-  return view as unknown as ClusterView;
+  return view;
 }
 
 /** The view of a YAML file. */

@@ -1,5 +1,5 @@
 import type { Snapshot } from '../../snapshot/types.ts';
-import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import { type BuildOptions, type ClusterView, type Diagnostic, emptyView } from '../view.ts';
 import { assemble } from './assemble.ts';
 import { BuildCache } from './cache.ts';
 import { defaultCertificate } from './certificates.ts';
@@ -56,15 +56,4 @@ export function build(
     };
     return { body: { hosts: [], backends: [], certificates: [] }, diagnostics: [diagnostic], statuses: [] };
   }
-}
-
-function emptyView(): ClusterView {
-  return {
-    ingresses: [],
-    ingressClasses: [],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
-    stickyRoutes: [],
-  };
 }

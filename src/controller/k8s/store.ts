@@ -2,7 +2,7 @@ import { sortDiagnostics } from '../build/context.ts';
 import { type OwnClasses, ownClasses, ownsIngress, referencesOf } from '../build/ingress-class.ts';
 import { type DecodedKinds, decodeObject, type Ingress } from '../objects.ts';
 import type { ClusterView, Diagnostic } from '../view.ts';
-import type { WatchedKind } from './observer.ts';
+import { WATCHED_KINDS, type WatchedKind } from './observer.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -40,16 +40,7 @@ export class ClusterStore {
   constructor(options: { ingressClass: string; defaultCertificate?: string }) {
     this.#ingressClass = options.ingressClass;
     this.#defaultCertificate = options.defaultCertificate;
-    for (const kind of [
-      'Ingress',
-      'IngressClass',
-      'Service',
-      'EndpointSlice',
-      'Secret',
-      'StickyRoute',
-    ] as const) {
-      this.#objects.set(kind, new Map());
-    }
+    for (const kind of WATCHED_KINDS) this.#objects.set(kind, new Map());
   }
 
   /** Decodes and stores `raw`; true when the snapshot (or its diagnostics) may change because of it. */
