@@ -2,11 +2,11 @@ import { build } from '../src/controller/build/index.ts';
 import { compileSnapshot } from '../src/dataplane/routing/compile.ts';
 import { type Decision, decide, type RequestFacts } from '../src/dataplane/routing/decide.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
+import { UsageError } from '../src/shared/errors.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
 import { loadAffinityKey } from './affinity-key.ts';
 import { parseCommand } from './args.ts';
 import { type Io, loadOnce, singleDir } from './check.ts';
-import { UsageError } from './errors.ts';
 import { explainKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
 

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatDuration } from '../src/shared/duration.ts';
 import { envName, flagName, type ServeConfig, serveSchema } from './config.ts';
 
 /** Value form and one-line help for every serve setting. Keyed by the schema, so a new setting must get one. */
@@ -72,19 +73,8 @@ function defaultText(key: keyof ServeConfig): string | undefined {
   return String(value);
 }
 
-function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /** Help lines for the given settings: flag, form, env name, default, help. */
-export function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
+function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
   return keys
     .map((key) => {
       const { form, help } = settingHelp[key];

@@ -2,9 +2,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
-import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
 import { requestDetails } from './front/request-details.ts';
@@ -26,7 +26,7 @@ import { UpgradeHandler } from './websocket/upgrade.ts';
 
 export type { DataplaneObserver, RequestRecord } from './observe/observer.ts';
 
-/** Construction options; validated by the constructor (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
+/** Construction options; validated by the constructor (InvalidOptionError, code STICKY_ERR_OPTION_INVALID). */
 export interface DataplaneOptions {
   bindAddress: string;
   httpPort: number;
@@ -148,8 +148,7 @@ export class Dataplane {
 
   /** Generates the fallback certificate, then binds both listeners. */
   async start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new LifecycleError('DP_ERR_ALREADY_STARTED', 'dataplane already started');
+    if (this.#state !== 'new') throw new AlreadyStartedError('dataplane');
     this.#state = 'starting';
     const fallback = await generateDefaultCertificate();
     this.#tls = new TlsContexts({ logger: this.#logger, fallback });
@@ -174,7 +173,7 @@ export class Dataplane {
 
   /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
   apply(snapshot: Snapshot): boolean {
-    if (this.#state === 'stopped') throw new LifecycleError('DP_ERR_SHUT_DOWN', 'dataplane was shut down');
+    if (this.#state === 'stopped') throw new ShutDownError('dataplane');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
     this.upstreams.update(snapshot.backends);
     const upstreams = this.upstreams;

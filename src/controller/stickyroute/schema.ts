@@ -65,7 +65,7 @@ const cookieSchema = z
 const affinitySchema = z
   .object({
     type: z.literal('Cookie').default('Cookie'),
-    cookie: cookieSchema.default({ name: 'INGRESSCOOKIE', secure: 'auto', httpOnly: true }),
+    cookie: cookieSchema.prefault({}), // absent = {}: cookieSchema's field defaults are the only ones
     mode: z
       .enum(['balanced', 'persistent', 'drainable'])
       .default('balanced')
@@ -138,7 +138,7 @@ const routeSchema = z
     loadBalancing: z
       .object({ policy: z.enum(['round-robin', 'least-conn', 'random-two']).default('round-robin') })
       .strict()
-      .default({ policy: 'round-robin' }),
+      .prefault({}), // absent = {}: the policy default above is the only one
     affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),
     // prefault: an absent block is parsed as {}, so the field defaults above are the only StickyRoute defaults.
     timeouts: timeoutsSchema.prefault({}),

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import { ClientClosedError } from '../../shared/errors.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
@@ -151,7 +152,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#started = true;
     this.record.connectMs = performance.now() - this.record.startMono;
     this.#endpoint?.connectSucceeded();
-    if (this.#closed) controller.abort(new Error('client closed the connection'));
+    if (this.#closed) controller.abort(new ClientClosedError());
   }
 
   onBodySent(chunk: Buffer): void {
@@ -279,7 +280,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   /** The client response closed (finished or aborted): release, abort upstream if unfinished, report. */
   finish(): void {
     this.#closed = true;
-    if (!this.#done && this.#started) this.#controller?.abort(new Error('client closed the connection'));
+    if (!this.#done && this.#started) this.#controller?.abort(new ClientClosedError());
     if (this.#endpoint !== undefined) {
       this.#endpoint.release();
       this.#endpoint = undefined;

@@ -1,13 +1,12 @@
+import { InvalidOptionError } from '../../shared/errors.ts';
 import type { ActiveHealthCheck, Backend } from '../../snapshot/index.ts';
 import { HealthChecker } from './active-health.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { UpstreamError } from './errors.ts';
 
 export { BackendState, type Selection } from './backend-state.ts';
 export type { Member } from './balancers.ts';
 export { EndpointState } from './endpoint-state.ts';
-export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
 
 /** Options of Upstreams; bad ones are rejected by the constructor. */
 export interface UpstreamsOptions {
@@ -44,11 +43,10 @@ export class Upstreams {
   #checkBackends = new Map<string, string[]>();
   #onFlip = (checker: HealthChecker, healthy: boolean) => this.#flip(checker, healthy);
   #closed = false;
-  #endpointsRemoved = false;
 
   constructor(options: UpstreamsOptions) {
     if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
-      throw new UpstreamError('STICKY_UPSTREAM_BAD_OPTION', 'affinityKey must be a non-empty Buffer');
+      throw new InvalidOptionError('upstreams', 'affinityKey', 'expected a non-empty Buffer');
     }
     this.#options = options;
     this.#now = options.now ?? Date.now;
@@ -61,19 +59,15 @@ export class Upstreams {
    */
   update(backends: readonly Backend[]): void {
     const endpoints = new Map<string, EndpointState>();
-    let kept = 0;
     for (const b of backends) {
       for (const e of b.endpoints) {
         if (endpoints.has(e.id)) continue;
         let state = this.#endpoints.get(e.id);
-        if (state) {
-          state.apply(e, b.health.passive);
-          kept++;
-        } else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
+        if (state) state.apply(e, b.health.passive);
+        else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
         endpoints.set(e.id, state);
       }
     }
-    this.#endpointsRemoved = kept < this.#endpoints.size;
     const ctx: BackendContext = {
       affinityKey: this.#options.affinityKey,
       now: this.#now,
@@ -104,16 +98,6 @@ export class Upstreams {
     this.#endpoints = endpoints;
     this.#backends = states;
     this.#reconcileChecks(backends);
-  }
-
-  /** Whether the last update() dropped an endpoint id (pools of dropped endpoints can then be pruned). */
-  get endpointsRemoved(): boolean {
-    return this.#endpointsRemoved;
-  }
-
-  /** Whether `id` is an endpoint of the current snapshot. */
-  hasEndpoint(id: string): boolean {
-    return this.#endpoints.has(id);
   }
 
   /** The backend of the current snapshot with that id. */

@@ -1,6 +1,7 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { UpgradeTimeoutError } from '../../shared/errors.ts';
 import type { RequestRecord } from '../observe/observer.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
@@ -250,9 +251,7 @@ function onUpstreamTimeout(this: Tagged<Socket>): void {
     return;
   }
   tunnel.timedOut = true;
-  this.destroy(
-    new Error(tunnel.connected ? 'upstream did not answer the upgrade in time' : 'connect timeout'),
-  );
+  this.destroy(new UpgradeTimeoutError(tunnel.connected));
 }
 
 function onUpgrade(this: Tagged<ClientRequest>, res: IncomingMessage, socket: Socket, head: Buffer): void {
