@@ -224,6 +224,28 @@ export class SchemaGenerationError extends coded('STICKY_ERR_GEN_SCHEMA', {
     'A development-time error: change the schema the message names (only int-or-string unions, a type on every node, one source for each default).',
 }) {}
 
+/** A path pattern (use-regex, rewrite-target) outside the linear-time subset, or malformed; `offset` is where. */
+export class RegexError extends StickyError {
+  static readonly code = 'STICKY_ERR_INPUT_REGEX';
+  static readonly doc: ErrorDoc = {
+    meaning:
+      'An Ingress regex path uses syntax the linear-time matcher does not accept (backreferences, lookaround, possessive quantifiers, \\b) or is malformed.',
+    action:
+      'Rewrite the pattern without those constructs; the Ingress is not served until then (the diagnostic names it).',
+  };
+  readonly offset: number;
+  constructor(message: string, offset: number) {
+    super(RegexError.code, `${message} at offset ${offset}`);
+    this.offset = offset;
+  }
+}
+
+/** The request body grew past the route's proxy-body-size while streaming (the client gets 413). */
+export class BodyTooLargeError extends coded('STICKY_ERR_PROXY_BODY_TOO_LARGE', {
+  meaning: "A request body grew past the route's proxy-body-size while it was streamed upstream.",
+  action: 'The client got 413. Raise proxy-body-size on that Ingress if such bodies are legitimate.',
+}) {}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -249,4 +271,6 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   ManifestFolderError,
   WorkerStartError,
   SchemaGenerationError,
+  RegexError,
+  BodyTooLargeError,
 ];

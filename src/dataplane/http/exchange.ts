@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { ClientClosedError } from '../../shared/errors.ts';
+import { BodyTooLargeError, ClientClosedError } from '../../shared/errors.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
@@ -24,10 +24,6 @@ export interface ExchangeContext {
 
 const kExchange = Symbol('sticky.exchange');
 
-/** The request body grew past the route's proxy-body-size while streaming. */
-class BodyTooLargeError extends Error {
-  readonly code = 'DP_ERR_BODY_TOO_LARGE';
-}
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -159,7 +155,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.record.bytesIn += chunk.length;
     // A chunked (or lying) body that grows past proxy-body-size: stop it and answer 413 if nothing was answered.
     if (this.#maxBodyBytes !== undefined && this.record.bytesIn > this.#maxBodyBytes) {
-      this.#controller?.abort(new BodyTooLargeError());
+      this.#controller?.abort(new BodyTooLargeError('request body larger than proxy-body-size'));
     }
   }
 
