@@ -26,6 +26,15 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   },
   defaultCertificate: { form: 'NAMESPACE/NAME', help: 'TLS Secret for SNI names no Ingress claims' },
   trustedProxies: { form: 'CIDR[,CIDR...]', help: 'peers whose X-Forwarded-* headers are trusted' },
+  proxyProtocolHttp: {
+    form: 'off|strict|optional',
+    help: 'PROXY protocol v1/v2 on the HTTP listener (strict: a trusted peer without it is closed)',
+  },
+  proxyProtocolHttps: { form: 'off|strict|optional', help: 'PROXY protocol v1/v2 on the HTTPS listener' },
+  proxyProtocolTrusted: {
+    form: 'CIDR[,CIDR...]',
+    help: 'peers whose PROXY header is read (others are direct clients); required when PROXY protocol is on',
+  },
   publishService: { form: 'NAMESPACE/NAME', help: 'Service whose address goes into Ingress status' },
   publishAddress: { form: 'ADDR[,ADDR...]', help: 'addresses to write into Ingress status' },
   leaderElection: { form: 'true|false', help: 'elect one replica to write status' },

@@ -7,6 +7,11 @@ import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
+import {
+  installProxyProtocol,
+  type ProxyProtocolFront,
+  type ProxyProtocolMode,
+} from './front/proxy-accept.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
@@ -52,6 +57,13 @@ export interface DataplaneOptions {
   maxUpstreamConnections?: number;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
+  /**
+   * PROXY protocol (v1/v2) per listener (default off): read from peers in `proxyProtocolTrusted` only; strict
+   * closes a trusted peer that sends none. The header must arrive within requestHeaderTimeoutMs.
+   */
+  proxyProtocol?: { http?: ProxyProtocolMode; https?: ProxyProtocolMode };
+  /** CIDRs allowed to send a PROXY header (the load balancer); required when proxyProtocol is on. */
+  proxyProtocolTrusted?: string[];
   /** Clock of the ticket-key windows (tests); default Date.now. */
   clock?: () => number;
 }
@@ -66,6 +78,7 @@ export class Dataplane {
   #options: DataplaneOptions;
   #logger: Logger;
   #trusted: CidrSet;
+  #proxyTrusted: CidrSet;
   #config: CompiledConfig<BackendState>;
   #pools: PoolMap;
   #drain = new DrainTracker();
@@ -75,6 +88,7 @@ export class Dataplane {
   #http: Server | undefined;
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
+  #proxyFronts: ProxyProtocolFront[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #ctx;
 
@@ -83,6 +97,7 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#proxyTrusted = new CidrSet(options.proxyProtocolTrusted ?? []);
     this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
@@ -157,12 +172,21 @@ export class Dataplane {
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
     this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
+    this.#installProxyProtocol(this.#http, o.proxyProtocol?.http, true);
+    this.#installProxyProtocol(this.#https, o.proxyProtocol?.https, false);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),
       https: await listen(this.#https, o.bindAddress, o.httpsPort),
     };
     this.#state = 'running';
     this.#logger.info({ ports: this.#ports, bindAddress: o.bindAddress }, 'dataplane listening');
+  }
+
+  #installProxyProtocol(server: Server | HttpsServer, mode: ProxyProtocolMode | undefined, plain: boolean) {
+    if (mode === undefined || mode === 'off') return;
+    const o = this.#options;
+    const policy = { mode, trusted: this.#proxyTrusted, timeoutMs: o.requestHeaderTimeoutMs };
+    this.#proxyFronts.push(installProxyProtocol(server, policy, o.observer, plain));
   }
 
   /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
@@ -235,6 +259,7 @@ export class Dataplane {
     const servers = [this.#http, this.#https].filter((s) => s !== undefined);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
+    for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
     for (const s of servers) s.closeAllConnections();

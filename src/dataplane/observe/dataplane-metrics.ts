@@ -33,6 +33,8 @@ export class DataplaneMetrics {
   readonly tlsFailures: CounterChild;
   /** Refusals by a cap, by reason (client_connections, tunnels). */
   readonly rejected: FastCounter;
+  /** PROXY protocol headers by outcome (v1, v2, local, absent, untrusted, missing, malformed, oversize, timeout). */
+  readonly proxyProtocol: FastCounter;
 
   constructor(registry: Registry, source: GaugeSource) {
     this.requests = new FastCounter(
@@ -88,6 +90,12 @@ export class DataplaneMetrics {
     );
     this.rejected.child('client_connections');
     this.rejected.child('tunnels');
+    this.proxyProtocol = new FastCounter(
+      registry,
+      `${P}proxy_protocol_total`,
+      'Connections on a PROXY protocol listener by outcome; missing/malformed/oversize/timeout were closed.',
+      ['outcome'],
+    );
     endpointGauge(
       registry,
       `${P}upstream_active_connections`,
