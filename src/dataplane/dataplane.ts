@@ -23,6 +23,7 @@ import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
+import { requestHashKey } from './upstream/hash-key.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -227,7 +228,8 @@ export class Dataplane {
       return;
     }
     const backend = decision.backend;
-    const selection = backend.pick(req.headers.cookie, secure);
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
+    const selection = backend.pick(req.headers.cookie, secure, undefined, hashKey);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       ex.local(none.status, none.hsts);

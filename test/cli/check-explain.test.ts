@@ -105,6 +105,43 @@ describe('sticky-ingress explain', () => {
     assert.match(unknown.stdout, /^no host matches other\.test: 404$/m);
   });
 
+  test('upstream-hash-by: explain shows the key and the same key always gets the same endpoint', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082, 8083, 8084],
+        annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$http_x_tenant-$remote_addr' },
+      }),
+    );
+    const explain = async (tenant: string, client: string) => {
+      const r = await runCli([
+        'explain',
+        dir,
+        '--url',
+        'http://app.test/',
+        '--header',
+        `X-Tenant: ${tenant}`,
+        '--client',
+        client,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /policy hash /);
+      return r.stdout;
+    };
+    const a = await explain('acme', '203.0.113.7');
+    assert.match(a, /^hash: Maglev over \$http_x_tenant-\$remote_addr = "acme-203\.0\.113\.7"$/m);
+    const endpointOf = (out: string) => /^endpoint: (\S+) /m.exec(out)?.[1];
+    assert.equal(endpointOf(await explain('acme', '203.0.113.7')), endpointOf(a));
+    const others = new Set<string | undefined>();
+    for (let n = 0; n < 4; n++) others.add(endpointOf(await explain(`t${n}`, '203.0.113.7')));
+    assert.ok(others.size > 1, 'different keys never reached different endpoints');
+    const bad = await runCli(['explain', dir, '--url', 'http://app.test/', '--header', 'no colon']);
+    assert.equal(bad.code, 2);
+  });
+
   test('a bad --url is a usage error', async () => {
     const r = await runCli(['explain', '.', '--url', 'ftp://x/']);
     assert.equal(r.code, 2);

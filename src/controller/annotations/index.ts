@@ -4,6 +4,7 @@ import type {
   AffinityPolicy,
   BalancePolicy,
   Draft,
+  HashPart,
   HstsPolicy,
   Timeouts,
 } from '../../snapshot/types.ts';
@@ -17,9 +18,10 @@ import {
   OWN_PREFIX,
   parseGroup,
 } from './descriptor.ts';
+import { parseHashBy } from './hash-by.ts';
 import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
-import { loadBalanceGroup } from './load-balance.ts';
+import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { redirectGroup } from './redirect.ts';
 
@@ -46,6 +48,8 @@ export const ANNOTATION_DESCRIPTORS: readonly AnnotationDescriptor[] = ANNOTATIO
 /** What an Ingress's annotations configure. Cookie `path` absent means "the rule's path" (resolved per route). */
 export interface IngressAnnotations {
   balance: BalancePolicy;
+  /** The hash key when balance is `hash` (source-ip or upstream-hash-by). */
+  hashBy?: HashPart[];
   affinity?: Omit<AffinityPolicy, 'cookie'> & {
     cookie: Omit<AffinityPolicy['cookie'], 'path'> & { path?: string };
   };
@@ -85,7 +89,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
   const config: IngressAnnotations = {
-    balance: balance['load-balance'],
+    ...balancePolicy(balance),
     sslRedirect: redirect['ssl-redirect'],
     forceSslRedirect: redirect['force-ssl-redirect'],
     timeouts: {
@@ -116,6 +120,15 @@ export function parseIngressAnnotations(annotations: unknown): {
     };
   }
   return { config, issues };
+}
+
+/** upstream-hash-by wins over load-balance (as in ingress-nginx); source-ip is a hash of $remote_addr. */
+function balancePolicy(b: LoadBalanceAnnotations): Pick<IngressAnnotations, 'balance' | 'hashBy'> {
+  const template = b['upstream-hash-by'];
+  const parsed = template === undefined ? undefined : parseHashBy(template);
+  if (parsed !== undefined && 'parts' in parsed) return { balance: 'hash', hashBy: parsed.parts };
+  if (b['load-balance'] === 'source-ip') return { balance: 'hash', hashBy: [{ kind: 'remote-addr' }] };
+  return { balance: b['load-balance'] };
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {

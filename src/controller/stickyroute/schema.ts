@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../../shared/cidr.ts';
 import { DURATION_HINT, DURATION_PATTERN } from '../../shared/duration.ts';
+import { HASH_BY_MAX_LENGTH, parseHashBy } from '../annotations/hash-by.ts';
 
 /**
  * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
@@ -130,7 +131,23 @@ const routeSchema = z
       .object({ service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict() })
       .strict(),
     loadBalancing: z
-      .object({ policy: z.enum(['round-robin', 'least-conn', 'random-two']).default('round-robin') })
+      .object({
+        policy: z
+          .enum(['round-robin', 'least-conn', 'random-two', 'source-ip'])
+          .default('round-robin')
+          .describe('source-ip: consistent hash (Maglev) of the client address.'),
+        hashBy: z
+          .string()
+          .max(HASH_BY_MAX_LENGTH)
+          .refine(
+            (v) => 'parts' in parseHashBy(v),
+            'a template of $remote_addr, $request_uri, $http_NAME, $cookie_NAME and text',
+          )
+          .optional()
+          .describe(
+            'Consistent hash (Maglev) of this key picks the endpoint, overriding policy; ingress-nginx upstream-hash-by syntax.',
+          ),
+      })
       .strict()
       .default({ policy: 'round-robin' }),
     affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),

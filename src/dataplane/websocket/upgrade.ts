@@ -8,6 +8,7 @@ import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
+import { requestHashKey } from '../upstream/hash-key.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
@@ -84,7 +85,8 @@ export class UpgradeHandler {
       return;
     }
     const backend = decision.backend;
-    const selection = backend.pick(req.headers.cookie, secure);
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
+    const selection = backend.pick(req.headers.cookie, secure, undefined, hashKey);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       this.#reply(socket, record, errorAnswer(none.status, none.hsts, true));
@@ -98,6 +100,7 @@ export class UpgradeHandler {
       headers: upgradeRequestHeaders(req, fwd, decision.authority),
       head,
       cookie: req.headers.cookie,
+      hashKey,
       secure,
       hsts: secure ? decision.route.hsts : undefined,
     };

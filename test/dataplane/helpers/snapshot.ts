@@ -5,6 +5,7 @@ import {
   type BalancePolicy,
   type Certificate,
   finalizeSnapshot,
+  type HashPart,
   type HstsPolicy,
   type PathType,
   type RedirectPolicy,
@@ -34,6 +35,8 @@ export interface BackendSpec {
   /** Ports on 127.0.0.1 (or full endpoint specs). */
   endpoints: (number | { port: number; address?: string; id?: string; ready?: boolean; weight?: number })[];
   balance?: BalancePolicy;
+  /** Sets balance `hash` with this key. */
+  hashBy?: HashPart[];
   affinity?: Partial<AffinityPolicy> & { cookie?: Partial<AffinityPolicy['cookie']> };
   retries?: number;
   timeouts?: Partial<Timeouts>;
@@ -78,7 +81,8 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
         terminating: false,
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    balance: b.balance ?? 'round-robin',
+    balance: b.hashBy ? ('hash' as const) : (b.balance ?? 'round-robin'),
+    ...(b.hashBy ? { hashBy: b.hashBy } : {}),
     ...(b.affinity ? { affinity: affinity(b.affinity) } : {}),
     timeouts: { ...TEST_TIMEOUTS, ...b.timeouts },
     retries: b.retries ?? 1,
