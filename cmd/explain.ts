@@ -1,8 +1,10 @@
 import { formatHashBy } from '../src/controller/annotations/hash-by.ts';
 import { build } from '../src/controller/build/index.ts';
+import { PassthroughTable, pickBySource } from '../src/dataplane/front/passthrough.ts';
 import { compileSnapshot } from '../src/dataplane/routing/compile.ts';
 import { type Decision, decide, type RequestFacts } from '../src/dataplane/routing/decide.ts';
 import { type HashInput, hashKey as keyOf } from '../src/dataplane/upstream/hash-key.ts';
+import { MaglevBalancer } from '../src/dataplane/upstream/maglev.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
 import { loadAffinityKey } from './affinity-key.ts';
@@ -62,6 +64,11 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
     cmd.settings.publicHttpsPort ?? cmd.settings.httpsPort,
     typeof cmd.extra.client === 'string' ? cmd.extra.client : '',
   );
+  const passthrough = secure
+    ? new PassthroughTable(snapshot, (id) => upstreams.backend(id)).find(url.hostname)
+    : undefined;
+  if (passthrough !== undefined)
+    return explainPassthrough(passthrough, url.hostname, facts.clientAddress, io);
   const d = decide(config, facts);
   io.out(`request: ${secure ? 'HTTPS' : 'HTTP'} host ${d.host} path ${d.path}`);
   const hashInput = { clientAddress: facts.clientAddress, target: facts.target, headers };
@@ -145,6 +152,20 @@ function explainPick(
   io.out(`endpoint: ${id} (${where})`);
   io.out(`why: ${why}`);
   if (pick.setCookie !== undefined) io.out(`set-cookie: ${pick.setCookie}`);
+  return 0;
+}
+
+/** An HTTPS request to a passthrough host: no route is matched, the raw connection goes by source hash. */
+function explainPassthrough(backend: BackendState, host: string, client: string, io: Io): number {
+  const b = backend.config;
+  io.out(`passthrough: TLS for ${host} is not terminated; the raw connection is relayed to backend ${b.id}`);
+  const m = pickBySource(backend, new MaglevBalancer(), client);
+  if (m === undefined) {
+    io.out('no eligible endpoint (none ready): connection closed');
+    return 1;
+  }
+  io.out(`endpoint: ${m.state.id} (${m.state.address}:${m.state.port})`);
+  io.out(`why: consistent hash (Maglev) of client address ${JSON.stringify(client)}`);
   return 0;
 }
 

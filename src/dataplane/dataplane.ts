@@ -7,6 +7,7 @@ import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
+import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
 import {
   installProxyProtocol,
   type ProxyProtocolFront,
@@ -90,6 +91,8 @@ export class Dataplane {
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
   #proxyFronts: ProxyProtocolFront[] = [];
+  #passthrough: PassthroughTable;
+  #passthroughFront: PassthroughFront | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #ctx;
 
@@ -132,6 +135,7 @@ export class Dataplane {
       options.maxTunnels ?? 20_000,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
+    this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
   }
 
   /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
@@ -173,6 +177,12 @@ export class Dataplane {
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
     this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
+    // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
+    this.#passthroughFront = installPassthrough(this.#https, {
+      table: () => this.#passthrough,
+      observer: o.observer,
+      timeoutMs: o.requestHeaderTimeoutMs,
+    });
     this.#installProxyProtocol(this.#http, o.proxyProtocol?.http, true);
     this.#installProxyProtocol(this.#https, o.proxyProtocol?.https, false);
     this.#ports = {
@@ -201,6 +211,7 @@ export class Dataplane {
       setDefaultCertificate(this.#https, this.#tls, this.#tickets);
     }
     this.#config = config;
+    this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
     if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
@@ -264,6 +275,7 @@ export class Dataplane {
     for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
+    this.#passthroughFront?.close();
     for (const s of servers) s.closeAllConnections();
     // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);

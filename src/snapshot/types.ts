@@ -147,6 +147,8 @@ export interface Route {
   readonly hsts?: HstsPolicy;
   /** Source-address access control; absent means every client may use the route. */
   readonly access?: AccessPolicy;
+  /** Asks for SSL passthrough of the route's host to the route's backend (see VirtualHost.passthrough). */
+  readonly passthrough?: true;
 }
 
 /**
@@ -166,6 +168,11 @@ export interface VirtualHost {
   readonly tls?: { readonly certificate?: string };
   /** Sorted by precedence: Exact before Prefix, longer paths first, then by id. */
   readonly routes: readonly Route[];
+  /**
+   * SSL passthrough: TLS for this SNI name is not terminated; the raw connection is relayed to `backend`,
+   * which holds the certificate. The routes still serve the plain HTTP listener.
+   */
+  readonly passthrough?: { readonly backend: string };
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

@@ -142,6 +142,29 @@ describe('sticky-ingress explain', () => {
     assert.equal(bad.code, 2);
   });
 
+  test('ssl-passthrough: explain shows the relay and the source-hash pick; plain HTTP still routes', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082],
+        annotations: { 'sticky-ingress.dev/ssl-passthrough': 'true' },
+      }),
+    );
+    const https = await runCli(['explain', dir, '--url', 'https://app.test/x', '--client', '203.0.113.9']);
+    assert.equal(https.code, 0, https.stdout + https.stderr);
+    assert.match(
+      https.stdout,
+      /^passthrough: TLS for app\.test is not terminated; the raw connection is relayed to backend /m,
+    );
+    assert.match(https.stdout, /^why: consistent hash \(Maglev\) of client address "203\.0\.113\.9"$/m);
+    const http = await runCli(['explain', dir, '--url', 'http://app.test/x']);
+    assert.doesNotMatch(http.stdout, /passthrough/);
+    assert.match(http.stdout, /^route: /m);
+  });
+
   test('a bad --url is a usage error', async () => {
     const r = await runCli(['explain', '.', '--url', 'ftp://x/']);
     assert.equal(r.code, 2);

@@ -35,6 +35,7 @@ const INVALID: Record<string, string> = {
   'proxy-next-upstream-tries': '12',
   'health-check-path': 'healthz',
   'health-check-interval': '0',
+  'ssl-passthrough': 'yes',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

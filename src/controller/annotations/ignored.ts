@@ -19,9 +19,7 @@ export const IGNORED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'limit-connections': 'rate limiting is not implemented',
   'proxy-body-size': 'request bodies are streamed, not buffered, so there is no body size limit to set',
   'proxy-send-timeout': 'only connect, read and WebSocket idle timeouts are configurable',
-  'upstream-hash-by': 'hash balancing is not implemented; use affinity: cookie',
   canary: 'canary routing is not implemented',
   'session-cookie-hash': 'obsolete in ingress-nginx; the cookie always holds a keyed hash of the endpoint',
   'affinity-canary-behavior': 'canary routing is not implemented',
-  'ssl-passthrough': 'TLS always terminates at sticky-ingress',
 };

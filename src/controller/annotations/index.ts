@@ -22,6 +22,7 @@ import { parseHashBy } from './hash-by.ts';
 import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
+import { passthroughGroup } from './passthrough.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { redirectGroup } from './redirect.ts';
 
@@ -38,6 +39,7 @@ export const ANNOTATION_GROUPS = [
   proxyGroup,
   healthCheckGroup,
   accessGroup,
+  passthroughGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -61,6 +63,8 @@ export interface IngressAnnotations {
   activeHealth?: ActiveHealthCheck;
   /** Source-range access control of every route of the Ingress. */
   access?: AccessPolicy;
+  /** ssl-passthrough: the Ingress's hosts are relayed, not terminated. */
+  sslPassthrough: boolean;
 }
 
 /**
@@ -88,6 +92,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const proxy = parseGroup(proxyGroup, reader, issues);
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
+  const passthrough = parseGroup(passthroughGroup, reader, issues);
   const config: IngressAnnotations = {
     ...balancePolicy(balance),
     sslRedirect: redirect['ssl-redirect'],
@@ -98,6 +103,7 @@ export function parseIngressAnnotations(annotations: unknown): {
       tunnelIdleMs: proxy['websocket-idle-timeout'] * 1000,
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
+    sslPassthrough: passthrough['ssl-passthrough'],
   };
   if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;

@@ -196,6 +196,7 @@ function addRoute(
     },
   };
   if (item.config.hsts) route.hsts = { ...item.config.hsts };
+  if (item.config.sslPassthrough) route.passthrough = true;
   if (item.config.access) {
     route.access = { allow: [...item.config.access.allow], deny: [...item.config.access.deny] };
   }

@@ -90,6 +90,7 @@ function routeOf(
 ): Omit<Route, 'backend'> {
   const route: Draft<Omit<Route, 'backend'>> = {
     id: `StickyRoute/${ref.namespace}/${ref.name}/${suffix}`,
+    ...(spec.sslPassthrough ? { passthrough: true as const } : {}),
     source: sourceRef(ref),
     path: r.match.path,
     pathType: r.match.pathType,

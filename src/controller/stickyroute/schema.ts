@@ -192,6 +192,12 @@ export const stickyRouteSpecSchema = z
       .optional()
       .describe('Send Strict-Transport-Security on HTTPS responses; absent: no HSTS.'),
     routes: z.array(routeSchema).min(1).max(256),
+    sslPassthrough: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Relay TLS for the hosts to the backend of the `/` route (or the first route) without terminating it; the backend presents its own certificate. Clients stick to an endpoint by source address.',
+      ),
   })
   .strict();
 

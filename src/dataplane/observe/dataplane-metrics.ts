@@ -35,6 +35,8 @@ export class DataplaneMetrics {
   readonly rejected: FastCounter;
   /** PROXY protocol headers by outcome (v1, v2, local, absent, untrusted, missing, malformed, oversize, timeout). */
   readonly proxyProtocol: FastCounter;
+  /** SSL passthrough peeks by outcome (relayed, terminated, no_endpoint, connect_failed, timeout). */
+  readonly passthrough: FastCounter;
 
   constructor(registry: Registry, source: GaugeSource) {
     this.requests = new FastCounter(
@@ -94,6 +96,12 @@ export class DataplaneMetrics {
       registry,
       `${P}proxy_protocol_total`,
       'Connections on a PROXY protocol listener by outcome; missing/malformed/oversize/timeout were closed.',
+      ['outcome'],
+    );
+    this.passthrough = new FastCounter(
+      registry,
+      `${P}passthrough_total`,
+      'HTTPS connections whose SNI was peeked because passthrough hosts exist: relayed raw to a backend, terminated here (no, unknown or malformed SNI), or closed (no_endpoint, connect_failed, timeout).',
       ['outcome'],
     );
     endpointGauge(

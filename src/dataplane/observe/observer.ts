@@ -1,3 +1,4 @@
+import type { PassthroughOutcome } from '../front/passthrough.ts';
 import type { ProxyOutcome } from '../front/proxy-accept.ts';
 /**
  * The per-request record the dataplane fills while it serves a request or a tunnel, and the observer hook
@@ -53,6 +54,8 @@ export interface DataplaneObserver {
   onRejected?(reason: RejectReason): void;
   /** One connection's PROXY protocol header was read, refused or skipped (see ProxyOutcome). */
   onProxyProtocol?(outcome: ProxyOutcome): void;
+  /** One HTTPS connection's SNI peek ended in a relay (or failed one), or went to the terminating path. */
+  onPassthrough?(outcome: PassthroughOutcome): void;
 }
 
 /** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
@@ -69,6 +72,16 @@ export function notifyRejected(observer: DataplaneObserver | undefined, reason: 
 export function notifyProxyProtocol(observer: DataplaneObserver | undefined, outcome: ProxyOutcome): void {
   try {
     observer?.onProxyProtocol?.(outcome);
+  } catch {}
+}
+
+/** Reports a passthrough outcome; an observer's error never escapes. */
+export function notifyPassthrough(
+  observer: DataplaneObserver | undefined,
+  outcome: PassthroughOutcome,
+): void {
+  try {
+    observer?.onPassthrough?.(outcome);
   } catch {}
 }
 

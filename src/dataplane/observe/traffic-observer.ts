@@ -1,4 +1,5 @@
 import type { Snapshot } from '../../snapshot/index.ts';
+import type { PassthroughOutcome } from '../front/passthrough.ts';
 import type { ProxyOutcome } from '../front/proxy-accept.ts';
 import type { AccessLog } from './access-log.ts';
 import type { BackendCounters, RouteCounters } from './counters.ts';
@@ -88,6 +89,10 @@ export class TrafficObserver implements DataplaneObserver {
 
   onProxyProtocol(outcome: ProxyOutcome): void {
     this.#metrics.proxyProtocol.child(outcome).value++;
+  }
+
+  onPassthrough(outcome: PassthroughOutcome): void {
+    this.#metrics.passthrough.child(outcome).value++;
   }
 
   onRetry(backendId: string, endpointId: string): void {

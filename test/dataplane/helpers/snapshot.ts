@@ -28,6 +28,8 @@ export interface HostSpec {
   /** Certificate id; `true` = TLS with the default certificate. */
   tls?: string | true;
   routes: RouteSpec[];
+  /** SSL passthrough to this backend id. */
+  passthrough?: string;
 }
 
 export interface BackendSpec {
@@ -91,6 +93,7 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
   const hosts = spec.hosts.map((h) => ({
     hostname: h.hostname,
     ...(h.tls === undefined ? {} : { tls: h.tls === true ? {} : { certificate: h.tls } }),
+    ...(h.passthrough === undefined ? {} : { passthrough: { backend: h.passthrough } }),
     routes: h.routes.map((r) => ({
       id: `Ingress/default/${h.hostname}/${n++}`,
       source: { kind: 'Ingress' as const, namespace: 'default', name: `ing-${h.hostname}` },
