@@ -7,6 +7,12 @@ import { listen } from '../shared/listen.ts';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
+import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
+import {
+  installProxyProtocol,
+  type ProxyProtocolFront,
+  type ProxyProtocolMode,
+} from './front/proxy-accept.ts';
 import { requestDetails } from './front/request-details.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
@@ -21,6 +27,7 @@ import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
 import { RateLimiters } from './routing/rate-limits.ts';
+import { requestHashKey } from './upstream/hash-key.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -55,6 +62,13 @@ export interface DataplaneOptions {
   maxUpstreamConnections?: number;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
+  /**
+   * PROXY protocol (v1/v2) per listener (default off): read from peers in `proxyProtocolTrusted` only; strict
+   * closes a trusted peer that sends none. The header must arrive within requestHeaderTimeoutMs.
+   */
+  proxyProtocol?: { http?: ProxyProtocolMode; https?: ProxyProtocolMode };
+  /** CIDRs allowed to send a PROXY header (the load balancer); required when proxyProtocol is on. */
+  proxyProtocolTrusted?: string[];
   /** Clock of the ticket-key windows (tests); default Date.now. */
   clock?: () => number;
   /** Dataplane processes sharing the per-client limits (`--workers`): each admits limit / share. Default 1. */
@@ -71,6 +85,7 @@ export class Dataplane {
   #options: DataplaneOptions;
   #logger: Logger;
   #trusted: CidrSet;
+  #proxyTrusted: CidrSet;
   #config: CompiledConfig<BackendState>;
   #pools: PoolMap;
   #limits: RateLimiters;
@@ -81,6 +96,9 @@ export class Dataplane {
   #http: Server | undefined;
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
+  #proxyFronts: ProxyProtocolFront[] = [];
+  #passthrough: PassthroughTable;
+  #passthroughFront: PassthroughFront | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #ctx;
 
@@ -89,6 +107,7 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#proxyTrusted = new CidrSet(options.proxyProtocolTrusted ?? []);
     this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
@@ -123,6 +142,7 @@ export class Dataplane {
       options.maxTunnels ?? 20_000,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
+    this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
   }
 
   /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
@@ -163,12 +183,27 @@ export class Dataplane {
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
     this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
+    // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
+    this.#passthroughFront = installPassthrough(this.#https, {
+      table: () => this.#passthrough,
+      observer: o.observer,
+      timeoutMs: o.requestHeaderTimeoutMs,
+    });
+    this.#installProxyProtocol(this.#http, o.proxyProtocol?.http, true);
+    this.#installProxyProtocol(this.#https, o.proxyProtocol?.https, false);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),
       https: await listen(this.#https, o.bindAddress, o.httpsPort),
     };
     this.#state = 'running';
     this.#logger.info({ ports: this.#ports, bindAddress: o.bindAddress }, 'dataplane listening');
+  }
+
+  #installProxyProtocol(server: Server | HttpsServer, mode: ProxyProtocolMode | undefined, plain: boolean) {
+    if (mode === undefined || mode === 'off') return;
+    const o = this.#options;
+    const policy = { mode, trusted: this.#proxyTrusted, timeoutMs: o.requestHeaderTimeoutMs };
+    this.#proxyFronts.push(installProxyProtocol(server, policy, o.observer, plain));
   }
 
   /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
@@ -183,6 +218,7 @@ export class Dataplane {
     }
     this.#config = config;
     this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
+    this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
     if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
     return true;
   }
@@ -224,7 +260,8 @@ export class Dataplane {
       return;
     }
     const token = sid.kind === 'sealed' ? sid.token : undefined;
-    const selection = backend.pick(req.headers.cookie, secure, undefined, token);
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
+    const selection = backend.pick(req.headers.cookie, secure, undefined, token, hashKey);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       ex.local(none.status, none.hsts);
@@ -258,8 +295,10 @@ export class Dataplane {
     const servers = [this.#http, this.#https].filter((s) => s !== undefined);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
+    for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
+    this.#passthroughFront?.close();
     for (const s of servers) s.closeAllConnections();
     // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);

@@ -31,6 +31,7 @@ export function validateOptions(o: DataplaneOptions): void {
     int(o.maxUpstreamConnections, 'maxUpstreamConnections', 1, 100_000);
   }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
+  proxyProtocol(o);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
     throw new InvalidOptionError('dataplane', 'logger', 'expected a pino logger');
   }
@@ -53,6 +54,34 @@ function int(v: unknown, name: string, min: number, max: number): void {
       'dataplane',
       name,
       `expected an integer in ${min}..${max}, got ${String(v)}`,
+    );
+  }
+}
+
+const PROXY_MODES: ReadonlySet<unknown> = new Set(['off', 'strict', 'optional']);
+
+/** PROXY protocol on a listener needs someone to believe: an empty trusted list would close every peer. */
+function proxyProtocol(o: DataplaneOptions): void {
+  const modes = [o.proxyProtocol?.http, o.proxyProtocol?.https];
+  for (const m of modes) {
+    if (m !== undefined && !PROXY_MODES.has(m)) {
+      throw new InvalidOptionError(
+        'dataplane',
+        'proxyProtocol',
+        `expected off, strict or optional, got ${String(m)}`,
+      );
+    }
+  }
+  const on = modes.some((m) => m !== undefined && m !== 'off');
+  const trusted = o.proxyProtocolTrusted;
+  if (trusted !== undefined && !Array.isArray(trusted)) {
+    throw new InvalidOptionError('dataplane', 'proxyProtocolTrusted', 'expected an array of CIDRs');
+  }
+  if (on && (trusted === undefined || trusted.length === 0)) {
+    throw new InvalidOptionError(
+      'dataplane',
+      'proxyProtocolTrusted',
+      'PROXY protocol is on but no source is trusted',
     );
   }
 }

@@ -10,8 +10,23 @@
  */
 export type Draft<T> = { -readonly [K in keyof T]: T[K] };
 
-/** How a backend picks an endpoint for a request that carries no valid affinity cookie. */
-export type BalancePolicy = 'round-robin' | 'least-conn' | 'random-two';
+/**
+ * How a backend picks an endpoint for a request that carries no valid affinity cookie. `hash`: a consistent
+ * hash (Maglev) of the backend's `hashBy` key, so equal keys reach the same endpoint.
+ */
+export type BalancePolicy = 'round-robin' | 'least-conn' | 'random-two' | 'hash';
+
+/**
+ * One piece of a hash key (ingress-nginx `upstream-hash-by`), parsed from its template at build time and never
+ * evaluated as text: fixed text, the client address (after PROXY protocol / trusted forwarding), the request
+ * target as received, one request header (lower-case name) or one cookie's value.
+ */
+export type HashPart =
+  | { readonly kind: 'literal'; readonly text: string }
+  | { readonly kind: 'remote-addr' }
+  | { readonly kind: 'request-uri' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
 
 /** Ingress v1 path types. ImplementationSpecific is served with Prefix semantics. */
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
@@ -102,6 +117,8 @@ export interface Backend {
   /** Sorted by id. May be empty: requests then get 503. */
   readonly endpoints: readonly Endpoint[];
   readonly balance: BalancePolicy;
+  /** The key `hash` balancing hashes; present exactly when balance is `hash`. */
+  readonly hashBy?: readonly HashPart[];
   readonly affinity?: AffinityPolicy;
   readonly timeouts: Timeouts;
   /** How many more endpoints to try after a connect failure, before anything was sent (HAProxy redispatch). */
@@ -150,6 +167,8 @@ export interface Route {
   readonly canary?: Canary;
   /** Per-client-address limits (`limit-*`); above them: 503. */
   readonly limits?: RateLimits;
+  /** Asks for SSL passthrough of the route's host to the route's backend (see VirtualHost.passthrough). */
+  readonly passthrough?: true;
 }
 
 /**
@@ -231,6 +250,11 @@ export interface VirtualHost {
   readonly routes: readonly Route[];
   /** Every request to this host is redirected (308) to the same URL on `redirectTo` (`from-to-www-redirect`). */
   readonly redirectTo?: string;
+  /**
+   * SSL passthrough: TLS for this SNI name is not terminated; the raw connection is relayed to `backend`,
+   * which holds the certificate. The routes still serve the plain HTTP listener.
+   */
+  readonly passthrough?: { readonly backend: string };
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

@@ -140,6 +140,66 @@ describe('sticky-ingress explain', () => {
     assert.match(unknown.stdout, /^no host matches other\.test: 404$/m);
   });
 
+  test('upstream-hash-by: explain shows the key and the same key always gets the same endpoint', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082, 8083, 8084],
+        annotations: { 'nginx.ingress.kubernetes.io/upstream-hash-by': '$http_x_tenant-$remote_addr' },
+      }),
+    );
+    const explain = async (tenant: string, client: string) => {
+      const r = await runCli([
+        'explain',
+        dir,
+        '--url',
+        'http://app.test/',
+        '--header',
+        `X-Tenant: ${tenant}`,
+        '--client',
+        client,
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /policy hash /);
+      return r.stdout;
+    };
+    const a = await explain('acme', '203.0.113.7');
+    assert.match(a, /^hash: Maglev over \$http_x_tenant-\$remote_addr = "acme-203\.0\.113\.7"$/m);
+    const endpointOf = (out: string) => /^endpoint: (\S+) /m.exec(out)?.[1];
+    assert.equal(endpointOf(await explain('acme', '203.0.113.7')), endpointOf(a));
+    const others = new Set<string | undefined>();
+    for (let n = 0; n < 4; n++) others.add(endpointOf(await explain(`t${n}`, '203.0.113.7')));
+    assert.ok(others.size > 1, 'different keys never reached different endpoints');
+    const bad = await runCli(['explain', dir, '--url', 'http://app.test/', '--header', 'no colon']);
+    assert.equal(bad.code, 2);
+  });
+
+  test('ssl-passthrough: explain shows the relay and the source-hash pick; plain HTTP still routes', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082],
+        annotations: { 'sticky-ingress.dev/ssl-passthrough': 'true' },
+      }),
+    );
+    const https = await runCli(['explain', dir, '--url', 'https://app.test/x', '--client', '203.0.113.9']);
+    assert.equal(https.code, 0, https.stdout + https.stderr);
+    assert.match(
+      https.stdout,
+      /^passthrough: TLS for app\.test is not terminated; the raw connection is relayed to backend /m,
+    );
+    assert.match(https.stdout, /^why: consistent hash \(Maglev\) of client address "203\.0\.113\.9"$/m);
+    const http = await runCli(['explain', dir, '--url', 'http://app.test/x']);
+    assert.doesNotMatch(http.stdout, /passthrough/);
+    assert.match(http.stdout, /^route: /m);
+  });
+
   test('a bad --url is a usage error', async () => {
     const r = await runCli(['explain', '.', '--url', 'ftp://x/']);
     assert.equal(r.code, 2);

@@ -21,6 +21,8 @@ const INVALID: Record<string, string> = {
   'session-cookie-httponly': 'maybe',
   'session-cookie-change-on-failure': '1',
   'load-balance': 'ewma',
+  // A variable outside the four (nginx would evaluate $host; we never evaluate anything).
+  'upstream-hash-by': '$host$remote_addr',
   'ssl-redirect': 'TRUE',
   'force-ssl-redirect': 'on',
   hsts: 'yes',
@@ -64,6 +66,7 @@ const INVALID: Record<string, string> = {
   'limit-connections': 'many',
   'limit-burst-multiplier': '0',
   'limit-whitelist': '10.0.0.0/33',
+  'ssl-passthrough': 'yes',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).
@@ -122,6 +125,49 @@ describe('access-control keys fail closed', () => {
     });
     assert.deepEqual(issues, []);
     assert.deepEqual(config.access, { allow: ['::1', '192.168.0.1', '10.0.0.0/8'], deny: ['10.6.0.0/16'] });
+  });
+});
+
+describe('source and key hashing', () => {
+  test('source-ip is a consistent hash of the client address', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}load-balance`]: 'source-ip' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [{ kind: 'remote-addr' }]);
+  });
+  test('upstream-hash-by parses into typed parts and wins over load-balance', () => {
+    // nginx's braced form `${cookie_Team}`, spelled with a `$` the template literal lint accepts.
+    const braced = `$${'{'}cookie_Team}`;
+    const { config, issues } = parseIngressAnnotations({
+      [`${NGINX_PREFIX}upstream-hash-by`]: `tenant:$http_x_tenant_id/${braced}-$request_uri`,
+      [`${NGINX_PREFIX}load-balance`]: 'ewma',
+    });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [
+      { kind: 'literal', text: 'tenant:' },
+      { kind: 'header', name: 'x-tenant-id' },
+      { kind: 'literal', text: '/' },
+      { kind: 'cookie', name: 'Team' },
+      { kind: 'literal', text: '-' },
+      { kind: 'request-uri' },
+    ]);
+  });
+  test('templates that are code, unknown variables or no variable at all are refused with a warning', () => {
+    for (const bad of [
+      '$host',
+      '${remote_addr',
+      'fixed',
+      '$',
+      '\u0007$remote_addr',
+      'x'.repeat(300),
+      '$(id)',
+    ]) {
+      const { config, issues } = parseIngressAnnotations({ [`${NGINX_PREFIX}upstream-hash-by`]: bad });
+      assert.equal(config.balance, 'round-robin', bad);
+      assert.equal(config.hashBy, undefined, bad);
+      assert.equal(issues[0]?.reason, 'InvalidAnnotation', bad);
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import type {
   BalancePolicy,
   CorsPolicy,
   Draft,
+  HashPart,
   HstsPolicy,
   RateLimits,
   RouteRedirect,
@@ -23,9 +24,11 @@ import {
   OWN_PREFIX,
   parseGroup,
 } from './descriptor.ts';
+import { parseHashBy } from './hash-by.ts';
 import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
-import { loadBalanceGroup } from './load-balance.ts';
+import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
+import { passthroughGroup } from './passthrough.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
@@ -57,6 +60,7 @@ export const ANNOTATION_GROUPS = [
   proxyGroup,
   healthCheckGroup,
   accessGroup,
+  passthroughGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -67,6 +71,8 @@ export const ANNOTATION_DESCRIPTORS: readonly AnnotationDescriptor[] = ANNOTATIO
 /** What an Ingress's annotations configure. Cookie `path` absent means "the rule's path" (resolved per route). */
 export interface IngressAnnotations {
   balance: BalancePolicy;
+  /** The hash key when balance is `hash` (source-ip or upstream-hash-by). */
+  hashBy?: HashPart[];
   affinity?: Omit<AffinityPolicy, 'cookie'> & {
     cookie: Omit<AffinityPolicy['cookie'], 'path'> & { path?: string };
   };
@@ -92,6 +98,8 @@ export interface IngressAnnotations {
   refused: boolean;
   /** Source-range access control of every route of the Ingress. */
   access?: AccessPolicy;
+  /** ssl-passthrough: the Ingress's hosts are relayed, not terminated. */
+  sslPassthrough: boolean;
 }
 
 /**
@@ -119,9 +127,10 @@ export function parseIngressAnnotations(annotations: unknown): {
   const proxy = parseGroup(proxyGroup, reader, issues);
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
+  const passthrough = parseGroup(passthroughGroup, reader, issues);
   const config: IngressAnnotations = {
     ...servedExtras(reader, issues),
-    balance: balance['load-balance'],
+    ...balancePolicy(balance),
     sslRedirect: redirect['ssl-redirect'],
     forceSslRedirect: redirect['force-ssl-redirect'],
     timeouts: {
@@ -130,6 +139,7 @@ export function parseIngressAnnotations(annotations: unknown): {
       tunnelIdleMs: proxy['websocket-idle-timeout'] * 1000,
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
+    sslPassthrough: passthrough['ssl-passthrough'],
   };
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
@@ -228,6 +238,15 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
     };
   }
   return out;
+}
+
+/** upstream-hash-by wins over load-balance (as in ingress-nginx); source-ip is a hash of $remote_addr. */
+function balancePolicy(b: LoadBalanceAnnotations): Pick<IngressAnnotations, 'balance' | 'hashBy'> {
+  const template = b['upstream-hash-by'];
+  const parsed = template === undefined ? undefined : parseHashBy(template);
+  if (parsed !== undefined && 'parts' in parsed) return { balance: 'hash', hashBy: parsed.parts };
+  if (b['load-balance'] === 'source-ip') return { balance: 'hash', hashBy: [{ kind: 'remote-addr' }] };
+  return { balance: b['load-balance'] };
 }
 
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {

@@ -216,6 +216,7 @@ function addRoute(
     },
   };
   if (config.hsts) route.hsts = { ...config.hsts };
+  if (config.sslPassthrough) route.passthrough = true;
   if (config.access) route.access = { allow: [...config.access.allow], deny: [...config.access.deny] };
   const regex = config.regex && pathType !== 'Exact';
   if (regex) route.match = { kind: 'Regex', pattern: path };

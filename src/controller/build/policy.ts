@@ -2,7 +2,10 @@ import type { AffinityPolicy, Backend, Draft, PassiveHealthCheck } from '../../s
 import type { IngressAnnotations } from '../annotations/index.ts';
 
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
-export type BackendPolicy = Pick<Backend, 'balance' | 'affinity' | 'timeouts' | 'retries' | 'health'>;
+export type BackendPolicy = Pick<
+  Backend,
+  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'health'
+>;
 
 /** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
 export const PASSIVE_HEALTH: Readonly<PassiveHealthCheck> = { failures: 3, cooldownMs: 10_000 };
@@ -23,6 +26,7 @@ export function defaultCookiePath(routePath: string): string {
 export function ingressPolicy(config: IngressAnnotations, routePath: string): BackendPolicy {
   const policy: Draft<BackendPolicy> = {
     balance: config.balance,
+    ...(config.hashBy ? { hashBy: config.hashBy.map((p) => ({ ...p })) } : {}),
     timeouts: { ...config.timeouts },
     retries: config.retries,
     health: config.activeHealth

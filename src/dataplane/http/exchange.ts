@@ -6,6 +6,7 @@ import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../o
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { requestHashKey } from '../upstream/hash-key.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
 import { setHeaders } from './header-list.ts';
@@ -236,6 +237,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           cookie: req.headers.cookie,
           secure: this.#secure,
           canRetry: !req.readableDidRead && !req.destroyed,
+          hashKey: requestHashKey(backend.config, this.record.clientAddress, req),
         },
         (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
       );

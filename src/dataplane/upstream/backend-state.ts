@@ -3,6 +3,7 @@ import { affinityValue, CookieTemplate, findKnownCookie } from './affinity-cooki
 import { type SidRequest, sealSid, sidOfTarget } from './affinity-sid.ts';
 import { type Balancer, createBalancer, eligible, type Member } from './balancers.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import { hash32, MaglevBalancer } from './maglev.ts';
 
 /** What `BackendState.pick` chose for one request. */
 export interface Selection {
@@ -45,7 +46,7 @@ export class BackendState {
     this.config = config;
     this.#key = ctx.affinityKey;
     const reuse = previous?.config.balance === config.balance;
-    this.#balancer = reuse ? previous.#balancer : createBalancer(config.balance, ctx.random);
+    this.#balancer = reuse ? previous.#balancer : newBalancer(config, ctx.random);
     const old = new Map<string, Member>();
     if (previous !== undefined) for (const m of previous.#members) old.set(m.state.id, m);
     const sameService = previous !== undefined && sameCookieInput(previous.config, config);
@@ -96,17 +97,20 @@ export class BackendState {
 
   /**
    * Picks an endpoint. cookieHeader is the raw Cookie request header; secure = the request came over HTTPS;
-   * exclude = endpoint ids that already failed to connect for this request. undefined => answer 503.
+   * exclude = endpoint ids that already failed to connect for this request; hashKey = the request's key when
+   * the backend balances by hash (see hashKey()). undefined => answer 503.
    */
   pick(
     cookieHeader: string | undefined,
     secure: boolean,
     exclude?: ReadonlySet<string>,
     sidToken?: string,
+    hashKey?: string,
   ): Selection | undefined {
+    const key = hashKey === undefined ? undefined : hash32(hashKey);
     const cookie = this.#cookie;
     if (cookie === undefined) {
-      const m = this.#balance(exclude);
+      const m = this.#balance(exclude, key);
       return m && { endpoint: m.state, affinity: 'none' };
     }
     // A sealed engine.io sid (affinity-sid.ts) names its endpoint like the cookie does, and wins over it.
@@ -114,12 +118,12 @@ export class BackendState {
       (sidToken === undefined ? undefined : this.#byCookie!.get(sidToken)) ??
       (cookieHeader ? findKnownCookie(cookieHeader, cookie.name, this.#byCookie!) : undefined);
     if (pinned === undefined) {
-      const m = this.#balance(exclude);
+      const m = this.#balance(exclude, key);
       return m && { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'new' };
     }
     const affinity = this.config.affinity!;
     if (exclude?.has(pinned.state.id)) {
-      const m = this.#balance(exclude);
+      const m = this.#balance(exclude, key);
       if (m === undefined) return undefined;
       if (!affinity.changeOnFailure) return { endpoint: m.state, affinity: 'none' };
       return { endpoint: m.state, setCookie: cookie.header(m.cookieValue, secure), affinity: 'reissued' };
@@ -127,12 +131,12 @@ export class BackendState {
     if (affinity.mode === 'persistent' || eligible(pinned, false, undefined) || drains(affinity, pinned)) {
       return { endpoint: pinned.state, affinity: 'hit' };
     }
-    let m = this.#balancer.pick(this.#members, false, exclude);
+    let m = this.#balancer.pick(this.#members, false, exclude, key);
     if (m === undefined) {
       // Panic (no healthy endpoint): a pinned endpoint that is still ready keeps its sessions rather than
       // being swapped for another endpoint that is no healthier.
       if (pinned.ready && !pinned.terminating) return { endpoint: pinned.state, affinity: 'hit' };
-      m = this.#balancer.pick(this.#members, true, exclude);
+      m = this.#balancer.pick(this.#members, true, exclude, key);
       if (m === undefined) return undefined;
     }
     if (m === pinned) return { endpoint: m.state, affinity: 'hit' };
@@ -159,9 +163,10 @@ export class BackendState {
    * regardless of health (Envoy's panic mode): health checks that fail everywhere more often mean a broken
    * check or a shared dependency than dead pods, and a 503 for everyone helps nobody.
    */
-  #balance(exclude: ReadonlySet<string> | undefined): Member | undefined {
+  #balance(exclude: ReadonlySet<string> | undefined, key: number | undefined): Member | undefined {
     return (
-      this.#balancer.pick(this.#members, false, exclude) ?? this.#balancer.pick(this.#members, true, exclude)
+      this.#balancer.pick(this.#members, false, exclude, key) ??
+      this.#balancer.pick(this.#members, true, exclude, key)
     );
   }
 }
@@ -172,6 +177,11 @@ export class BackendState {
  */
 function drains(affinity: AffinityPolicy, m: Member): boolean {
   return affinity.mode === 'drainable' && m.serving && m.state.healthy;
+}
+
+/** Hash balancing gets a consistent hash; the others the usual factory. */
+function newBalancer(config: Backend, random: () => number): Balancer {
+  return config.balance === 'hash' ? new MaglevBalancer() : createBalancer(config.balance, random);
 }
 
 function clampWeight(weight: number): number {

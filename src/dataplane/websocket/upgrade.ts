@@ -8,6 +8,7 @@ import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
+import { requestHashKey } from '../upstream/hash-key.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
@@ -84,6 +85,7 @@ export class UpgradeHandler {
       return;
     }
     const backend = decision.backend;
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
     const sid = backend.sidOf(decision.target, 'GET');
     if (sid.kind === 'forged') {
       this.#reply(socket, record, errorAnswer(400, undefined, true));
@@ -94,6 +96,7 @@ export class UpgradeHandler {
       secure,
       undefined,
       sid.kind === 'sealed' ? sid.token : undefined,
+      hashKey,
     );
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
@@ -108,6 +111,7 @@ export class UpgradeHandler {
       headers: upgradeRequestHeaders(req, fwd, decision.authority),
       head,
       cookie: req.headers.cookie,
+      hashKey,
       secure,
       hsts: secure ? decision.route.hsts : undefined,
     };

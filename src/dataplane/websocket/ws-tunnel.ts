@@ -29,6 +29,8 @@ export interface UpgradeRequest {
   head: Buffer;
   /** The client's Cookie header, for a re-pick on retry. */
   cookie: string | undefined;
+  /** The request's hash key when the backend balances by hash, for a re-pick on retry. */
+  hashKey: string | undefined;
   secure: boolean;
   /** Strict-Transport-Security value for local answers (HTTPS routes with HSTS), as on the HTTP path. */
   hsts: string | undefined;
@@ -168,7 +170,7 @@ export class Tunnel implements RetryState {
         this.backend,
         endpoint,
         this,
-        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed },
+        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed, hashKey: up.hashKey },
         (event, b, e) => this.#owner.observe(event, b, e),
       );
       if (next !== undefined) {

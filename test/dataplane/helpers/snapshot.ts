@@ -5,6 +5,7 @@ import {
   type BalancePolicy,
   type Certificate,
   finalizeSnapshot,
+  type HashPart,
   type HstsPolicy,
   type PathType,
   type RedirectPolicy,
@@ -27,6 +28,8 @@ export interface HostSpec {
   /** Certificate id; `true` = TLS with the default certificate. */
   tls?: string | true;
   routes: RouteSpec[];
+  /** SSL passthrough to this backend id. */
+  passthrough?: string;
 }
 
 /** One endpoint in shorthand; conditions default to ready, serving, not terminating. */
@@ -45,6 +48,8 @@ export interface BackendSpec {
   /** Ports on 127.0.0.1 (or full endpoint specs). */
   endpoints: (number | EndpointSpec)[];
   balance?: BalancePolicy;
+  /** Sets balance `hash` with this key. */
+  hashBy?: HashPart[];
   affinity?: Partial<AffinityPolicy> & { cookie?: Partial<AffinityPolicy['cookie']> };
   retries?: number;
   timeouts?: Partial<Timeouts>;
@@ -90,7 +95,8 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
         terminating: e.terminating ?? false,
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    balance: b.balance ?? 'round-robin',
+    balance: b.hashBy ? ('hash' as const) : (b.balance ?? 'round-robin'),
+    ...(b.hashBy ? { hashBy: b.hashBy } : {}),
     ...(b.affinity ? { affinity: affinity(b.affinity) } : {}),
     timeouts: { ...TEST_TIMEOUTS, ...b.timeouts },
     retries: b.retries ?? 1,
@@ -99,6 +105,7 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
   const hosts = spec.hosts.map((h) => ({
     hostname: h.hostname,
     ...(h.tls === undefined ? {} : { tls: h.tls === true ? {} : { certificate: h.tls } }),
+    ...(h.passthrough === undefined ? {} : { passthrough: { backend: h.passthrough } }),
     routes: h.routes.map((r) => ({
       id: `Ingress/default/${h.hostname}/${n++}`,
       source: { kind: 'Ingress' as const, namespace: 'default', name: `ing-${h.hostname}` },
