@@ -11,7 +11,7 @@ function assignments(endpoints: Endpoint[], up = new Upstreams({ affinityKey: KE
   up.update([backend(endpoints, { balance: 'hash', hashBy: [{ kind: 'remote-addr' }] })]);
   const b = up.backend('default/chat:http') as BackendState;
   const out = new Map<string, string>();
-  for (const k of KEYS) out.set(k, b.pick(undefined, false, undefined, k)?.endpoint.id as string);
+  for (const k of KEYS) out.set(k, b.pick(undefined, false, undefined, undefined, k)?.endpoint.id as string);
   return out;
 }
 
@@ -73,7 +73,7 @@ describe('consistent hashing (Maglev)', () => {
     let movedOthers = 0;
     let movedOwn = 0;
     for (const k of KEYS) {
-      const now = b.pick(undefined, false, undefined, k)?.endpoint.id;
+      const now = b.pick(undefined, false, undefined, undefined, k)?.endpoint.id;
       if (now === before.get(k)) continue;
       if (before.get(k) === endpoint(3).id) movedOwn++;
       else movedOthers++;
@@ -81,7 +81,7 @@ describe('consistent hashing (Maglev)', () => {
     assert.equal(movedOthers, 0);
     assert.equal(movedOwn, [...before.values()].filter((v) => v === endpoint(3).id).length);
     state.setCheckHealthy('/healthz', true);
-    for (const k of KEYS) assert.equal(b.pick(undefined, false, undefined, k)?.endpoint.id, before.get(k));
+    for (const k of KEYS) assert.equal(b.pick(undefined, false, undefined, undefined, k)?.endpoint.id, before.get(k));
   });
 
   test('a snapshot swap with the same endpoints keeps every key where it was', () => {
