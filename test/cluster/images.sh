@@ -61,8 +61,11 @@ build_dockerfile() { # out name dockerfile
   log "$name: buildah bud -f $file"
   # --isolation chroot: no nested runtime needed; --pull-never: the base comes from local storage only.
   # The Dockerfile's `npm ci` must trust what this machine trusts (its npm traffic may pass a TLS proxy with
-  # its own CA): the host's bundle and an npmrc naming it are mounted for the RUN steps only, never stored.
-  local ca=${NODE_EXTRA_CA_CERTS:-/etc/ssl/certs/ca-certificates.crt}
+  # its own CA, as on the CI machines): the host's bundle plus NODE_EXTRA_CA_CERTS (what Node adds to its
+  # defaults) and an npmrc naming them are mounted for the RUN steps only, never stored in an image.
+  local ca=$image_cache/build-ca.pem
+  cat /etc/ssl/certs/ca-certificates.crt ${NODE_EXTRA_CA_CERTS:+"$NODE_EXTRA_CA_CERTS"} >"$ca" ||
+    { echo "images.sh: cannot read the CA bundle (ca-certificates) or NODE_EXTRA_CA_CERTS" >&2; return 2; }
   printf 'cafile=/etc/ssl/certs/ca-certificates.crt\n' >"$image_cache/build-npmrc"
   bah bud -q --isolation chroot --pull-never --layers=false \
     -v "$ca:/etc/ssl/certs/ca-certificates.crt:ro" -v "$image_cache/build-npmrc:/usr/local/etc/npmrc:ro" \
