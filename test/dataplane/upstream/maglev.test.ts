@@ -81,7 +81,8 @@ describe('consistent hashing (Maglev)', () => {
     assert.equal(movedOthers, 0);
     assert.equal(movedOwn, [...before.values()].filter((v) => v === endpoint(3).id).length);
     state.setCheckHealthy('/healthz', true);
-    for (const k of KEYS) assert.equal(b.pick(undefined, false, undefined, undefined, k)?.endpoint.id, before.get(k));
+    for (const k of KEYS)
+      assert.equal(b.pick(undefined, false, undefined, undefined, k)?.endpoint.id, before.get(k));
   });
 
   test('a snapshot swap with the same endpoints keeps every key where it was', () => {
