@@ -63,14 +63,14 @@ describe('sticky-ingress check', () => {
       appManifests({
         host: 'app.test',
         ports: [8081],
-        annotations: { [nginx('upstream-hash-by')]: '$request_uri' },
+        annotations: { [nginx('mirror-target')]: 'https://mirror.example.com' },
       }),
     );
     const refused = await runCli(['check', dir]);
     assert.equal(refused.code, 1);
     assert.match(refused.stdout, /^Error Ingress web\/app \S+ UnsupportedAnnotation: /m);
     assert.match(refused.stdout, /^migration Ingress web\/app: refused$/m);
-    assert.match(refused.stdout, /^ {2}refused {2}nginx\.ingress\.kubernetes\.io\/upstream-hash-by: /m);
+    assert.match(refused.stdout, /^ {2}refused {2}nginx\.ingress\.kubernetes\.io\/mirror-target: /m);
   });
 
   test('a missing folder or no folder: exit 2', async () => {
