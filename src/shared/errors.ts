@@ -246,6 +246,13 @@ export class BodyTooLargeError extends coded('STICKY_ERR_PROXY_BODY_TOO_LARGE', 
   action: 'The client got 413. Raise proxy-body-size on that Ingress if such bodies are legitimate.',
 }) {}
 
+/** An SSL-passthrough relay could not connect to its endpoint within the backend's connect timeout. */
+export class ConnectTimeoutError extends coded('STICKY_ERR_PROXY_CONNECT_TIMEOUT', {
+  meaning: 'A raw relay (SSL passthrough) did not connect to its endpoint within the connect timeout.',
+  action:
+    'The endpoint counts a failure toward passive health and the next one is tried; check the pod and its network.',
+}) {}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -273,4 +280,5 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   SchemaGenerationError,
   RegexError,
   BodyTooLargeError,
+  ConnectTimeoutError,
 ];

@@ -1,4 +1,5 @@
 import { connect, type Server, type Socket } from 'node:net';
+import { ConnectTimeoutError } from '../../shared/errors.ts';
 import type { Snapshot } from '../../snapshot/index.ts';
 import { type DataplaneObserver, notifyPassthrough } from '../observe/observer.ts';
 import { normalizeHost } from '../routing/router.ts';
@@ -177,7 +178,7 @@ function relay(
   const timeouts = backend.config.timeouts;
   endpoint.acquire();
   const up = connect({ host: endpoint.address, port: endpoint.port });
-  up.setTimeout(timeouts.connectMs, () => up.destroy(new Error('connect timeout')));
+  up.setTimeout(timeouts.connectMs, () => up.destroy(new ConnectTimeoutError('connect timeout')));
   let connected = false;
   let released = false;
   const release = () => {
