@@ -176,7 +176,7 @@ export class Dataplane {
   apply(snapshot: Snapshot): boolean {
     if (this.#state === 'stopped') throw new LifecycleError('DP_ERR_SHUT_DOWN', 'dataplane was shut down');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
-    this.upstreams.update(snapshot.backends);
+    this.upstreams.update(snapshot.backends, snapshot.certificates);
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
@@ -184,7 +184,7 @@ export class Dataplane {
     }
     this.#config = config;
     this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
-    if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
+    if (this.#pools.size > 0) this.#pools.prune(this.upstreams.backends());
     return true;
   }
 

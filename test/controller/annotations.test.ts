@@ -64,6 +64,11 @@ const INVALID: Record<string, string> = {
   'limit-connections': 'many',
   'limit-burst-multiplier': '0',
   'limit-whitelist': '10.0.0.0/33',
+  'backend-protocol': 'SPDY',
+  'proxy-ssl-secret': 'no-namespace',
+  'proxy-ssl-verify': 'true',
+  'proxy-ssl-name': 'Not A Name',
+  'proxy-ssl-server-name': 'yes',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

@@ -1,7 +1,8 @@
-import type { Backend } from '../../snapshot/index.ts';
+import type { Backend, Certificate } from '../../snapshot/index.ts';
 import { affinityValue, CookieTemplate, findKnownCookie } from './affinity-cookie.ts';
 import { type Balancer, createBalancer, eligible, type Member } from './balancers.ts';
 import type { EndpointState } from './endpoint-state.ts';
+import { type UpstreamTlsOptions, upstreamTlsOptions } from './upstream-tls.ts';
 
 /** What `BackendState.pick` chose for one request. */
 export interface Selection {
@@ -23,6 +24,8 @@ export interface BackendContext {
   random: () => number;
   /** Shared endpoint states by id, already reconciled for this snapshot. */
   endpoints: ReadonlyMap<string, EndpointState>;
+  /** The snapshot's certificates by id (upstream TLS trust anchors and client certificates). */
+  certificates: ReadonlyMap<string, Certificate>;
 }
 
 /**
@@ -33,6 +36,8 @@ export class BackendState {
   readonly config: Backend;
   /** Why affinity is off for this backend despite being configured; undefined when fine. */
   readonly problem: string | undefined;
+  /** TLS towards the endpoints (`backend-protocol: HTTPS`), resolved for this snapshot; undefined for HTTP. */
+  readonly tls: UpstreamTlsOptions | undefined;
   #members: Member[];
   #balancer: Balancer;
   #byCookie: Map<string, Member> | undefined;
@@ -41,6 +46,7 @@ export class BackendState {
   /** Built by Upstreams; `previous` is the same backend id in the last snapshot, if any. */
   constructor(config: Backend, ctx: BackendContext, previous?: BackendState) {
     this.config = config;
+    this.tls = upstreamTlsOptions(config, ctx.certificates);
     const reuse = previous?.config.balance === config.balance;
     this.#balancer = reuse ? previous.#balancer : createBalancer(config.balance, ctx.random);
     const old = new Map<string, Member>();
