@@ -121,6 +121,7 @@ export class Dataplane {
       this.#trusted,
       (secure) => this.#publicPort(secure),
       options.maxTunnels ?? 20_000,
+      this.#limits,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
   }
@@ -227,7 +228,7 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = setHeaders(upstreamHeaders(req, fwd, decision.authority), decision.requestHeaders);
+    const headers = setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders);
     ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,

@@ -153,6 +153,8 @@ export interface Route {
   readonly rewrite?: string;
   /** `X-Forwarded-Prefix` value sent to the backend (`x-forwarded-prefix`). */
   readonly forwardedPrefix?: string;
+  /** Host header sent to the backend instead of the client's (`upstream-vhost`). */
+  readonly upstreamHost?: string;
   /** A local redirect answer instead of proxying (`app-root`, `permanent-redirect`, `temporal-redirect`). */
   readonly answer?: RouteRedirect;
   /** Largest request body in bytes (`proxy-body-size`); absent means unlimited. Above it: 413. */

@@ -69,6 +69,7 @@ const INVALID: Record<string, string> = {
   'proxy-ssl-verify': 'true',
   'proxy-ssl-name': 'Not A Name',
   'proxy-ssl-server-name': 'yes',
+  'upstream-vhost': '$service_name.svc',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

@@ -34,7 +34,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'server-alias':
     'host aliases are not served yet: requests for the alias would get 404; list the host in a rule',
-  'upstream-vhost': 'Host header rewriting is not served yet: the backend would see the client Host',
   'limit-rate': 'response bandwidth limiting is not implemented',
   'limit-rate-after': 'response bandwidth limiting is not implemented',
 };

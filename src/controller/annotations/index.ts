@@ -83,6 +83,8 @@ export interface IngressAnnotations {
   regex: boolean;
   rewrite?: string;
   forwardedPrefix?: string;
+  /** Host header sent upstream (`upstream-vhost`). */
+  upstreamHost?: string;
   /** `app-root`, else `permanent-redirect`, else `temporal-redirect`. */
   answer?: RouteRedirect;
   wwwRedirect: boolean;
@@ -176,6 +178,7 @@ type Extras = Pick<
   | 'regex'
   | 'rewrite'
   | 'forwardedPrefix'
+  | 'upstreamHost'
   | 'answer'
   | 'wwwRedirect'
   | 'maxBodyBytes'
@@ -199,6 +202,7 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
   };
   if (rewrite['rewrite-target'] !== undefined) out.rewrite = rewrite['rewrite-target'];
   if (rewrite['x-forwarded-prefix'] !== undefined) out.forwardedPrefix = rewrite['x-forwarded-prefix'];
+  if (rewrite['upstream-vhost'] !== undefined) out.upstreamHost = rewrite['upstream-vhost'].toLowerCase();
   // ingress-nginx precedence: app-root only answers `/`; permanent wins over temporal.
   if (rewrite['app-root'] !== undefined) {
     out.answer = { when: 'app-root', location: rewrite['app-root'], code: 302 };

@@ -227,6 +227,7 @@ function addRoute(
   if (regex) route.match = { kind: 'Regex', pattern: path };
   if (config.rewrite !== undefined) route.rewrite = config.rewrite;
   if (config.forwardedPrefix !== undefined) route.forwardedPrefix = config.forwardedPrefix;
+  if (config.upstreamHost !== undefined) route.upstreamHost = config.upstreamHost;
   if (config.answer) route.answer = { ...config.answer };
   if (config.maxBodyBytes !== undefined) route.maxBodyBytes = config.maxBodyBytes;
   if (config.cors) route.cors = { ...config.cors, allowOrigins: [...config.cors.allowOrigins] };
