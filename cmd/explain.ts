@@ -2,7 +2,12 @@ import { formatHashBy } from '../src/controller/annotations/hash-by.ts';
 import { build } from '../src/controller/build/index.ts';
 import { PassthroughTable, pickBySource } from '../src/dataplane/front/passthrough.ts';
 import { compileSnapshot } from '../src/dataplane/routing/compile.ts';
-import { type Decision, decide, type RequestFacts } from '../src/dataplane/routing/decide.ts';
+import {
+  type Decision,
+  decide,
+  type ProxyDecision,
+  type RequestFacts,
+} from '../src/dataplane/routing/decide.ts';
 import { type HashInput, hashKey as keyOf } from '../src/dataplane/upstream/hash-key.ts';
 import { MaglevBalancer } from '../src/dataplane/upstream/maglev.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
@@ -63,6 +68,7 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
     url,
     cmd.settings.publicHttpsPort ?? cmd.settings.httpsPort,
     typeof cmd.extra.client === 'string' ? cmd.extra.client : '',
+    cookies,
   );
   const passthrough = secure
     ? new PassthroughTable(snapshot, (id) => upstreams.backend(id)).find(url.hostname)
@@ -75,9 +81,21 @@ export async function runExplain(argv: readonly string[], env: NodeJS.ProcessEnv
   return explainDecision(d, secure, cookies.join('; '), io, hashInput);
 }
 
-/** The request facts `explain --url` stands for: a GET of the URL's path and query, Host its authority. */
-export function explainFacts(url: URL, httpsPort: number, client: string): RequestFacts {
+/**
+ * The request facts `explain --url` stands for: a GET of the URL's path and query, Host its authority, the
+ * `--cookie NAME=VALUE` pairs as its cookies (canary-by-cookie). The canary weight draw is never won (roll 1):
+ * explain shows the share instead.
+ */
+export function explainFacts(
+  url: URL,
+  httpsPort: number,
+  client: string,
+  cookies: string[] = [],
+): RequestFacts {
+  const jar = new Map(cookies.map((c) => [c.slice(0, c.indexOf('=')), c.slice(c.indexOf('=') + 1)]));
   return {
+    cookie: (name) => jar.get(name),
+    roll: 1,
     method: 'GET',
     target: `${url.pathname}${url.search}`,
     host: url.host,
@@ -116,7 +134,24 @@ function explainDecision(
     io.out(`${d.reason}: ${d.status}`);
     return 1;
   }
+  explainUpstream(d, io);
   return explainPick(d.backend, cookieHeader, secure, io, hashInput);
+}
+
+// What the dataplane would send (rewrite-target, upstream-vhost) and which side of a canary it chose.
+function explainUpstream(d: ProxyDecision<BackendState>, io: Io): void {
+  const r = d.route.route;
+  const rewritten = r.rewrite === undefined ? '' : ` (rewrite-target ${r.rewrite} from ${d.path})`;
+  io.out(`upstream request: GET ${d.target}${rewritten} Host ${d.upstreamHost}`);
+  const c = r.canary;
+  if (c === undefined) return;
+  const by = [
+    c.header !== undefined ? `header ${c.header}` : '',
+    c.cookie !== undefined ? `cookie ${c.cookie}` : '',
+    c.weight > 0 ? `weight ${c.weight}/${c.weightTotal} of the other requests` : '',
+  ].filter((x) => x !== '');
+  const rule = `canary ${c.source.namespace}/${c.source.name} by ${by.join(', ') || 'nothing'}`;
+  io.out(`canary: ${d.canary ? `chosen (${rule})` : `not chosen: the main backend (${rule})`}`);
 }
 
 function explainPick(

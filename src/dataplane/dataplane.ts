@@ -140,6 +140,7 @@ export class Dataplane {
       this.#trusted,
       (secure) => this.#publicPort(secure),
       options.maxTunnels ?? 20_000,
+      this.#limits,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
     this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
@@ -210,7 +211,7 @@ export class Dataplane {
   apply(snapshot: Snapshot): boolean {
     if (this.#state === 'stopped') throw new ShutDownError('dataplane');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
-    this.upstreams.update(snapshot.backends);
+    this.upstreams.update(snapshot.backends, snapshot.certificates);
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
@@ -219,7 +220,7 @@ export class Dataplane {
     this.#config = config;
     this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
     this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
-    if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
+    if (this.#pools.size > 0) this.#pools.prune(this.upstreams.backends());
     return true;
   }
 
@@ -271,7 +272,7 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = setHeaders(upstreamHeaders(req, fwd, decision.authority), decision.requestHeaders);
+    const headers = setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders);
     ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,

@@ -124,6 +124,23 @@ export interface Backend {
   /** How many more endpoints to try after a connect failure, before anything was sent (HAProxy redispatch). */
   readonly retries: number;
   readonly health: { readonly passive: PassiveHealthCheck; readonly active?: ActiveHealthCheck };
+  /** TLS towards the endpoints (`backend-protocol: HTTPS`); absent means plain HTTP/1.1. */
+  readonly tls?: UpstreamTls;
+}
+
+/**
+ * TLS to a backend's endpoints, for requests and WebSocket tunnels alike (ingress-nginx `proxy-ssl-*`).
+ * `secret` names a Certificate entry: its `caPem` are the trust anchors, its pair the client certificate.
+ */
+export interface UpstreamTls {
+  /** Verify the endpoint's chain and name (`proxy-ssl-verify`); off, any certificate is accepted. */
+  readonly verify: boolean;
+  /** Certificate id (`namespace/name`) from `proxy-ssl-secret`; absent: no client certificate, Node's roots. */
+  readonly secret?: string;
+  /** Name the certificate must carry, and the SNI sent (`proxy-ssl-name`, default the Service's DNS name). */
+  readonly serverName: string;
+  /** Send `serverName` as SNI (`proxy-ssl-server-name`). */
+  readonly sni: boolean;
 }
 
 export interface RedirectPolicy {
@@ -158,6 +175,8 @@ export interface Route {
   readonly rewrite?: string;
   /** `X-Forwarded-Prefix` value sent to the backend (`x-forwarded-prefix`). */
   readonly forwardedPrefix?: string;
+  /** Host header sent to the backend instead of the client's (`upstream-vhost`). */
+  readonly upstreamHost?: string;
   /** A local redirect answer instead of proxying (`app-root`, `permanent-redirect`, `temporal-redirect`). */
   readonly answer?: RouteRedirect;
   /** Largest request body in bytes (`proxy-body-size`); absent means unlimited. Above it: 413. */
@@ -262,6 +281,8 @@ export interface Certificate {
   readonly id: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /** The Secret's `ca.crt`, when it has one: trust anchors for upstream TLS (`proxy-ssl-secret`). */
+  readonly caPem?: string;
 }
 
 export interface Snapshot {

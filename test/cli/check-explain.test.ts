@@ -140,6 +140,76 @@ describe('sticky-ingress explain', () => {
     assert.match(unknown.stdout, /^no host matches other\.test: 404$/m);
   });
 
+  test('shows the rewritten target, the Host sent upstream and the canary choice (rewrite-target, upstream-vhost, canary-by-cookie)', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    const main = appManifests({
+      host: 'app.test',
+      ports: [8081],
+      annotations: {
+        'nginx.ingress.kubernetes.io/rewrite-target': '/v2',
+        'nginx.ingress.kubernetes.io/upstream-vhost': 'app.internal',
+      },
+    });
+    const canary = `---
+apiVersion: v1
+kind: Service
+metadata: { name: beta, namespace: web }
+spec:
+  ports: [{ name: http, port: 80, targetPort: http }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: beta-0
+  namespace: web
+  labels: { kubernetes.io/service-name: beta }
+addressType: IPv4
+ports: [{ name: http, port: 8090, protocol: TCP }]
+endpoints:
+  - addresses: [127.0.0.1]
+    conditions: { ready: true, serving: true, terminating: false }
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: app-beta
+  namespace: web
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-by-cookie: beta
+spec:
+  ingressClassName: sticky
+  rules:
+    - host: app.test
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: { service: { name: beta, port: { name: http } } }
+`;
+    await writeFile(join(dir, 'app.yaml'), main + canary);
+    const explain = (...args: string[]) =>
+      runCli(['explain', dir, '--url', 'http://app.test/chat?x=1', ...args]);
+
+    const plain = await explain();
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(
+      plain.stdout,
+      /^upstream request: GET \/v2\?x=1 \(rewrite-target \/v2 from \/chat\) Host app\.internal$/m,
+    );
+    assert.match(
+      plain.stdout,
+      /^canary: not chosen: the main backend \(canary web\/app-beta by cookie beta\)$/m,
+    );
+    assert.match(plain.stdout, /^backend: web\/app:http /m);
+
+    const beta = await explain('--cookie', 'beta=always');
+    assert.equal(beta.code, 0, beta.stderr);
+    assert.match(beta.stdout, /^canary: chosen \(canary web\/app-beta by cookie beta\)$/m);
+    assert.match(beta.stdout, /^backend: web\/beta:http /m);
+  });
+
   test('upstream-hash-by: explain shows the key and the same key always gets the same endpoint', async (t) => {
     const { dir, cleanup } = await tempDir('si-explain-');
     t.after(cleanup);

@@ -67,6 +67,12 @@ const INVALID: Record<string, string> = {
   'limit-burst-multiplier': '0',
   'limit-whitelist': '10.0.0.0/33',
   'ssl-passthrough': 'yes',
+  'backend-protocol': 'SPDY',
+  'proxy-ssl-secret': 'no-namespace',
+  'proxy-ssl-verify': 'true',
+  'proxy-ssl-name': 'Not A Name',
+  'proxy-ssl-server-name': 'yes',
+  'upstream-vhost': '$service_name.svc',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

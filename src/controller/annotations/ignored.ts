@@ -28,15 +28,8 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
-  'backend-protocol':
-    'only HTTP backends are served (HTTPS, GRPC, GRPCS, AJP, FCGI are not): the backend would receive plain HTTP/1.1',
-  'proxy-ssl-secret': 'TLS towards backends is not served yet',
-  'proxy-ssl-verify': 'TLS towards backends is not served yet',
-  'proxy-ssl-name': 'TLS towards backends is not served yet',
-  'proxy-ssl-server-name': 'TLS towards backends is not served yet',
   'server-alias':
     'host aliases are not served yet: requests for the alias would get 404; list the host in a rule',
-  'upstream-vhost': 'Host header rewriting is not served yet: the backend would see the client Host',
   'limit-rate': 'response bandwidth limiting is not implemented',
   'limit-rate-after': 'response bandwidth limiting is not implemented',
 };

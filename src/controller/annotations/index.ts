@@ -33,6 +33,7 @@ import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
+import { parseUpstreamTls, type UpstreamTlsAnnotations, upstreamTlsGroup } from './upstream-tls.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
 
 export { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
@@ -45,6 +46,7 @@ export {
   REFUSED_NGINX_ANNOTATIONS,
 } from './ignored.ts';
 export { PATH_REGEX_OPTIONS, pathRegexProblem } from './rewrite.ts';
+export type { UpstreamTlsAnnotations } from './upstream-tls.ts';
 
 /** Every annotation group, in the order the docs list them. */
 export const ANNOTATION_GROUPS = [
@@ -58,6 +60,7 @@ export const ANNOTATION_GROUPS = [
   bodySizeGroup,
   rateLimitGroup,
   proxyGroup,
+  upstreamTlsGroup,
   healthCheckGroup,
   accessGroup,
   passthroughGroup,
@@ -86,6 +89,8 @@ export interface IngressAnnotations {
   regex: boolean;
   rewrite?: string;
   forwardedPrefix?: string;
+  /** Host header sent upstream (`upstream-vhost`). */
+  upstreamHost?: string;
   /** `app-root`, else `permanent-redirect`, else `temporal-redirect`. */
   answer?: RouteRedirect;
   wwwRedirect: boolean;
@@ -100,6 +105,8 @@ export interface IngressAnnotations {
   access?: AccessPolicy;
   /** ssl-passthrough: the Ingress's hosts are relayed, not terminated. */
   sslPassthrough: boolean;
+  /** TLS to the backends (`backend-protocol: HTTPS`); the builder resolves the Secret and default name. */
+  upstreamTls?: UpstreamTlsAnnotations;
 }
 
 /**
@@ -128,6 +135,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
   const passthrough = parseGroup(passthroughGroup, reader, issues);
+  const upstreamTls = parseUpstreamTls(reader, issues);
   const config: IngressAnnotations = {
     ...servedExtras(reader, issues),
     ...balancePolicy(balance),
@@ -143,6 +151,7 @@ export function parseIngressAnnotations(annotations: unknown): {
   };
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
+  if (upstreamTls) config.upstreamTls = upstreamTls;
   if (redirect.hsts) {
     config.hsts = {
       maxAgeSeconds: redirect['hsts-max-age'],
@@ -151,7 +160,16 @@ export function parseIngressAnnotations(annotations: unknown): {
     };
   }
   const path = health['health-check-path'];
-  if (path !== undefined) {
+  if (path !== undefined && upstreamTls) {
+    // The checker speaks plain HTTP: over an HTTPS backend every probe would fail and eject every endpoint.
+    issues.push({
+      severity: 'Warning',
+      annotation: `${OWN_PREFIX}health-check-path`,
+      reason: 'UnsupportedAnnotation',
+      message:
+        'active health checks are not run over TLS yet: off for this HTTPS backend (passive health stays on)',
+    });
+  } else if (path !== undefined) {
     const intervalMs = health['health-check-interval'] * 1000;
     config.activeHealth = {
       path,
@@ -170,6 +188,7 @@ type Extras = Pick<
   | 'regex'
   | 'rewrite'
   | 'forwardedPrefix'
+  | 'upstreamHost'
   | 'answer'
   | 'wwwRedirect'
   | 'maxBodyBytes'
@@ -193,6 +212,7 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
   };
   if (rewrite['rewrite-target'] !== undefined) out.rewrite = rewrite['rewrite-target'];
   if (rewrite['x-forwarded-prefix'] !== undefined) out.forwardedPrefix = rewrite['x-forwarded-prefix'];
+  if (rewrite['upstream-vhost'] !== undefined) out.upstreamHost = rewrite['upstream-vhost'].toLowerCase();
   // ingress-nginx precedence: app-root only answers `/`; permanent wins over temporal.
   if (rewrite['app-root'] !== undefined) {
     out.answer = { when: 'app-root', location: rewrite['app-root'], code: 302 };

@@ -57,6 +57,7 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   }
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
+  for (const b of backends.values()) if (b.tls?.secret) used.add(b.tls.secret);
   const body: Draft<Body> = {
     hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
     backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),

@@ -4,7 +4,7 @@ import type { IngressAnnotations } from '../annotations/index.ts';
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
 export type BackendPolicy = Pick<
   Backend,
-  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'health'
+  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'health' | 'tls'
 >;
 
 /** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
@@ -22,8 +22,16 @@ export function defaultCookiePath(routePath: string): string {
   return trimmed === '' ? '/' : trimmed;
 }
 
-/** The backend policy of one Ingress path, from the Ingress's annotations. */
-export function ingressPolicy(config: IngressAnnotations, routePath: string): BackendPolicy {
+/**
+ * The backend policy of one Ingress path, from the Ingress's annotations. `service`: the path's Service, whose
+ * DNS name is the default upstream TLS name; `tlsSecret`: the certificate id proxy-ssl-secret resolved to.
+ */
+export function ingressPolicy(
+  config: IngressAnnotations,
+  routePath: string,
+  service: { namespace: string; name: string },
+  tlsSecret?: string,
+): BackendPolicy {
   const policy: Draft<BackendPolicy> = {
     balance: config.balance,
     ...(config.hashBy ? { hashBy: config.hashBy.map((p) => ({ ...p })) } : {}),
@@ -42,6 +50,16 @@ export function ingressPolicy(config: IngressAnnotations, routePath: string): Ba
       ...(config.affinity.socketio ? { socketio: true } : {}),
     };
     policy.affinity = affinity;
+  }
+  const tls = config.upstreamTls;
+  if (tls) {
+    // Part of the policy, so backends (and their pools) differ when TLS settings differ.
+    policy.tls = {
+      verify: tls.verify,
+      serverName: tls.serverName ?? `${service.name}.${service.namespace}.svc`,
+      sni: tls.sni,
+      ...(tlsSecret !== undefined ? { secret: tlsSecret } : {}),
+    };
   }
   return policy;
 }

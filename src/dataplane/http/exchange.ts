@@ -123,12 +123,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#endpoint = endpoint;
     this.record.endpointId = endpoint.id;
     endpoint.acquire();
-    const backend = (this.#backend as BackendState).config;
+    const state = this.#backend as BackendState;
+    const backend = state.config;
     const req = this.req;
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     try {
-      this.#ctx.pools.get(endpoint, backend).dispatch(
+      this.#ctx.pools.get(endpoint, state).dispatch(
         {
           path: this.#target,
           method: req.method as Dispatcher.HttpMethod,
@@ -136,6 +137,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           body: hasBody ? req : null,
           headersTimeout: backend.timeouts.readMs,
           bodyTimeout: backend.timeouts.readMs,
+          // One fixed name per TLS backend: undici otherwise takes it from each Host header and drops the
+          // pooled connection whenever two clients' Hosts differ (the connector never sends it; http-proxy.ts).
+          ...(state.tls !== undefined ? { servername: state.tls.serverName } : {}),
         },
         this,
       );

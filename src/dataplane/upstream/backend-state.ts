@@ -1,9 +1,10 @@
-import type { AffinityPolicy, Backend } from '../../snapshot/index.ts';
+import type { AffinityPolicy, Backend, Certificate } from '../../snapshot/index.ts';
 import { affinityValue, CookieTemplate, findKnownCookie } from './affinity-cookie.ts';
 import { type SidRequest, sealSid, sidOfTarget } from './affinity-sid.ts';
 import { type Balancer, createBalancer, eligible, type Member } from './balancers.ts';
 import type { EndpointState } from './endpoint-state.ts';
 import { hash32, MaglevBalancer } from './maglev.ts';
+import { type UpstreamTlsOptions, upstreamTlsOptions } from './upstream-tls.ts';
 
 /** What `BackendState.pick` chose for one request. */
 export interface Selection {
@@ -25,6 +26,8 @@ export interface BackendContext {
   random: () => number;
   /** Shared endpoint states by id, already reconciled for this snapshot. */
   endpoints: ReadonlyMap<string, EndpointState>;
+  /** The snapshot's certificates by id (upstream TLS trust anchors and client certificates). */
+  certificates: ReadonlyMap<string, Certificate>;
 }
 
 /**
@@ -35,6 +38,8 @@ export class BackendState {
   readonly config: Backend;
   /** Why affinity is off for this backend despite being configured; undefined when fine. */
   readonly problem: string | undefined;
+  /** TLS towards the endpoints (`backend-protocol: HTTPS`), resolved for this snapshot; undefined for HTTP. */
+  readonly tls: UpstreamTlsOptions | undefined;
   #members: Member[];
   #balancer: Balancer;
   #byCookie: Map<string, Member> | undefined;
@@ -45,6 +50,7 @@ export class BackendState {
   constructor(config: Backend, ctx: BackendContext, previous?: BackendState) {
     this.config = config;
     this.#key = ctx.affinityKey;
+    this.tls = upstreamTlsOptions(config, ctx.certificates);
     const reuse = previous?.config.balance === config.balance;
     this.#balancer = reuse ? previous.#balancer : newBalancer(config, ctx.random);
     const old = new Map<string, Member>();

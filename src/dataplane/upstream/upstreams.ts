@@ -1,12 +1,14 @@
 import { InvalidOptionError } from '../../shared/errors.ts';
-import type { ActiveHealthCheck, Backend } from '../../snapshot/index.ts';
+import type { ActiveHealthCheck, Backend, Certificate } from '../../snapshot/index.ts';
 import { HealthChecker } from './active-health.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
 import { EndpointState } from './endpoint-state.ts';
+import { upstreamTlsOptions } from './upstream-tls.ts';
 
 export { BackendState, type Selection } from './backend-state.ts';
 export type { Member } from './balancers.ts';
 export { EndpointState } from './endpoint-state.ts';
+export type { UpstreamTlsOptions } from './upstream-tls.ts';
 
 /** Options of Upstreams; bad ones are rejected by the constructor. */
 export interface UpstreamsOptions {
@@ -56,8 +58,9 @@ export class Upstreams {
   /**
    * Reconciles with a new snapshot's backends: endpoint states survive when their id does (counts, health,
    * totals carry over; address, weight and flags update in place); checkers start and stop to match.
+   * `certificates`: the snapshot's, for backends with upstream TLS.
    */
-  update(backends: readonly Backend[]): void {
+  update(backends: readonly Backend[], certificates: readonly Certificate[] = []): void {
     const endpoints = new Map<string, EndpointState>();
     for (const b of backends) {
       for (const e of b.endpoints) {
@@ -73,12 +76,13 @@ export class Upstreams {
       now: this.#now,
       random: this.#random,
       endpoints,
+      certificates: new Map(certificates.map((c) => [c.id, c])),
     };
     const states = new Map<string, BackendState>();
     for (const b of backends) {
       const previous = this.#backends.get(b.id);
       // The same (frozen) Backend over the same endpoint states: nothing to rebuild, nothing new to report.
-      if (previous !== undefined && unchanged(previous, b, endpoints)) {
+      if (previous !== undefined && unchanged(previous, b, endpoints, ctx)) {
         states.set(b.id, previous);
         continue;
       }
@@ -180,8 +184,11 @@ function unchanged(
   previous: BackendState,
   b: Backend,
   endpoints: ReadonlyMap<string, EndpointState>,
+  ctx: BackendContext,
 ): boolean {
   if (previous.config !== b) return false;
+  // The same Backend may name a Secret whose PEM was rotated: its TLS options must follow.
+  if (b.tls !== undefined && previous.tls?.key !== upstreamTlsOptions(b, ctx.certificates)?.key) return false;
   const members = previous.members;
   if (members.length !== b.endpoints.length) return false;
   for (let i = 0; i < members.length; i++) {

@@ -7,6 +7,7 @@ import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../htt
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
+import type { RateLimiters } from '../routing/rate-limits.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import { requestHashKey } from '../upstream/hash-key.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
@@ -23,22 +24,26 @@ export class UpgradeHandler {
   #trusted: CidrSet;
   #publicPort: (secure: boolean) => number;
   #maxTunnels: number;
+  #limits: RateLimiters;
 
   /**
    * `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port;
-   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503.
+   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503; `limits`: the same
+   * per-client limiters as the HTTP path (one object, so an upgrade and a request draw on one budget).
    */
   constructor(
     ctx: TunnelContext & { readonly draining: boolean },
     trusted: CidrSet,
     publicPort: (secure: boolean) => number,
     maxTunnels: number,
+    limits: RateLimiters,
   ) {
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
     this.#publicPort = publicPort;
     this.#maxTunnels = maxTunnels;
+    this.#limits = limits;
   }
 
   /** Open tunnels. */
@@ -84,6 +89,14 @@ export class UpgradeHandler {
       this.#reply(socket, record, errorAnswer(503, undefined, true));
       return;
     }
+    // limit-*: a WebSocket upgrade is a request like any other (ingress-nginx limits it the same way), and
+    // an open tunnel is a connection in progress for limit-connections until its client socket closes.
+    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
+    if (release === undefined) {
+      this.#reply(socket, record, errorAnswer(503, secure ? decision.route.hsts : undefined, true));
+      return;
+    }
+    if (release !== null) socket.once('close', release);
     const backend = decision.backend;
     const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
     const sid = backend.sidOf(decision.target, 'GET');
@@ -108,7 +121,7 @@ export class UpgradeHandler {
     const up = {
       method: 'GET',
       path: sid.kind === 'sealed' ? sid.target : decision.target,
-      headers: upgradeRequestHeaders(req, fwd, decision.authority),
+      headers: upgradeRequestHeaders(req, fwd, decision.upstreamHost),
       head,
       cookie: req.headers.cookie,
       hashKey,

@@ -1,4 +1,5 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { UpgradeTimeoutError } from '../../shared/errors.ts';
@@ -95,16 +96,30 @@ export class Tunnel implements RetryState {
     this.record.endpointId = endpoint.id;
     endpoint.acquire();
     let req: Tagged<ClientRequest>;
+    const tls = this.backend.tls;
+    const options = {
+      host: endpoint.address,
+      port: endpoint.port,
+      method: up.method,
+      path: up.path,
+      headers: up.headers,
+      agent: false as const,
+      setHost: false,
+    };
     try {
-      req = request({
-        host: endpoint.address,
-        port: endpoint.port,
-        method: up.method,
-        path: up.path,
-        headers: up.headers,
-        agent: false,
-        setHost: false,
-      });
+      // The same TLS options as the HTTP path's pools (upstream/upstream-tls.ts): one policy, both paths.
+      req =
+        tls === undefined
+          ? request(options)
+          : tlsRequest({
+              ...options,
+              rejectUnauthorized: tls.rejectUnauthorized,
+              checkServerIdentity: tls.checkServerIdentity,
+              ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
+              ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.privateKey } : {}),
+              // Without it node:https derives SNI from the client's Host header; '' sends none (proxy-ssl-server-name).
+              servername: tls.servername ?? '',
+            });
     } catch (err) {
       // node:http refuses a header it cannot send: nothing can be tried elsewhere either.
       this.#owner.logger.debug(
