@@ -53,8 +53,12 @@ export class CliProcess {
     });
   }
 
-  /** Resolves with the first value `probe` returns that is not undefined; rejects after `boundMs` or at exit. */
-  waitFor<T>(probe: () => T | undefined, what: string, boundMs = 20_000): Promise<T> {
+  /**
+   * Resolves with the first value `probe` returns that is not undefined; rejects at exit or after `boundMs`.
+   * The bound only turns a hang into a readable failure before the runner's 180 s test timeout; it is not a
+   * speed expectation (start-up took ~10 s with `--workers 2` at load 17, so 20 s was flaky on shared machines).
+   */
+  waitFor<T>(probe: () => T | undefined, what: string, boundMs = 120_000): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const v = probe();
