@@ -18,6 +18,7 @@ import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
+import { chooseEndpoint } from './http/choose-endpoint.ts';
 import { Exchange } from './http/exchange.ts';
 import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
@@ -25,9 +26,8 @@ import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
-import { decide, noEndpoint } from './routing/decide.ts';
+import { decide } from './routing/decide.ts';
 import { RateLimiters } from './routing/rate-limits.ts';
-import { requestHashKey } from './upstream/hash-key.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -246,29 +246,14 @@ export class Dataplane {
       ex.redirect(decision.status, decision.location);
       return;
     }
-    // limit-rps / limit-rpm / limit-connections: stateful, so here rather than in the pure decide().
-    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
-    if (release === undefined) {
-      ex.local(503, secure ? decision.route.hsts : undefined);
+    const chosen = chooseEndpoint(decision, this.#limits, req, req.method ?? '', facts.clientAddress, secure);
+    if (chosen.kind === 'refused') {
+      ex.local(chosen.status, chosen.hsts);
       return;
     }
-    if (release !== null) res.once('close', release);
-    const backend = decision.backend;
-    const sid = backend.sidOf(decision.target, req.method ?? '');
-    if (sid.kind === 'forged') {
-      // Not a sid we sealed: an error, never a random pod (affinity-sid.ts).
-      ex.local(400, secure ? decision.route.hsts : undefined);
-      return;
-    }
-    const token = sid.kind === 'sealed' ? sid.token : undefined;
-    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
-    const selection = backend.pick(req.headers.cookie, secure, undefined, token, hashKey);
-    if (selection === undefined) {
-      const none = noEndpoint(decision, secure);
-      ex.local(none.status, none.hsts);
-      return;
-    }
-    ex.sealSid = sid.kind === 'none' && sid.handshake;
+    if (chosen.release !== null) res.once('close', chosen.release);
+    const { selection } = chosen;
+    ex.sealSid = chosen.sealSid;
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
@@ -276,12 +261,12 @@ export class Dataplane {
     ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,
-      backend,
+      decision.backend,
       selection.endpoint,
       selection.setCookie,
       secure,
       headers,
-      sid.kind === 'sealed' ? sid.target : decision.target,
+      chosen.target,
     );
   }
 

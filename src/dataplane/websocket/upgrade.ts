@@ -3,13 +3,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CidrSet } from '../front/cidr.ts';
 import { recordDecision, requestFacts } from '../front/request-facts.ts';
+import { chooseEndpoint } from '../http/choose-endpoint.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
-import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
+import { decide, upgradeKind } from '../routing/decide.ts';
 import type { RateLimiters } from '../routing/rate-limits.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
-import { requestHashKey } from '../upstream/hash-key.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
@@ -91,45 +91,27 @@ export class UpgradeHandler {
     }
     // limit-*: a WebSocket upgrade is a request like any other (ingress-nginx limits it the same way), and
     // an open tunnel is a connection in progress for limit-connections until its client socket closes.
-    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
-    if (release === undefined) {
-      this.#reply(socket, record, errorAnswer(503, secure ? decision.route.hsts : undefined, true));
+    const chosen = chooseEndpoint(decision, this.#limits, req, 'GET', facts.clientAddress, secure);
+    if (chosen.kind === 'refused') {
+      this.#reply(socket, record, errorAnswer(chosen.status, chosen.hsts, true));
       return;
     }
-    if (release !== null) socket.once('close', release);
-    const backend = decision.backend;
-    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
-    const sid = backend.sidOf(decision.target, 'GET');
-    if (sid.kind === 'forged') {
-      this.#reply(socket, record, errorAnswer(400, undefined, true));
-      return;
-    }
-    const selection = backend.pick(
-      req.headers.cookie,
-      secure,
-      undefined,
-      sid.kind === 'sealed' ? sid.token : undefined,
-      hashKey,
-    );
-    if (selection === undefined) {
-      const none = noEndpoint(decision, secure);
-      this.#reply(socket, record, errorAnswer(none.status, none.hsts, true));
-      return;
-    }
+    if (chosen.release !== null) socket.once('close', chosen.release);
+    const { selection } = chosen;
     record.affinity = selection.affinity;
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const up = {
       method: 'GET',
-      path: sid.kind === 'sealed' ? sid.target : decision.target,
+      path: chosen.target,
       headers: upgradeRequestHeaders(req, fwd, decision.upstreamHost),
       head,
       cookie: req.headers.cookie,
-      hashKey,
+      hashKey: chosen.hashKey,
       secure,
       hsts: secure ? decision.route.hsts : undefined,
     };
     // Upgrade sockets from node:http and node:https are net.Socket / tls.TLSSocket.
-    this.#ws.open(socket as Socket, up, record, backend, selection);
+    this.#ws.open(socket as Socket, up, record, decision.backend, selection);
   }
 
   #reply(socket: Duplex, record: RequestRecord, answer: LocalAnswer): void {
