@@ -19,6 +19,16 @@ export interface ClusterView {
   /** Only Secrets of type kubernetes.io/tls. */
   secrets: readonly V1Secret[];
   stickyRoutes: readonly StickyRoute[];
+  /**
+   * Gateway API objects (gateway.networking.k8s.io/v1), decoded no further than the API server's schema:
+   * the builder reads them defensively. Absent when the CRDs are not installed.
+   */
+  gatewayClasses?: readonly unknown[];
+  gateways?: readonly unknown[];
+  httpRoutes?: readonly unknown[];
+  referenceGrants?: readonly unknown[];
+  /** Namespaces with their labels, for Gateway `allowedRoutes.namespaces.from: Selector`. */
+  namespaces?: readonly unknown[];
 }
 
 /** Settings of the build that do not come from objects. */
@@ -33,6 +43,8 @@ export interface BuildOptions {
    * ingress at the node itself (CVE-2021-25740 class). Link-local, unspecified and multicast are always refused.
    */
   allowLoopbackEndpoints?: boolean;
+  /** GatewayClass `spec.controllerName` this controller answers to; default `sticky-ingress.dev/controller`. */
+  gatewayControllerName?: string;
 }
 
 /** Why an object (or one field of it) was skipped or changed. Turned into log lines, Events, conditions. */

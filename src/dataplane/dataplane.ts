@@ -12,6 +12,7 @@ import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
+import { applyHeaderEdits } from './http/header-edits.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
@@ -212,7 +213,10 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = upstreamHeaders(req, fwd, decision.authority);
+    const headers = applyHeaderEdits(
+      upstreamHeaders(req, fwd, decision.authority),
+      decision.route.filters?.request,
+    );
     ex.proxy(
       decision.route,
       backend,

@@ -3,12 +3,22 @@ import type { Route } from './types.ts';
 /**
  * Route precedence within a host, the order `VirtualHost.routes` is sorted in and the router tries routes in:
  * longer paths first (a Prefix path without its trailing slashes, `/` counting as 1, like Exact `/`), then
- * Exact before Prefix of the same length, then by id so the order is total and stable. The builder sorts with
+ * Exact before Prefix of the same length, then (Gateway API HTTPRouteRule precedence) a method match first,
+ * more header matches first, more query matches first, then by id so the order is total and stable. The builder sorts with
  * it and the dataplane compiles with it: one definition, so they can never disagree.
  */
 export function comparePrecedence(a: Route, b: Route): number {
-  return length(b) - length(a) || exactFirst(a) - exactFirst(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return (
+    length(b) - length(a) ||
+    exactFirst(a) - exactFirst(b) ||
+    methodFirst(a) - methodFirst(b) ||
+    (b.match?.headers?.length ?? 0) - (a.match?.headers?.length ?? 0) ||
+    (b.match?.query?.length ?? 0) - (a.match?.query?.length ?? 0) ||
+    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+  );
 }
+
+const methodFirst = (r: Route) => (r.match?.method === undefined ? 1 : 0);
 
 function length(r: Route): number {
   if (r.pathType === 'Exact') return r.path.length;

@@ -12,6 +12,11 @@ const LISTS = {
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
   StickyRoute: 'stickyRoutes',
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  ReferenceGrant: 'referenceGrants',
+  Namespace: 'namespaces',
 } as const;
 
 /** Multi-document YAML of Kubernetes objects -> the view `build` reads, sorted into lists by kind. */
@@ -23,11 +28,12 @@ export function viewFromYaml(text: string): ClusterView {
     endpointSlices: [],
     secrets: [],
     stickyRoutes: [],
-  };
+  } as Record<string, unknown[]>;
   for (const obj of loadAllYaml(text)) {
     if (!obj) continue;
     const list = LISTS[obj.kind as keyof typeof LISTS];
     if (!list) throw new Error(`unexpected kind ${obj.kind} in test input`);
+    view[list] ??= [];
     (view[list] as unknown[]).push(obj);
   }
   return view as unknown as ClusterView;

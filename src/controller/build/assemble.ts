@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../snapshot/hash.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
 import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
-import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
+import type { BackendRequest, BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
 
 type Body = Omit<Snapshot, 'version' | 'hash'>;
@@ -17,12 +17,15 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   const byHost = new Map<string, Route[]>();
   const backends = new Map<string, Backend>();
   for (const c of winners) {
-    const id = backendIds.get(c)!;
+    const id = backendIds.get(c.backend)!;
     const routes = byHost.get(c.host);
-    if (routes) routes.push(routeOf(ctx, c, id));
-    else byHost.set(c.host, [routeOf(ctx, c, id)]);
-    const seen = backends.get(id);
-    if (!seen || compareSource(c, seen) < 0) backends.set(id, backendOf(ctx, c, id));
+    if (routes) routes.push(routeOf(ctx, c, id, backendIds));
+    else byHost.set(c.host, [routeOf(ctx, c, id, backendIds)]);
+    for (const request of requestsOf(c)) {
+      const bid = backendIds.get(request)!;
+      const seen = backends.get(bid);
+      if (!seen || compareSource(c, seen) < 0) backends.set(bid, backendOf(ctx, c, request, bid));
+    }
   }
   const tls = settleTls(ctx, new Set(byHost.keys()));
   const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
@@ -43,25 +46,40 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
 }
 
 // The same candidate named the same way gives the same object as in the last build (structural sharing).
-function routeOf(ctx: BuildContext, c: RouteCandidate, backend: string): Route {
+function routeOf(
+  ctx: BuildContext,
+  c: RouteCandidate,
+  backend: string,
+  ids: ReadonlyMap<BackendRequest, string>,
+): Route {
+  const split = c.split?.map((e) =>
+    e.backend === undefined ? { weight: e.weight } : { backend: ids.get(e.backend)!, weight: e.weight },
+  );
   const seen = ctx.cache.routes.get(c);
-  if (seen?.backend === backend) return seen;
-  const route: Route = { ...c.route, backend };
+  if (seen?.backend === backend && canonicalJson(seen.split) === canonicalJson(split)) return seen;
+  const route: Route = split ? { ...c.route, backend, split } : { ...c.route, backend };
   ctx.cache.routes.set(c, route);
   return route;
 }
 
-function backendOf(ctx: BuildContext, c: RouteCandidate, id: string): Backend {
-  const seen = ctx.cache.backends.get(c);
+/** Every backend a candidate asks for: its backend, plus the other entries of its split. */
+function requestsOf(c: RouteCandidate): BackendRequest[] {
+  const out = [c.backend];
+  for (const e of c.split ?? []) if (e.backend !== undefined && !out.includes(e.backend)) out.push(e.backend);
+  return out;
+}
+
+function backendOf(ctx: BuildContext, c: RouteCandidate, request: BackendRequest, id: string): Backend {
+  const seen = ctx.cache.backends.get(request);
   if (seen?.id === id) return seen;
   const backend: Backend = {
     id,
-    service: { ...c.backend.service },
+    service: { ...request.service },
     source: { ...c.route.source },
-    endpoints: c.backend.endpoints,
-    ...structuredClone(c.backend.policy),
+    endpoints: request.endpoints,
+    ...structuredClone(request.policy),
   };
-  ctx.cache.backends.set(c, backend);
+  ctx.cache.backends.set(request, backend);
   return backend;
 }
 
@@ -89,7 +107,10 @@ function hostOf(
 // Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.
 function matchKey(c: RouteCandidate): string {
   const exact = c.route.pathType === 'Exact';
-  return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/'}`;
+  const path = exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/';
+  // Routes with different method/header/query conditions do not conflict (Gateway API HTTPRouteMatch).
+  const match = c.route.match ? ` ${canonicalJson(c.route.match)}` : '';
+  return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${path}${match}`;
 }
 
 function settleConflicts(ctx: BuildContext): RouteCandidate[] {
@@ -118,23 +139,23 @@ function settleConflicts(ctx: BuildContext): RouteCandidate[] {
 }
 
 /** `ns/service:port`, plus `~hash` of the policy when routes to one Service port disagree on policies. */
-function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<RouteCandidate, string> {
+function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<BackendRequest, string> {
   const policiesByBase = new Map<string, Set<string>>();
-  const keyOf = new Map<RouteCandidate, { base: string; policy: string }>();
-  for (const c of winners) {
-    const { namespace, name, port } = c.backend.service;
+  const keyOf = new Map<BackendRequest, { base: string; policy: string }>();
+  for (const c of winners.flatMap(requestsOf)) {
+    const { namespace, name, port } = c.service;
     const base = `${namespace}/${name}:${port}`;
-    let policy = ctx.cache.policyKeys.get(c.backend.policy);
+    let policy = ctx.cache.policyKeys.get(c.policy);
     if (policy === undefined) {
-      policy = canonicalJson(c.backend.policy);
-      ctx.cache.policyKeys.set(c.backend.policy, policy);
+      policy = canonicalJson(c.policy);
+      ctx.cache.policyKeys.set(c.policy, policy);
     }
     keyOf.set(c, { base, policy });
     const set = policiesByBase.get(base) ?? new Set<string>();
     set.add(policy);
     policiesByBase.set(base, set);
   }
-  const ids = new Map<RouteCandidate, string>();
+  const ids = new Map<BackendRequest, string>();
   for (const [c, { base, policy }] of keyOf) {
     const shared = (policiesByBase.get(base)?.size ?? 1) === 1;
     ids.set(c, shared ? base : `${base}~${createHash('sha256').update(policy).digest('hex').slice(0, 8)}`);

@@ -26,6 +26,8 @@ export interface RouteCandidate {
   /** spec.defaultBackend routes lose to every rule route. */
   fallback: boolean;
   field: string;
+  /** A weighted split (Route.split); `backend` is then its first entry with a backend. No backend: a 500 share. */
+  split?: { backend?: BackendRequest; weight: number }[];
 }
 
 /** A host some object lists under TLS, with its certificate id when the Secret was usable. */

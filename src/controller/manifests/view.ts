@@ -11,6 +11,13 @@ export interface ManifestView {
 }
 
 const TLS_SECRET = 'kubernetes.io/tls';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const GATEWAY_KINDS = {
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  ReferenceGrant: 'referenceGrants',
+} as const;
 
 // Element types follow ClusterView, so this file tracks the client's model names without naming them.
 type V1Ingress = ClusterView['ingresses'][number];
@@ -31,6 +38,13 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
   const endpointSlices: EndpointSlice[] = [];
   const secrets: V1Secret[] = [];
   const stickyRoutes: StickyRoute[] = [];
+  const gw = {
+    gatewayClasses: [] as unknown[],
+    gateways: [] as unknown[],
+    httpRoutes: [] as unknown[],
+    referenceGrants: [] as unknown[],
+    namespaces: [] as unknown[],
+  };
   const problems: ManifestProblem[] = [];
   const seen = new Map<string, string>();
   let ignored = 0;
@@ -69,13 +83,21 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
         case 'StickyRoute':
           stickyRoutes.push(obj as unknown as StickyRoute);
           break;
-        default:
-          ignored += 1;
+        case 'Namespace':
+          gw.namespaces.push(obj);
+          break;
+        default: {
+          // Gateway API kinds (v1, and v1beta1 for ReferenceGrant), read as the informers would list them.
+          const list =
+            group === GATEWAY_GROUP ? GATEWAY_KINDS[obj.kind as keyof typeof GATEWAY_KINDS] : undefined;
+          if (list !== undefined) gw[list].push(obj);
+          else ignored += 1;
+        }
       }
     }
   }
   return {
-    view: { ingresses, ingressClasses, services, endpointSlices, secrets, stickyRoutes },
+    view: { ingresses, ingressClasses, services, endpointSlices, secrets, stickyRoutes, ...gw },
     problems,
     ignored,
   };

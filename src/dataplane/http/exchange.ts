@@ -6,6 +6,7 @@ import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
+import { applyHeaderEdits } from './header-edits.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
@@ -145,8 +146,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     record.status = statusCode;
     record.responseMs = performance.now() - record.startMono;
     this.#responded = true;
-    const out: string[] = [];
+    let out: string[] = [];
     pushResponseHeaders(out, headers);
+    out = applyHeaderEdits(out, this.#route?.route.filters?.response);
     if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
     const hsts = this.#route?.hsts;
     if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);

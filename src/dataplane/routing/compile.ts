@@ -1,4 +1,11 @@
-import type { Backend, HstsPolicy, Route, Snapshot, VirtualHost } from '../../snapshot/index.ts';
+import type {
+  HstsPolicy,
+  RequestMatch,
+  Route,
+  RouteFilters,
+  Snapshot,
+  VirtualHost,
+} from '../../snapshot/index.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
@@ -22,6 +29,17 @@ export interface CompiledRoute<B> {
   readonly hsts: string | undefined;
   /** Route.access compiled: which client addresses may use the route (403 otherwise). */
   readonly access: AccessCheck;
+  /** Route.match: method/header/query conditions (match.ts), or undefined. */
+  readonly match: RequestMatch | undefined;
+  /** Route.split resolved to upstream states, with the sum of its weights; undefined without a split. */
+  readonly split: CompiledSplit<B> | undefined;
+  readonly filters: RouteFilters | undefined;
+}
+
+/** A weighted split: `backend` undefined with `backendId` set means the snapshot lacks it (503). */
+export interface CompiledSplit<B> {
+  readonly entries: readonly { weight: number; backendId: string | undefined; backend: B | undefined }[];
+  readonly total: number;
 }
 
 export interface CompiledHost<B> {
@@ -57,10 +75,14 @@ export function compileSnapshot<B>(
   let catchAll: CompiledHost<B> | undefined;
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
-    const host =
-      seen !== undefined && seen.routes.every((r) => r.backend === resolve(r.backendId))
-        ? seen
-        : compileHost(vhost, resolve);
+    const host = seen?.routes.every(
+      (r) =>
+        r.backend === resolve(r.backendId) &&
+        (r.split?.entries.every((e) => e.backendId === undefined || e.backend === resolve(e.backendId)) ??
+          true),
+    )
+      ? seen
+      : compileHost(vhost, resolve);
     byVhost.set(vhost, host);
     const name = vhost.hostname.toLowerCase();
     if (name === '*') catchAll = host;
@@ -95,7 +117,19 @@ function compileRoute<B>(
     redirectCode: route.redirect.code,
     hsts: route.hsts ? hstsValue(route.hsts) : undefined,
     access: compileAccess(route.access),
+    match: route.match,
+    split: route.split ? compileSplit(route, resolve) : undefined,
+    filters: route.filters,
   };
+}
+
+function compileSplit<B>(route: Route, resolve: (id: string) => B | undefined): CompiledSplit<B> {
+  const entries = (route.split ?? []).map((e) => ({
+    weight: Number.isFinite(e.weight) && e.weight > 0 ? e.weight : 0,
+    backendId: e.backend,
+    backend: e.backend === undefined ? undefined : resolve(e.backend),
+  }));
+  return { entries, total: entries.reduce((n, e) => n + e.weight, 0) };
 }
 
 /** Route precedence: the snapshot's one definition (the builder sorts with the same function). */

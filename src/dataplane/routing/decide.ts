@@ -1,6 +1,8 @@
 import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
+import { pickWeighted } from './match.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { parseTarget } from './request-target.ts';
+import { hostPort, redirectLocation, rewritePath } from './rewrite.ts';
 import { findHost, findRoute, normalizeHost } from './router.ts';
 
 /**
@@ -26,6 +28,10 @@ export interface RequestFacts {
   readonly httpsPort: number;
   /** True once the dataplane is draining: no new tunnel is opened. */
   readonly draining: boolean;
+  /** The request headers (lower-case names), for routes with header matches; absent: such routes never match. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Uniform in [0, 1), drawn by the caller: picks the entry of a weighted split. Absent counts as 0. */
+  readonly roll?: number;
 }
 
 /** Fields every decision carries (for the access log and explain). */
@@ -39,10 +45,10 @@ interface Common<B> {
   readonly route: CompiledRoute<B> | undefined;
 }
 
-/** Answer locally: 400, 403, 404 or 503. `hsts` is the header value to add (HTTPS, route with HSTS). */
+/** Answer locally: 400, 403, 404, 500 (split share of an unresolved reference) or 503. `hsts` is the header value to add (HTTPS, route with HSTS). */
 export interface LocalDecision<B> extends Common<B> {
   readonly kind: 'local';
-  readonly status: 400 | 403 | 404 | 503;
+  readonly status: 400 | 403 | 404 | 500 | 503;
   /** Why, in words (explain, debug logs). */
   readonly reason: string;
   readonly hsts: string | undefined;
@@ -82,7 +88,7 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   const vhost = findHost(config, host);
   if (vhost === undefined)
     return local(host, path, vhost, undefined, 404, `no host matches ${host}`, undefined);
-  const route = findRoute(vhost, path);
+  const route = findRoute(vhost, path, { method: facts.method, headers: facts.headers, query: parsed.query });
   if (route === undefined) {
     return local(
       host,
@@ -104,22 +110,34 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
       return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
     return { kind: 'redirect', host, path, vhost, route, status: route.redirectCode, location };
   }
-  if (route.backend === undefined) {
-    return local(host, path, vhost, route, 503, `backend ${route.backendId} is not in the snapshot`, hsts);
+  const filters = route.filters;
+  const prefix = route.exact ? undefined : route.path;
+  if (filters?.redirect !== undefined) {
+    const input = { secure: facts.secure, host, port: hostPort(rawHost), path, query: parsed.query, prefix };
+    const location = redirectLocation(filters.redirect, input);
+    if (location === undefined)
+      return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
+    return { kind: 'redirect', host, path, vhost, route, status: filters.redirect.statusCode, location };
+  }
+  let backend = route.backend;
+  let backendId = route.backendId;
+  if (route.split !== undefined) {
+    const entry = pickWeighted(route.split.entries, route.split.total, facts.roll ?? 0);
+    // Gateway API HTTPBackendRef: the share of an invalid reference (or of a split of all zero weights) is a 500.
+    if (entry === undefined || entry.backendId === undefined)
+      return local(host, path, vhost, route, 500, 'no valid backend for this share of the split', hsts);
+    backend = entry.backend;
+    backendId = entry.backendId;
+  }
+  if (backend === undefined) {
+    return local(host, path, vhost, route, 503, `backend ${backendId} is not in the snapshot`, hsts);
   }
   const tunnel = facts.upgrade === 'websocket';
   if (tunnel && facts.draining) return local(host, path, vhost, route, 503, 'draining: no new tunnel', hsts);
-  return {
-    kind: 'proxy',
-    host,
-    path,
-    vhost,
-    route,
-    backend: route.backend,
-    target: path + parsed.query,
-    authority: rawHost,
-    tunnel,
-  };
+  const rewrite = filters?.rewrite;
+  const target = rewrite?.path ? rewritePath(path, rewrite.path, prefix) + parsed.query : path + parsed.query;
+  const authority = rewrite?.hostname ?? rawHost;
+  return { kind: 'proxy', host, path, vhost, route, backend, target, authority, tunnel };
 }
 
 /** The 503 a proxy decision turns into when the backend has no eligible endpoint. */

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CidrSet } from '../front/cidr.ts';
 import { recordDecision, requestFacts } from '../front/request-facts.ts';
+import { applyHeaderEdits } from '../http/header-edits.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
@@ -95,7 +96,10 @@ export class UpgradeHandler {
     const up = {
       method: 'GET',
       path: decision.target,
-      headers: upgradeRequestHeaders(req, fwd, decision.authority),
+      headers: applyHeaderEdits(
+        upgradeRequestHeaders(req, fwd, decision.authority),
+        decision.route.filters?.request,
+      ),
       head,
       cookie: req.headers.cookie,
       secure,
