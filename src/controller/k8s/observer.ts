@@ -1,5 +1,15 @@
 /** The kinds the cluster controller watches. */
-export type WatchedKind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'StickyRoute';
+export type WatchedKind =
+  | 'Ingress'
+  | 'IngressClass'
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Secret'
+  | 'StickyRoute'
+  | 'GatewayClass'
+  | 'Gateway'
+  | 'HTTPRoute'
+  | 'ReferenceGrant';
 
 const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
   'Ingress',
@@ -8,6 +18,10 @@ const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
   'EndpointSlice',
   'Secret',
   'StickyRoute',
+  'GatewayClass',
+  'Gateway',
+  'HTTPRoute',
+  'ReferenceGrant',
 ]);
 
 /** Whether a diagnostic's object kind is one the informers watch (`Build` and the like are not). */

@@ -6,6 +6,7 @@ import type {
   V1Service,
 } from '@kubernetes/client-node';
 import { type OwnClasses, ownClasses, ownsIngress, referencesOf } from '../build/ingress-class.ts';
+import { gatewayReferences } from '../gateway/references.ts';
 import type { StickyRoute } from '../stickyroute/types.ts';
 import type { ClusterView } from '../view.ts';
 import type { WatchedKind } from './observer.ts';
@@ -49,6 +50,10 @@ export class ClusterStore {
       'EndpointSlice',
       'Secret',
       'StickyRoute',
+      'GatewayClass',
+      'Gateway',
+      'HTTPRoute',
+      'ReferenceGrant',
     ] as const) {
       this.#objects.set(kind, new Map());
     }
@@ -100,6 +105,10 @@ export class ClusterStore {
       endpointSlices: this.#sorted<V1EndpointSlice>('EndpointSlice'),
       secrets: this.#sorted<V1Secret>('Secret'),
       stickyRoutes: this.#sorted<StickyRoute>('StickyRoute'),
+      gatewayClasses: this.#sorted<unknown>('GatewayClass'),
+      gateways: this.#sorted<unknown>('Gateway'),
+      httpRoutes: this.#sorted<unknown>('HTTPRoute'),
+      referenceGrants: this.#sorted<unknown>('ReferenceGrant'),
     };
   }
 
@@ -134,7 +143,14 @@ export class ClusterStore {
   }
 
   #invalidate(kind: WatchedKind): void {
-    if (kind === 'Ingress' || kind === 'StickyRoute' || kind === 'IngressClass') this.#refs = undefined;
+    if (
+      kind === 'Ingress' ||
+      kind === 'StickyRoute' ||
+      kind === 'IngressClass' ||
+      kind === 'Gateway' ||
+      kind === 'HTTPRoute'
+    )
+      this.#refs = undefined;
     if (kind === 'IngressClass') this.#ownClasses = undefined;
   }
 
@@ -179,6 +195,7 @@ export class ClusterStore {
       if (this.#ownsIngress(ingress)) add(referencesOf('Ingress', ingress));
     }
     for (const route of this.#map('StickyRoute').values()) add(referencesOf('StickyRoute', route));
+    add(gatewayReferences(this.#map('Gateway').values(), this.#map('HTTPRoute').values()));
     this.#refs = { services, secrets };
     return this.#refs;
   }
