@@ -23,3 +23,28 @@ test('explain on the documented example picks the sticky least-conn route for /s
   assert.match(stdout, /policy least-conn affinity cookie CHAT \(balanced\), 2 endpoints/);
   assert.match(stdout, /^set-cookie: CHAT=[A-Za-z0-9_-]+; Path=\/socket\.io; HttpOnly$/m);
 });
+
+test('the Gateway API example validates, and explain shows its sessionPersistence cookie and redirect', async () => {
+  const { stdout } = await run(process.execPath, [...cli, 'check', 'examples/gateway-api']);
+  assert.match(stdout, /^ok: 1 files, 7 objects: 1 hosts, 3 routes/m);
+  const io = await run(process.execPath, [
+    ...cli,
+    'explain',
+    'examples/gateway-api',
+    '--url',
+    'http://chat.localhost/socket.io/?EIO=4',
+  ]);
+  assert.match(
+    io.stdout,
+    /^route: HTTPRoute\/default\/chat\/0\/0@chat\.localhost path \/socket\.io\/ \(Prefix\)/m,
+  );
+  assert.match(io.stdout, /^set-cookie: CHAT=[A-Za-z0-9_-]+; Path=\/; HttpOnly$/m);
+  const login = await run(process.execPath, [
+    ...cli,
+    'explain',
+    'examples/gateway-api',
+    '--url',
+    'http://chat.localhost/login',
+  ]);
+  assert.match(login.stdout, /^would redirect 301 to https:\/\/chat\.localhost\/login$/m);
+});
