@@ -130,6 +130,11 @@ export interface Route {
   readonly hsts?: HstsPolicy;
   /** Source-address access control; absent means every client may use the route. */
   readonly access?: AccessPolicy;
+  /**
+   * Only this listener serves the route (Gateway API: a route attached through HTTP listeners only is not
+   * served on HTTPS, and the reverse); absent means both, as for Ingress.
+   */
+  readonly listener?: 'http' | 'https';
   /** Conditions beyond host and path (method, headers, query); absent means none. */
   readonly match?: RequestMatch;
   /**

@@ -128,15 +128,26 @@ function settleConflicts(ctx: BuildContext): RouteCandidate[] {
         compareRank(a.rank, b.rank) ||
         compareStrings(a.route.id, b.route.id),
     );
-    const [winner, ...losers] = list as [RouteCandidate, ...RouteCandidate[]];
-    winners.push(winner);
-    for (const loser of losers) {
+    // Candidates on disjoint listeners (an HTTPRoute through HTTP listeners only, another through HTTPS only)
+    // both win; any overlap is a conflict the oldest wins.
+    const won: RouteCandidate[] = [];
+    for (const c of list) {
+      const winner = won.find((w) => overlaps(w, c));
+      if (winner === undefined) {
+        won.push(c);
+        winners.push(c);
+        continue;
+      }
+      const loser = c;
       const message = `${loser.route.pathType} path ${loser.route.path} on host ${loser.host} is already served by ${winner.route.id} (${winner.fallback ? 'a default backend' : 'older, or first by namespace/name'}); this path is ignored`;
       ctx.report(loser.owner, { severity: 'Warning', reason: 'PathConflict', message, field: loser.field });
     }
   }
   return winners;
 }
+
+const overlaps = (a: RouteCandidate, b: RouteCandidate) =>
+  a.route.listener === undefined || b.route.listener === undefined || a.route.listener === b.route.listener;
 
 /** `ns/service:port`, plus `~hash` of the policy when routes to one Service port disagree on policies. */
 function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<BackendRequest, string> {

@@ -208,6 +208,8 @@ function addRules(
           redirect: { sslRedirect: false, forceSslRedirect: false, code: REDIRECT_CODE },
         };
         if (parsed.match) route.match = parsed.match;
+        const protocols = new Set(listeners.map((l) => l.protocol));
+        if (protocols.size === 1) route.listener = protocols.has('HTTPS') ? 'https' : 'http';
         if (filters) route.filters = filters;
         const backend = first ?? {
           service: { namespace: ref.namespace, name: '', port: '' },

@@ -34,6 +34,7 @@ export interface CompiledRoute<B> {
   /** Route.split resolved to upstream states, with the sum of its weights; undefined without a split. */
   readonly split: CompiledSplit<B> | undefined;
   readonly filters: RouteFilters | undefined;
+  readonly listener: 'http' | 'https' | undefined;
 }
 
 /** A weighted split: `backend` undefined with `backendId` set means the snapshot lacks it (503). */
@@ -120,6 +121,7 @@ function compileRoute<B>(
     match: route.match,
     split: route.split ? compileSplit(route, resolve) : undefined,
     filters: route.filters,
+    listener: route.listener,
   };
 }
 

@@ -88,7 +88,12 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   const vhost = findHost(config, host);
   if (vhost === undefined)
     return local(host, path, vhost, undefined, 404, `no host matches ${host}`, undefined);
-  const route = findRoute(vhost, path, { method: facts.method, headers: facts.headers, query: parsed.query });
+  const route = findRoute(vhost, path, {
+    method: facts.method,
+    headers: facts.headers,
+    query: parsed.query,
+    secure: facts.secure,
+  });
   if (route === undefined) {
     return local(
       host,

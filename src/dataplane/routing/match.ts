@@ -10,6 +10,8 @@ export interface MatchInput {
   readonly method: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>> | undefined;
   readonly query: string;
+  /** True on the HTTPS listener (Route.listener). */
+  readonly secure: boolean;
 }
 
 /** True when `input` meets every condition of `m` (an absent `m` always matches). */

@@ -50,7 +50,10 @@ export function findRoute<B>(
   const routes = host.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i] as CompiledRoute<B>;
-    if (pathMatches(r, path) && (r.match === undefined || matchesRequest(r.match, input))) return r;
+    if (!pathMatches(r, path)) continue;
+    if (r.listener !== undefined && (input === undefined || r.listener !== (input.secure ? 'https' : 'http')))
+      continue;
+    if (r.match === undefined || matchesRequest(r.match, input)) return r;
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import { build } from '../../../src/controller/build/index.ts';
 import { finalizeSnapshot } from '../../../src/snapshot/index.ts';
 import { viewFromYaml } from '../../controller/golden-support.ts';
 import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
+import { makeCert } from '../helpers/certs.ts';
 import { json, request } from '../helpers/client.ts';
 import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
 
@@ -208,5 +209,57 @@ describe('HTTPRoute through the dataplane', () => {
       const res = await request({ port: port(), host: HOST, path: '/socket.io/?EIO=4', headers: { cookie } });
       assert.equal(json(res).id, json(first).id);
     }
+  });
+
+  test('a redirect route on the HTTP listener and a route on the HTTPS listener share host and path without a loop', async () => {
+    const cert = await makeCert([HOST]);
+    const b64 = (t: string) => Buffer.from(t).toString('base64');
+    const [b0, b1, b2] = backends as [TestBackend, TestBackend, TestBackend];
+    const yaml = [
+      `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: { name: sticky }
+spec: { controllerName: sticky-ingress.dev/controller }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: web, namespace: default }
+spec:
+  gatewayClassName: sticky
+  listeners:
+    - { name: http, protocol: HTTP, port: 80, hostname: ${HOST} }
+    - { name: https, protocol: HTTPS, port: 443, hostname: ${HOST}, tls: { certificateRefs: [{ name: tls }] } }
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: to-https, namespace: default }
+spec:
+  parentRefs: [{ name: web, sectionName: http }]
+  rules: [{ filters: [{ type: RequestRedirect, requestRedirect: { scheme: https, statusCode: 301 } }] }]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: app, namespace: default }
+spec:
+  parentRefs: [{ name: web, sectionName: https }]
+  rules: [{ backendRefs: [{ name: canary, port: 80 }] }]
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: tls, namespace: default }
+type: kubernetes.io/tls
+data: { tls.crt: ${b64(cert.certPem)}, tls.key: ${b64(cert.keyPem)} }`,
+      serviceYaml('chat', [b0.port, b1.port]),
+      serviceYaml('canary', [b2.port]),
+    ].join('\n---\n');
+    const result = build(viewFromYaml(yaml), { ingressClass: 'sticky', allowLoopbackEndpoints: true });
+    assert.deepEqual(result.diagnostics, []);
+    t.dp.apply(finalizeSnapshot(result.body, ++version));
+    const plain = await request({ port: port(), host: HOST, path: '/a?b=1' });
+    assert.equal(plain.status, 301);
+    assert.equal(plain.headers.location, `https://${HOST}/a?b=1`);
+    const secure = await request({ port: t.dp.ports.https, secure: true, host: HOST, path: '/a?b=1' });
+    assert.equal(secure.status, 200);
+    assert.equal(json(secure).id, 'b2');
   });
 });
