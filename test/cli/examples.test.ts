@@ -48,3 +48,17 @@ test('the Gateway API example validates, and explain shows its sessionPersistenc
   ]);
   assert.match(login.stdout, /^would redirect 301 to https:\/\/chat\.localhost\/login$/m);
 });
+
+test('convert writes the documented example as Gateway API objects and lists what it cannot carry', async () => {
+  const { stdout, stderr } = await run(process.execPath, [...cli, 'convert', 'examples/standalone']);
+  assert.match(stdout, /^kind: Gateway$/m);
+  assert.match(stdout, /^kind: HTTPRoute$/m);
+  assert.match(
+    stdout,
+    /sessionPersistence:\n\s+type: Cookie\n\s+cookie:\n\s+name: CHAT\n\s+path: \/socket\.io\n\s+lifetimeType: Session/,
+  );
+  assert.match(
+    stderr,
+    /^not carried: Ingress default\/chat-socketio metadata\.annotations: load-balance least-conn/m,
+  );
+});
