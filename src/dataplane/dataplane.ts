@@ -17,7 +17,7 @@ import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
-import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
+import { type CompiledConfig, compileSnapshot, pinnedBackend } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
@@ -203,7 +203,7 @@ export class Dataplane {
       ex.redirect(decision.status, decision.location);
       return;
     }
-    const backend = decision.backend;
+    const backend = pinnedBackend(decision.route, decision.backend, req.headers.cookie);
     const selection = backend.pick(req.headers.cookie, secure);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);

@@ -134,6 +134,20 @@ function compileSplit<B>(route: Route, resolve: (id: string) => B | undefined): 
   return { entries, total: entries.reduce((n, e) => n + e.weight, 0) };
 }
 
+/**
+ * The backend a request goes to: with a weighted split, the entry whose backend the request's affinity cookie
+ * already pins (session persistence wins over the split, GEP-1619), else the one decide() drew.
+ */
+export function pinnedBackend<B extends { pins(cookie: string | undefined): boolean }>(
+  route: CompiledRoute<B>,
+  drawn: B,
+  cookie: string | undefined,
+): B {
+  if (route.split === undefined || cookie === undefined) return drawn;
+  for (const e of route.split.entries) if (e.backend?.pins(cookie)) return e.backend;
+  return drawn;
+}
+
 /** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
 export const byPrecedence = comparePrecedence;
 

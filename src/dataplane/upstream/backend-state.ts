@@ -83,6 +83,13 @@ export class BackendState {
     return this.#members;
   }
 
+  /** True when `cookieHeader` carries this backend's affinity cookie naming one of its endpoints. */
+  pins(cookieHeader: string | undefined): boolean {
+    const cookie = this.#cookie;
+    if (cookie === undefined || cookieHeader === undefined) return false;
+    return findKnownCookie(cookieHeader, cookie.name, this.#byCookie!) !== undefined;
+  }
+
   /**
    * Picks an endpoint. cookieHeader is the raw Cookie request header; secure = the request came over HTTPS;
    * exclude = endpoint ids that already failed to connect for this request. undefined => answer 503.

@@ -6,7 +6,7 @@ import { recordDecision, requestFacts } from '../front/request-facts.ts';
 import { applyHeaderEdits } from '../http/header-edits.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
-import type { CompiledConfig } from '../routing/compile.ts';
+import { type CompiledConfig, pinnedBackend } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
@@ -84,7 +84,7 @@ export class UpgradeHandler {
       this.#reply(socket, record, errorAnswer(503, undefined, true));
       return;
     }
-    const backend = decision.backend;
+    const backend = pinnedBackend(decision.route, decision.backend, req.headers.cookie);
     const selection = backend.pick(req.headers.cookie, secure);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);

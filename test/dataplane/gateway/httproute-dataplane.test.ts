@@ -196,6 +196,27 @@ describe('HTTPRoute through the dataplane', () => {
     }
   });
 
+  test('with a weighted split, sessionPersistence wins: a pinned client stays on its backend', async () => {
+    apply(`    - sessionPersistence: { type: Cookie, cookie: { name: pin } }
+      backendRefs: [{ name: chat, port: 80, weight: 1 }, { name: canary, port: 80, weight: 1 }]
+`);
+    // Find one client pinned to each backend, then check every later request of each stays there.
+    const pinned = new Map<string, string>();
+    for (let i = 0; i < 60 && pinned.size < 2; i++) {
+      const res = await request({ port: port(), host: HOST, path: '/' });
+      const service = json(res).id === 'b2' ? 'canary' : 'chat';
+      if (!pinned.has(service)) pinned.set(service, String(res.headers['set-cookie']).split(';')[0]!);
+    }
+    assert.equal(pinned.size, 2);
+    for (const [service, cookie] of pinned) {
+      for (let i = 0; i < 20; i++) {
+        const res = await request({ port: port(), host: HOST, path: '/', headers: { cookie } });
+        assert.equal(json(res).id === 'b2' ? 'canary' : 'chat', service);
+        assert.equal(res.headers['set-cookie'], undefined);
+      }
+    }
+  });
+
   test('sessionPersistence (v1.1-v1.6 shape: sessionName, cookieConfig) maps the same way', async () => {
     apply(`    - sessionPersistence: { sessionName: io, type: Cookie, cookieConfig: { lifetimeType: Session } }
       backendRefs: [{ name: chat, port: 80 }]
