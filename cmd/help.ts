@@ -109,15 +109,17 @@ export const explainKeys = [
 const common = '  -h, --help\n      this help\n  --version\n      print the version';
 
 /** `--help` text of each subcommand, and of the program. */
-export function helpText(command: 'serve' | 'check' | 'explain' | undefined): string {
+export function helpText(command: 'serve' | 'check' | 'explain' | 'convert' | undefined): string {
   switch (command) {
     case 'serve':
       return `Usage: sticky-ingress serve [flags]\n\nServe a cluster's Ingresses, or with --manifests a folder of manifests.\nFlags win over environment variables.\n\n${settingsHelp(serveKeys)}\n${common}\n`;
     case 'check':
       return `Usage: sticky-ingress check DIR [flags]\n\nLoad and build the manifests in DIR offline; print every problem. Exit 1 when there is any.\n\n${settingsHelp(buildKeys)}\n${common}\n`;
+    case 'convert':
+      return `Usage: sticky-ingress convert DIR [--gateway-class NAME] [--gateway-name NAME]\n\nWrite the Ingresses of DIR as Gateway API objects (one Gateway per namespace, one HTTPRoute per Ingress host) on stdout, affinity annotations as sessionPersistence; what cannot be carried goes to stderr, per object.\n\n  --gateway-class NAME\n      the GatewayClass the Gateways name (default sticky)\n  --gateway-name NAME\n      the Gateway's name in each namespace (default sticky)\n${common}\n`;
     case 'explain':
       return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]... [--header NAME:VALUE]... [--client ADDRESS]\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n  --header NAME:VALUE\n      a request header, for upstream-hash-by keys (repeatable)\n  --client ADDRESS\n      the client address routes' access lists are checked against (default: none, which an allow list refuses)\n${settingsHelp(explainKeys)}\n${common}\n`;
     default:
-      return 'Usage: sticky-ingress <command> [flags]\n\nCommands:\n  serve     run the ingress (a cluster, or --manifests DIR)\n  check     validate a folder of manifests offline\n  explain   show where a request to a folder of manifests would go\n\nRun `sticky-ingress <command> --help` for its flags.\n  --version  print the version\n';
+      return 'Usage: sticky-ingress <command> [flags]\n\nCommands:\n  serve     run the ingress (a cluster, or --manifests DIR)\n  check     validate a folder of manifests offline\n  explain   show where a request to a folder of manifests would go\n  convert   write a folder of Ingresses as Gateway API objects\n\nRun `sticky-ingress <command> --help` for its flags.\n  --version  print the version\n';
   }
 }

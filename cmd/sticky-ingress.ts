@@ -41,6 +41,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./check.ts')).runCheck(rest, process.env, io);
     case 'explain':
       return (await import('./explain.ts')).runExplain(rest, process.env, io);
+    case 'convert':
+      return (await import('./convert.ts')).runConvert(rest, process.env, io);
     case undefined:
     case '-h':
     case '--help':
@@ -48,7 +50,9 @@ async function main(argv: string[]): Promise<number> {
       io.out(helpText(undefined));
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(command)}: expected serve, check or explain`);
+      throw new UsageError(
+        `unknown command ${JSON.stringify(command)}: expected serve, check, explain or convert`,
+      );
   }
 }
 

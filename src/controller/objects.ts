@@ -69,6 +69,11 @@ const stickyRouteSchema = z.looseObject({
   spec: z.unknown(),
 });
 
+// Gateway API kinds: v1 (ReferenceGrant also v1beta1); list responses may omit apiVersion and kind.
+const gatewayApiSchema = z.looseObject({ ...envelope, kind: z.string().optional() });
+// Only metadata.labels is read (allowedRoutes.namespaces.from: Selector); a Namespace has no namespace.
+const namespaceSchema = z.looseObject({ ...envelope, kind: z.literal('Namespace').optional() });
+
 /** An Ingress (networking.k8s.io/v1) with a decoded envelope; `spec` is checked by the builder. */
 export type Ingress = z.infer<typeof ingressSchema>;
 /** An IngressClass (networking.k8s.io/v1) with a decoded envelope. */
@@ -80,6 +85,11 @@ export type EndpointSlice = z.infer<typeof endpointSliceSchema>;
 /** A Secret (v1) with a decoded envelope; `data` maps keys to base64 strings. */
 export type Secret = z.infer<typeof secretSchema>;
 
+/** A Gateway API object (GatewayClass, Gateway, HTTPRoute, ReferenceGrant) with a decoded envelope. */
+export type GatewayApiObject = z.infer<typeof gatewayApiSchema>;
+/** A Namespace (v1) with a decoded envelope: its labels. */
+export type Namespace = z.infer<typeof namespaceSchema>;
+
 const SCHEMAS = {
   Ingress: ingressSchema,
   IngressClass: ingressClassSchema,
@@ -87,6 +97,11 @@ const SCHEMAS = {
   EndpointSlice: endpointSliceSchema,
   Secret: secretSchema,
   StickyRoute: stickyRouteSchema,
+  GatewayClass: gatewayApiSchema,
+  Gateway: gatewayApiSchema,
+  HTTPRoute: gatewayApiSchema,
+  ReferenceGrant: gatewayApiSchema,
+  Namespace: namespaceSchema,
 } as const;
 
 /** The kinds `build` reads, and the decoded type of each. */
@@ -97,6 +112,11 @@ export interface DecodedKinds {
   EndpointSlice: EndpointSlice;
   Secret: Secret;
   StickyRoute: StickyRoute;
+  GatewayClass: GatewayApiObject;
+  Gateway: GatewayApiObject;
+  HTTPRoute: GatewayApiObject;
+  ReferenceGrant: GatewayApiObject;
+  Namespace: Namespace;
 }
 
 /** Result of decoding one object: the typed object, or a diagnostic naming its namespace/name. */

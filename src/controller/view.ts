@@ -1,4 +1,12 @@
-import type { EndpointSlice, Ingress, IngressClass, Secret, Service } from './objects.ts';
+import type {
+  EndpointSlice,
+  GatewayApiObject,
+  Ingress,
+  IngressClass,
+  Namespace,
+  Secret,
+  Service,
+} from './objects.ts';
 import type { StickyRoute } from './stickyroute/types.ts';
 
 /**
@@ -13,6 +21,16 @@ export interface ClusterView {
   /** Only Secrets of type kubernetes.io/tls. */
   secrets: readonly Secret[];
   stickyRoutes: readonly StickyRoute[];
+  /**
+   * Gateway API objects (gateway.networking.k8s.io/v1), envelope decoded at the store's edge (objects.ts);
+   * the builder reads their specs defensively. Absent when the CRDs are not installed.
+   */
+  gatewayClasses?: readonly GatewayApiObject[];
+  gateways?: readonly GatewayApiObject[];
+  httpRoutes?: readonly GatewayApiObject[];
+  referenceGrants?: readonly GatewayApiObject[];
+  /** Namespaces with their labels, for Gateway `allowedRoutes.namespaces.from: Selector`. */
+  namespaces?: readonly Namespace[];
   /** Objects that did not decode at the store's edge (reason `InvalidObject`); build reports them as they are. */
   rejected?: readonly Diagnostic[];
 }
@@ -41,6 +59,8 @@ export interface BuildOptions {
    * ingress at the node itself (CVE-2021-25740 class). Link-local, unspecified and multicast are always refused.
    */
   allowLoopbackEndpoints?: boolean;
+  /** GatewayClass `spec.controllerName` this controller answers to; default `sticky-ingress.dev/controller`. */
+  gatewayControllerName?: string;
 }
 
 /** Why an object (or one field of it) was skipped or changed. Turned into log lines, Events, conditions. */

@@ -20,6 +20,7 @@ import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
 import { chooseEndpoint } from './http/choose-endpoint.ts';
 import { Exchange } from './http/exchange.ts';
+import { applyHeaderEdits } from './http/header-edits.ts';
 import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
@@ -257,11 +258,14 @@ export class Dataplane {
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
-    const headers = setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders);
+    const headers = applyHeaderEdits(
+      setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders),
+      decision.route.filters?.request,
+    );
     ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,
-      decision.backend,
+      chosen.backend,
       selection.endpoint,
       selection.setCookie,
       secure,

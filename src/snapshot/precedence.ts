@@ -3,13 +3,23 @@ import type { Route } from './types.ts';
 /**
  * Route precedence within a host, the order `VirtualHost.routes` is sorted in and the router tries routes in:
  * longer paths first (a Prefix path without its trailing slashes, `/` counting as 1, like Exact `/`), then
- * Exact before Prefix of the same length, then by id so the order is total and stable. The builder sorts with
+ * Exact before Prefix of the same length, then (Gateway API HTTPRouteRule precedence) a method match first,
+ * more header matches first, more query matches first, then by id so the order is total and stable. The builder sorts with
  * it and the dataplane compiles with it: one definition, so they can never disagree.
  */
 export function comparePrecedence(a: Route, b: Route): number {
   if (a.match !== undefined || b.match !== undefined) return compareRegexHost(a, b);
-  return length(b) - length(a) || exactFirst(a) - exactFirst(b) || byId(a, b);
+  return (
+    length(b) - length(a) ||
+    exactFirst(a) - exactFirst(b) ||
+    methodFirst(a) - methodFirst(b) ||
+    (b.conditions?.headers?.length ?? 0) - (a.conditions?.headers?.length ?? 0) ||
+    (b.conditions?.query?.length ?? 0) - (a.conditions?.query?.length ?? 0) ||
+    byId(a, b)
+  );
 }
+
+const methodFirst = (r: Route) => (r.conditions?.method === undefined ? 1 : 0);
 
 /**
  * Regex hosts (ingress-nginx `use-regex`: every non-Exact path of the host is a regex): Exact paths first

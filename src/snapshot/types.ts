@@ -33,7 +33,7 @@ export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
 
 /** The Kubernetes object a route or backend came from; used for metrics labels, logs and `explain`. */
 export interface SourceRef {
-  readonly kind: 'Ingress' | 'StickyRoute';
+  readonly kind: 'Ingress' | 'StickyRoute' | 'HTTPRoute';
   readonly namespace: string;
   readonly name: string;
 }
@@ -169,6 +169,21 @@ export interface Route {
   readonly hsts?: HstsPolicy;
   /** Source-address access control; absent means every client may use the route. */
   readonly access?: AccessPolicy;
+  /**
+   * Only this listener serves the route (Gateway API: a route attached through HTTP listeners only is not
+   * served on HTTPS, and the reverse); absent means both, as for Ingress.
+   */
+  readonly listener?: 'http' | 'https';
+  /** Conditions beyond host and path (method, headers, query); absent means none. */
+  readonly conditions?: RequestMatch;
+  /**
+   * A weighted split (Gateway API backendRefs): when present, each request picks one entry by weight and
+   * `backend` is the first entry with a backend. An entry without `backend` is a reference that did not
+   * resolve: its share of requests gets 500 (Gateway API HTTPBackendRef). All weights 0 means 500 for all.
+   */
+  readonly split?: readonly WeightedBackend[];
+  /** Request and response changes (Gateway API HTTPRoute filters); absent means none. */
+  readonly filters?: RouteFilters;
   /** How the path matches; absent means by `pathType`. `Regex` is ingress-nginx `use-regex` (see RouteMatch). */
   readonly match?: RouteMatch;
   /** Rewrite of the request path before it is proxied (`rewrite-target`), with `$1`..`$9` from `match`. */
@@ -188,6 +203,57 @@ export interface Route {
   readonly limits?: RateLimits;
   /** Asks for SSL passthrough of the route's host to the route's backend (see VirtualHost.passthrough). */
   readonly passthrough?: true;
+}
+
+/** Further conditions a request must meet for a route to match; every listed one must hold. */
+export interface RequestMatch {
+  /** Upper-case HTTP method. */
+  readonly method?: string;
+  /** Exact, case-sensitive value of a header; names lower case. Repeated headers are compared joined by ','. */
+  readonly headers?: readonly NameValue[];
+  /** Exact value of the first query parameter of that (case-sensitive) name. */
+  readonly query?: readonly NameValue[];
+}
+
+export interface NameValue {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** One entry of a weighted split; `backend` absent: an unresolved reference (500). */
+export interface WeightedBackend {
+  readonly backend?: string;
+  readonly weight: number;
+}
+
+/** Header edits in the order set, add, remove (Gateway API HTTPHeaderFilter); names lower case. */
+export interface HeaderEdits {
+  readonly set: readonly NameValue[];
+  readonly add: readonly NameValue[];
+  readonly remove: readonly string[];
+}
+
+/** How a matched path is rewritten: the whole path, or the matched prefix replaced. */
+export type PathRewrite =
+  | { readonly type: 'full'; readonly value: string }
+  | { readonly type: 'prefix'; readonly value: string };
+
+/** A redirect answer instead of proxying; an absent field keeps the request's own value. */
+export interface RedirectFilter {
+  readonly scheme?: 'http' | 'https';
+  readonly hostname?: string;
+  /** Absent: the scheme's well-known port when `scheme` is set, else the port the client used. */
+  readonly port?: number;
+  readonly path?: PathRewrite;
+  readonly statusCode: 301 | 302 | 303 | 307 | 308;
+}
+
+export interface RouteFilters {
+  readonly request?: HeaderEdits;
+  readonly response?: HeaderEdits;
+  /** Rewrite before proxying: the path, and the Host sent upstream. */
+  readonly rewrite?: { readonly path?: PathRewrite; readonly hostname?: string };
+  readonly redirect?: RedirectFilter;
 }
 
 /**

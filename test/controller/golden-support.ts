@@ -13,6 +13,11 @@ const LISTS = {
   EndpointSlice: 'endpointSlices',
   Secret: 'secrets',
   StickyRoute: 'stickyRoutes',
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  ReferenceGrant: 'referenceGrants',
+  Namespace: 'namespaces',
 } as const;
 
 /**
@@ -20,16 +25,17 @@ const LISTS = {
  * at the same edge the store and the manifest folder use (a test input that does not decode is a test bug).
  */
 export function viewFromYaml(text: string): ClusterView {
-  const view = emptyView();
+  const view = emptyView() as unknown as Record<string, unknown[]>;
   for (const obj of loadAllYaml(text)) {
     if (!obj) continue;
     const list = LISTS[obj.kind as keyof typeof LISTS];
     if (!list) throw new Error(`unexpected kind ${obj.kind} in test input`);
     const decoded = decodeObject(obj.kind as keyof typeof LISTS, obj);
     if (!decoded.ok) throw new Error(decoded.diagnostic.message);
+    view[list] ??= [];
     (view[list] as unknown[]).push(decoded.object);
   }
-  return view;
+  return view as unknown as ClusterView;
 }
 
 /** The view of a YAML file. */

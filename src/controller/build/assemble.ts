@@ -3,7 +3,7 @@ import { canonicalJson } from '../../snapshot/hash.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { escapeRegex } from '../../snapshot/regex/escape.ts';
 import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
-import type { BuildContext, RouteCandidate, TlsClaim } from './context.ts';
+import type { BackendRequest, BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
 
 type Body = Omit<Snapshot, 'version' | 'hash'>;
@@ -21,21 +21,21 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   const backendIds = nameBackends(ctx, [...winners, ...canaries.values()]);
   const byHost = new Map<string, Route[]>();
   const backends = new Map<string, Backend>();
-  const addBackend = (c: RouteCandidate, id: string) => {
+  const addBackend = (c: RouteCandidate, request: BackendRequest) => {
+    const id = backendIds.get(request)!;
     const seen = backends.get(id);
-    if (!seen || compareSource(c, seen) < 0) backends.set(id, backendOf(ctx, c, id));
+    if (!seen || compareSource(c, seen) < 0) backends.set(id, backendOf(ctx, c, request, id));
   };
   for (const c of winners) {
-    const id = backendIds.get(c)!;
+    const id = backendIds.get(c.backend)!;
     const canary = canaries.get(c);
-    const route = canary
-      ? withCanary(routeOf(ctx, c, id), canary, backendIds.get(canary)!)
-      : routeOf(ctx, c, id);
+    const base = routeOf(ctx, c, id, backendIds);
+    const route = canary ? withCanary(base, canary, backendIds.get(canary.backend)!) : base;
     const routes = byHost.get(c.host);
     if (routes) routes.push(route);
     else byHost.set(c.host, [route]);
-    addBackend(c, id);
-    if (canary) addBackend(canary, backendIds.get(canary)!);
+    for (const request of requestsOf(c)) addBackend(c, request);
+    if (canary) addBackend(canary, canary.backend);
   }
   const twins = wwwTwins(winners, byHost);
   const tls = settleTls(ctx, new Set([...byHost.keys(), ...twins.values()]));
@@ -70,25 +70,40 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
 }
 
 // The same candidate named the same way gives the same object as in the last build (structural sharing).
-function routeOf(ctx: BuildContext, c: RouteCandidate, backend: string): Route {
+function routeOf(
+  ctx: BuildContext,
+  c: RouteCandidate,
+  backend: string,
+  ids: ReadonlyMap<BackendRequest, string>,
+): Route {
+  const split = c.split?.map((e) =>
+    e.backend === undefined ? { weight: e.weight } : { backend: ids.get(e.backend)!, weight: e.weight },
+  );
   const seen = ctx.cache.routes.get(c);
-  if (seen?.backend === backend) return seen;
-  const route: Route = { ...c.route, backend };
+  if (seen?.backend === backend && canonicalJson(seen.split) === canonicalJson(split)) return seen;
+  const route: Route = split ? { ...c.route, backend, split } : { ...c.route, backend };
   ctx.cache.routes.set(c, route);
   return route;
 }
 
-function backendOf(ctx: BuildContext, c: RouteCandidate, id: string): Backend {
-  const seen = ctx.cache.backends.get(c);
+/** Every backend a candidate asks for: its backend, plus the other entries of its split. */
+function requestsOf(c: RouteCandidate): BackendRequest[] {
+  const out = [c.backend];
+  for (const e of c.split ?? []) if (e.backend !== undefined && !out.includes(e.backend)) out.push(e.backend);
+  return out;
+}
+
+function backendOf(ctx: BuildContext, c: RouteCandidate, request: BackendRequest, id: string): Backend {
+  const seen = ctx.cache.backends.get(request);
   if (seen?.id === id) return seen;
   const backend: Backend = {
     id,
-    service: { ...c.backend.service },
+    service: { ...request.service },
     source: { ...c.route.source },
-    endpoints: c.backend.endpoints,
-    ...structuredClone(c.backend.policy),
+    endpoints: request.endpoints,
+    ...structuredClone(request.policy),
   };
-  ctx.cache.backends.set(c, backend);
+  ctx.cache.backends.set(request, backend);
   return backend;
 }
 
@@ -127,7 +142,10 @@ function passthroughRoute(routes: readonly Route[]): Route | undefined {
 // Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.
 function matchKey(c: RouteCandidate): string {
   const exact = c.route.pathType === 'Exact';
-  return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/'}`;
+  const path = exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/';
+  // Routes with different method/header/query conditions do not conflict (Gateway API HTTPRouteMatch).
+  const match = c.route.conditions ? ` ${canonicalJson(c.route.conditions)}` : '';
+  return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${path}${match}`;
 }
 
 /**
@@ -201,9 +219,17 @@ function settleConflicts(ctx: BuildContext, candidates: RouteCandidate[]): Route
         compareRank(a.rank, b.rank) ||
         compareStrings(a.route.id, b.route.id),
     );
-    const [winner, ...losers] = list as [RouteCandidate, ...RouteCandidate[]];
-    winners.push(winner);
-    for (const loser of losers) {
+    // Candidates on disjoint listeners (an HTTPRoute through HTTP listeners only, another through HTTPS only)
+    // both win; any overlap is a conflict the oldest wins.
+    const won: RouteCandidate[] = [];
+    for (const c of list) {
+      const winner = won.find((w) => overlaps(w, c));
+      if (winner === undefined) {
+        won.push(c);
+        winners.push(c);
+        continue;
+      }
+      const loser = c;
       const message = `${loser.route.pathType} path ${loser.route.path} on host ${loser.host} is already served by ${winner.route.id} (${winner.fallback ? 'a default backend' : 'older, or first by namespace/name'}); this path is ignored`;
       ctx.report(loser.owner, { severity: 'Warning', reason: 'PathConflict', message, field: loser.field });
     }
@@ -211,24 +237,27 @@ function settleConflicts(ctx: BuildContext, candidates: RouteCandidate[]): Route
   return winners;
 }
 
+const overlaps = (a: RouteCandidate, b: RouteCandidate) =>
+  a.route.listener === undefined || b.route.listener === undefined || a.route.listener === b.route.listener;
+
 /** `ns/service:port`, plus `~hash` of the policy when routes to one Service port disagree on policies. */
-function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<RouteCandidate, string> {
+function nameBackends(ctx: BuildContext, winners: RouteCandidate[]): Map<BackendRequest, string> {
   const policiesByBase = new Map<string, Set<string>>();
-  const keyOf = new Map<RouteCandidate, { base: string; policy: string }>();
-  for (const c of winners) {
-    const { namespace, name, port } = c.backend.service;
+  const keyOf = new Map<BackendRequest, { base: string; policy: string }>();
+  for (const c of winners.flatMap(requestsOf)) {
+    const { namespace, name, port } = c.service;
     const base = `${namespace}/${name}:${port}`;
-    let policy = ctx.cache.policyKeys.get(c.backend.policy);
+    let policy = ctx.cache.policyKeys.get(c.policy);
     if (policy === undefined) {
-      policy = canonicalJson(c.backend.policy);
-      ctx.cache.policyKeys.set(c.backend.policy, policy);
+      policy = canonicalJson(c.policy);
+      ctx.cache.policyKeys.set(c.policy, policy);
     }
     keyOf.set(c, { base, policy });
     const set = policiesByBase.get(base) ?? new Set<string>();
     set.add(policy);
     policiesByBase.set(base, set);
   }
-  const ids = new Map<RouteCandidate, string>();
+  const ids = new Map<BackendRequest, string>();
   for (const [c, { base, policy }] of keyOf) {
     const shared = (policiesByBase.get(base)?.size ?? 1) === 1;
     ids.set(c, shared ? base : `${base}~${createHash('sha256').update(policy).digest('hex').slice(0, 8)}`);

@@ -28,7 +28,8 @@ export class BuildCache {
   readonly certificates = new WeakMap<object, { id: string; result: Certificate | SecretProblem }>();
   /** canonicalJson of a backend policy, by policy object. */
   readonly policyKeys = new WeakMap<object, string>();
-  readonly backends = new WeakMap<RouteCandidate, Backend>();
+  /** By BackendRequest (a route candidate's backend or split entry). */
+  readonly backends = new WeakMap<object, Backend>();
   readonly routes = new WeakMap<RouteCandidate, Route>();
   /** The hosts of the last build, by hostname. */
   hosts = new Map<string, VirtualHost>();

@@ -26,6 +26,8 @@ export interface RouteCandidate {
   /** spec.defaultBackend routes lose to every rule route. */
   fallback: boolean;
   field: string;
+  /** A weighted split (Route.split); `backend` is then its first entry with a backend. No backend: a 500 share. */
+  split?: { backend?: BackendRequest; weight: number }[];
   /** A canary Ingress's path: never a route of its own, attached to the winner of its host+path. */
   canary?: Omit<Canary, 'backend' | 'source'>;
   /** `from-to-www-redirect`: the www/non-www twin of `host` redirects here unless something serves it. */

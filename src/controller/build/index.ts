@@ -1,4 +1,5 @@
 import type { Snapshot } from '../../snapshot/types.ts';
+import { type GatewayApiStatus, processGatewayApi } from '../gateway/index.ts';
 import { type BuildOptions, type ClusterView, type Diagnostic, emptyView } from '../view.ts';
 import { assemble } from './assemble.ts';
 import { BuildCache } from './cache.ts';
@@ -20,6 +21,8 @@ export interface BuildResult {
   diagnostics: Diagnostic[];
   /** One per Ingress of our class and per StickyRoute, sorted by kind/namespace/name. */
   statuses: ObjectStatus[];
+  /** Gateway API objects of ours (GatewayClass, Gateway, HTTPRoute); absent when there are none. */
+  gatewayApi?: GatewayApiStatus[];
 }
 
 /**
@@ -40,12 +43,15 @@ export function build(
     const fallbackCert = defaultCertificate(ctx);
     processIngresses(ctx, view);
     processStickyRoutes(ctx, view);
+    const gatewayApi = processGatewayApi(ctx, view ?? emptyView());
     const body = assemble(ctx, fallbackCert);
     cache.hosts = new Map(body.hosts.map((h) => [h.hostname, h]));
     const diagnostics = view.rejected?.length
       ? sortDiagnostics([...ctx.diagnostics(), ...view.rejected])
       : ctx.diagnostics();
-    return { body, diagnostics, statuses: statusesOf(ctx) };
+    const result: BuildResult = { body, diagnostics, statuses: statusesOf(ctx) };
+    if (gatewayApi.length > 0) result.gatewayApi = gatewayApi;
+    return result;
   } catch (err) {
     // Only a bug gets here (each object is already guarded): serve nothing new rather than crash the caller.
     const diagnostic: Diagnostic = {

@@ -41,7 +41,7 @@ export function metadataOf(obj: unknown): Record<string, unknown> {
 }
 
 /** kind/namespace/name/uid/generation of an object; missing names become ''. */
-function objectRef(kind: string, obj: unknown): ObjectRef {
+export function objectRef(kind: string, obj: unknown): ObjectRef {
   const m = metadataOf(obj);
   const ref: ObjectRef = { kind, namespace: str(m.namespace) ?? 'default', name: str(m.name) ?? '' };
   const uid = str(m.uid);

@@ -1,6 +1,7 @@
 import type { InformerSpec } from './supervised-informer.ts';
 
 const TLS_SECRETS = 'type=kubernetes.io/tls';
+const GATEWAY_V1 = 'gateway.networking.k8s.io/v1';
 
 /**
  * The collections to watch: every namespaced kind cluster-wide (`namespaces` empty) or once per namespace,
@@ -13,6 +14,14 @@ export function informerSpecs(namespaces: readonly string[]): InformerSpec[] {
       kind: 'IngressClass',
       apiVersion: 'networking.k8s.io/v1',
       path: '/apis/networking.k8s.io/v1/ingressclasses',
+    },
+    // Gateway API (standard channel, v1): optional like StickyRoute, so a cluster without the CRDs (404)
+    // keeps serving Ingresses.
+    {
+      kind: 'GatewayClass',
+      apiVersion: GATEWAY_V1,
+      path: `/apis/${GATEWAY_V1}/gatewayclasses`,
+      optional: true,
     },
   ];
   for (const namespace of scopes) {
@@ -43,6 +52,28 @@ export function informerSpecs(namespaces: readonly string[]): InformerSpec[] {
         kind: 'StickyRoute',
         apiVersion: 'sticky-ingress.dev/v1alpha1',
         path: `/apis/sticky-ingress.dev/v1alpha1${ns}/stickyroutes`,
+        optional: true,
+        ...scoped,
+      },
+      {
+        kind: 'Gateway',
+        apiVersion: GATEWAY_V1,
+        path: `/apis/${GATEWAY_V1}${ns}/gateways`,
+        optional: true,
+        ...scoped,
+      },
+      {
+        kind: 'HTTPRoute',
+        apiVersion: GATEWAY_V1,
+        path: `/apis/${GATEWAY_V1}${ns}/httproutes`,
+        optional: true,
+        ...scoped,
+      },
+      // ReferenceGrant is served as v1beta1 by every release (v1 since v1.5 with v1beta1 still stored).
+      {
+        kind: 'ReferenceGrant',
+        apiVersion: 'gateway.networking.k8s.io/v1beta1',
+        path: `/apis/gateway.networking.k8s.io/v1beta1${ns}/referencegrants`,
         optional: true,
         ...scoped,
       },

@@ -1,5 +1,15 @@
 /** The kinds the cluster controller watches. */
-export type WatchedKind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'StickyRoute';
+export type WatchedKind =
+  | 'Ingress'
+  | 'IngressClass'
+  | 'Service'
+  | 'EndpointSlice'
+  | 'Secret'
+  | 'StickyRoute'
+  | 'GatewayClass'
+  | 'Gateway'
+  | 'HTTPRoute'
+  | 'ReferenceGrant';
 
 /** Every watched kind. */
 export const WATCHED_KINDS: readonly WatchedKind[] = [
@@ -9,6 +19,10 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   'EndpointSlice',
   'Secret',
   'StickyRoute',
+  'GatewayClass',
+  'Gateway',
+  'HTTPRoute',
+  'ReferenceGrant',
 ];
 
 const WATCHED: ReadonlySet<string> = new Set(WATCHED_KINDS);

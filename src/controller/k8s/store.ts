@@ -1,5 +1,6 @@
 import { sortDiagnostics } from '../build/context.ts';
 import { type OwnClasses, ownClasses, ownsIngress, referencesOf } from '../build/ingress-class.ts';
+import { gatewayReferences } from '../gateway/references.ts';
 import { type DecodedKinds, decodeObject, type Ingress } from '../objects.ts';
 import type { ClusterView, Diagnostic } from '../view.ts';
 import { WATCHED_KINDS, type WatchedKind } from './observer.ts';
@@ -83,6 +84,11 @@ export class ClusterStore {
     return this.#objects.get(kind)?.get(`${namespace}/${name}`) as T | undefined;
   }
 
+  /** Every stored object of `kind`, sorted by namespace/name. */
+  list<K extends WatchedKind>(kind: K): readonly DecodedKinds[K][] {
+    return this.#sorted(kind);
+  }
+
   /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
   ownIngresses(): Ingress[] {
     return this.#sorted('Ingress').filter((i) => this.#ownsIngress(i));
@@ -99,6 +105,10 @@ export class ClusterStore {
       secrets: this.#sorted('Secret'),
       stickyRoutes: this.#sorted('StickyRoute'),
       rejected: this.#rejectedList,
+      gatewayClasses: this.#sorted('GatewayClass'),
+      gateways: this.#sorted('Gateway'),
+      httpRoutes: this.#sorted('HTTPRoute'),
+      referenceGrants: this.#sorted('ReferenceGrant'),
     };
   }
 
@@ -143,7 +153,14 @@ export class ClusterStore {
   }
 
   #invalidate(kind: WatchedKind): void {
-    if (kind === 'Ingress' || kind === 'StickyRoute' || kind === 'IngressClass') this.#refs = undefined;
+    if (
+      kind === 'Ingress' ||
+      kind === 'StickyRoute' ||
+      kind === 'IngressClass' ||
+      kind === 'Gateway' ||
+      kind === 'HTTPRoute'
+    )
+      this.#refs = undefined;
     if (kind === 'IngressClass') this.#ownClasses = undefined;
   }
 
@@ -188,6 +205,7 @@ export class ClusterStore {
       if (this.#ownsIngress(ingress)) add(referencesOf('Ingress', ingress));
     }
     for (const route of this.#map('StickyRoute').values()) add(referencesOf('StickyRoute', route));
+    add(gatewayReferences(this.#map('Gateway').values(), this.#map('HTTPRoute').values()));
     this.#refs = { services, secrets };
     return this.#refs;
   }

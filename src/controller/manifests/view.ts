@@ -2,8 +2,10 @@ import {
   type DecodedKinds,
   decodeObject,
   type EndpointSlice,
+  type GatewayApiObject,
   type Ingress,
   type IngressClass,
+  type Namespace,
   type Secret,
   type Service,
 } from '../objects.ts';
@@ -24,6 +26,13 @@ export interface ManifestView {
 }
 
 const TLS_SECRET = 'kubernetes.io/tls';
+const GATEWAY_GROUP = 'gateway.networking.k8s.io';
+const GATEWAY_KINDS = {
+  GatewayClass: 'gatewayClasses',
+  Gateway: 'gateways',
+  HTTPRoute: 'httpRoutes',
+  ReferenceGrant: 'referenceGrants',
+} as const;
 
 /**
  * Sorts objects into a ClusterView the way the informers would see them: only the kinds `build` reads, only
@@ -36,6 +45,13 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
   const endpointSlices: EndpointSlice[] = [];
   const secrets: Secret[] = [];
   const stickyRoutes: StickyRoute[] = [];
+  const gw = {
+    gatewayClasses: [] as GatewayApiObject[],
+    gateways: [] as GatewayApiObject[],
+    httpRoutes: [] as GatewayApiObject[],
+    referenceGrants: [] as GatewayApiObject[],
+    namespaces: [] as Namespace[],
+  };
   const problems: ManifestProblem[] = [];
   const seen = new Map<string, string>();
   let ignored = 0;
@@ -81,13 +97,21 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
         case 'StickyRoute':
           push(stickyRoutes, decode('StickyRoute', obj));
           break;
-        default:
-          ignored += 1;
+        case 'Namespace':
+          push(gw.namespaces, decode('Namespace', obj));
+          break;
+        default: {
+          // Gateway API kinds (v1, and v1beta1 for ReferenceGrant), read as the informers would list them.
+          const kind = obj.kind as keyof typeof GATEWAY_KINDS;
+          const list = group === GATEWAY_GROUP ? GATEWAY_KINDS[kind] : undefined;
+          if (list !== undefined) push(gw[list], decode(kind, obj));
+          else ignored += 1;
+        }
       }
     }
   }
   return {
-    view: { ingresses, ingressClasses, services, endpointSlices, secrets, stickyRoutes },
+    view: { ingresses, ingressClasses, services, endpointSlices, secrets, stickyRoutes, ...gw },
     problems,
     ignored,
   };

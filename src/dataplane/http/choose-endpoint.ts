@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { pinnedBackend } from '../routing/compile.ts';
 import type { ProxyDecision } from '../routing/decide.ts';
 import type { RateLimiters } from '../routing/rate-limits.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
@@ -14,6 +15,8 @@ export interface Refusal {
 /** The endpoint for a proxy decision, and what the request sends upstream. */
 export interface Chosen {
   readonly kind: 'chosen';
+  /** decide()'s backend, or the split's backend the session is pinned to (sessionPersistence). */
+  readonly backend: BackendState;
   readonly selection: Selection;
   /** The target forwarded: the client's, or with a sealed engine.io sid replaced by the backend's own. */
   readonly target: string;
@@ -27,7 +30,7 @@ export interface Chosen {
 
 /**
  * The stateful half of a request's decision, after the pure decide(): the per-client limits (limit-rps,
- * limit-rpm, limit-connections), the engine.io sid, the hash key and the endpoint pick. One function for the
+ * limit-rpm, limit-connections), the engine.io sid, the split pin, the hash key and the endpoint pick. One function for the
  * HTTP path and the Upgrade path, so a WebSocket and a request draw on one budget and pin the same way.
  * `method` is the request's (GET for upgrades); `clientAddress` the one decide() used.
  */
@@ -43,7 +46,8 @@ export function chooseEndpoint(
   const release = limits.admit(decision.route.route, clientAddress, performance.now());
   // ingress-nginx answers 503 above limit-rps / limit-connections (limit-req-status-code's default).
   if (release === undefined) return { kind: 'refused', status: 503, hsts };
-  const backend = decision.backend;
+  // sessionPersistence wins over a weighted split: a request pinned to one of the split's backends stays there.
+  const backend = pinnedBackend(decision.route, decision.backend, req.headers.cookie);
   const sid = backend.sidOf(decision.target, method);
   if (sid.kind === 'forged') {
     // Not a sid we sealed: an error, never a random pod (affinity-sid.ts).
@@ -60,6 +64,7 @@ export function chooseEndpoint(
   }
   return {
     kind: 'chosen',
+    backend,
     selection,
     target: sid.kind === 'sealed' ? sid.target : decision.target,
     sealSid: sid.kind === 'none' && sid.handshake,

@@ -9,6 +9,7 @@ import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { requestHashKey } from '../upstream/hash-key.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
+import { applyHeaderEdits } from './header-edits.ts';
 import { setHeaders } from './header-list.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
@@ -174,8 +175,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     record.status = statusCode;
     record.responseMs = performance.now() - record.startMono;
     this.#responded = true;
-    const out: string[] = [];
+    let out: string[] = [];
     pushResponseHeaders(out, headers);
+    out = applyHeaderEdits(out, this.#route?.route.filters?.response);
     if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
     const replaced = setHeaders(out, this.#responseHeaders);
     if (replaced !== out) out.splice(0, out.length, ...replaced);

@@ -12,6 +12,7 @@ const ANSWERS: Readonly<Record<number, readonly [reason: string, body: string]>>
   404: ['Not Found', 'Not Found: no route for this host and path\n'],
   413: ['Content Too Large', "Content Too Large: the request body is above this route's limit\n"],
   502: ['Bad Gateway', 'Bad Gateway: the upstream could not be reached\n'],
+  500: ['Internal Server Error', 'Internal Server Error: the route has no valid backend for this request\n'],
   503: ['Service Unavailable', 'Service Unavailable: no upstream endpoint is available\n'],
   504: ['Gateway Timeout', 'Gateway Timeout: the upstream did not answer in time\n'],
 };

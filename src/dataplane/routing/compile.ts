@@ -2,7 +2,9 @@ import {
   comparePrecedence,
   type HstsPolicy,
   LinearRegex,
+  type RequestMatch,
   type Route,
+  type RouteFilters,
   type Snapshot,
   type VirtualHost,
 } from '../../snapshot/index.ts';
@@ -33,6 +35,18 @@ export interface CompiledRoute<B> {
   readonly canaryPattern: LinearRegex | undefined;
   /** Route.access compiled: which client addresses may use the route (403 otherwise). */
   readonly access: AccessCheck;
+  /** Route.conditions: method/header/query conditions (match.ts), or undefined. */
+  readonly conditions: RequestMatch | undefined;
+  /** Route.split resolved to upstream states, with the sum of its weights; undefined without a split. */
+  readonly split: CompiledSplit<B> | undefined;
+  readonly filters: RouteFilters | undefined;
+  readonly listener: 'http' | 'https' | undefined;
+}
+
+/** A weighted split: `backend` undefined with `backendId` set means the snapshot lacks it (503). */
+export interface CompiledSplit<B> {
+  readonly entries: readonly { weight: number; backendId: string | undefined; backend: B | undefined }[];
+  readonly total: number;
 }
 
 export interface CompiledHost<B> {
@@ -71,7 +85,11 @@ export function compileSnapshot<B>(
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
     const host = seen?.routes.every(
-      (r) => r.backend === resolve(r.backendId) && r.canaryBackend === canaryOf(r.route, resolve),
+      (r) =>
+        r.backend === resolve(r.backendId) &&
+        r.canaryBackend === canaryOf(r.route, resolve) &&
+        (r.split?.entries.every((e) => e.backendId === undefined || e.backend === resolve(e.backendId)) ??
+          true),
     )
       ? seen
       : compileHost(vhost, resolve);
@@ -117,7 +135,34 @@ function compileRoute<B>(
         ? undefined
         : compilePattern(route.canary.headerPattern, SEARCH),
     access: compileAccess(route.access),
+    conditions: route.conditions,
+    split: route.split ? compileSplit(route, resolve) : undefined,
+    filters: route.filters,
+    listener: route.listener,
   };
+}
+
+function compileSplit<B>(route: Route, resolve: (id: string) => B | undefined): CompiledSplit<B> {
+  const entries = (route.split ?? []).map((e) => ({
+    weight: Number.isFinite(e.weight) && e.weight > 0 ? e.weight : 0,
+    backendId: e.backend,
+    backend: e.backend === undefined ? undefined : resolve(e.backend),
+  }));
+  return { entries, total: entries.reduce((n, e) => n + e.weight, 0) };
+}
+
+/**
+ * The backend a request goes to: with a weighted split, the entry whose backend the request's affinity cookie
+ * already pins (session persistence wins over the split, GEP-1619), else the one decide() drew.
+ */
+export function pinnedBackend<B extends { pins(cookie: string | undefined): boolean }>(
+  route: CompiledRoute<B>,
+  drawn: B,
+  cookie: string | undefined,
+): B {
+  if (route.split === undefined || cookie === undefined) return drawn;
+  for (const e of route.split.entries) if (e.backend?.pins(cookie)) return e.backend;
+  return drawn;
 }
 
 const PATH_MATCH = { caseInsensitive: true, anchored: true } as const;

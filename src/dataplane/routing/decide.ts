@@ -1,6 +1,8 @@
 import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
+import { pickWeighted } from './match.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { parseTarget } from './request-target.ts';
+import { hostPort, redirectLocation, rewritePath } from './rewrite.ts';
 import { applyRouteRules, hostRedirect, type RuleFacts } from './route-rules.ts';
 import { findHost, findRoute, normalizeHost } from './router.ts';
 
@@ -31,7 +33,10 @@ export interface RequestFacts {
   readonly header?: (name: string) => string | undefined;
   /** A request cookie by name (canary-by-cookie); absent: none. */
   readonly cookie?: (name: string) => string | undefined;
-  /** Uniform draw in [0, 1) for the canary weight; absent: 1 (weight never picks the canary). */
+  /**
+   * Uniform draw in [0, 1) for the canary weight (absent: 1, weight never picks the canary) and for the entry
+   * of a weighted split (Gateway API backendRefs; absent: the first entry).
+   */
   readonly roll?: number;
   /** Whether the affinity cookie pins the request to an endpoint of `backend` (sticky canary). */
   readonly pinned?: (backend: unknown) => boolean;
@@ -48,10 +53,13 @@ interface Common<B> {
   readonly route: CompiledRoute<B> | undefined;
 }
 
-/** Answer locally: 400, 403, 404 or 503. `hsts` is the header value to add (HTTPS, route with HSTS). */
+/**
+ * Answer locally: 204, 400, 403, 404, 413, 500 (split share of an unresolved reference) or 503. `hsts` is the
+ * header value to add (HTTPS, route with HSTS).
+ */
 export interface LocalDecision<B> extends Common<B> {
   readonly kind: 'local';
-  readonly status: 204 | 400 | 403 | 404 | 413 | 503;
+  readonly status: 204 | 400 | 403 | 404 | 413 | 500 | 503;
   /** Why, in words (explain, debug logs). */
   readonly reason: string;
   readonly hsts: string | undefined;
@@ -103,7 +111,12 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   const rules = ruleFacts(facts, path, parsed.query);
   const twin = hostRedirect(vhost, rules);
   if (twin?.kind === 'redirect') return { ...twin, host, path, vhost, route: undefined };
-  const route = findRoute(vhost, path);
+  const route = findRoute(vhost, path, {
+    method: facts.method,
+    header: rules.header,
+    query: parsed.query,
+    secure: facts.secure,
+  });
   if (route === undefined) {
     return local(
       host,
@@ -125,6 +138,15 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
       return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
     return { kind: 'redirect', host, path, vhost, route, status: route.redirectCode, location };
   }
+  const filters = route.filters;
+  const prefix = route.exact ? undefined : route.path;
+  if (filters?.redirect !== undefined) {
+    const input = { secure: facts.secure, host, port: hostPort(rawHost), path, query: parsed.query, prefix };
+    const location = redirectLocation(filters.redirect, input);
+    if (location === undefined)
+      return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
+    return { kind: 'redirect', host, path, vhost, route, status: filters.redirect.statusCode, location };
+  }
   // ingress-nginx annotation rules (issue 15): redirects, CORS preflight, body size, canary, rewrite.
   const ruled = applyRouteRules(route, rules);
   if (ruled.kind === 'redirect') return { ...ruled, host, path, vhost, route };
@@ -133,13 +155,25 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
       ruled.status === 204 ? 'CORS preflight' : ruled.status === 413 ? 'body too large' : 'bad host';
     return { ...local(host, path, vhost, route, ruled.status, why, hsts), headers: ruled.headers };
   }
-  const backend = ruled.backend;
+  let backend = ruled.backend;
+  let backendId = route.backendId;
+  if (route.split !== undefined) {
+    const entry = pickWeighted(route.split.entries, route.split.total, facts.roll ?? 0);
+    // Gateway API HTTPBackendRef: the share of an invalid reference (or of a split of all zero weights) is a 500.
+    if (entry === undefined || entry.backendId === undefined)
+      return local(host, path, vhost, route, 500, 'no valid backend for this share of the split', hsts);
+    backend = entry.backend;
+    backendId = entry.backendId;
+  }
   if (backend === undefined) {
-    return local(host, path, vhost, route, 503, `backend ${route.backendId} is not in the snapshot`, hsts);
+    return local(host, path, vhost, route, 503, `backend ${backendId} is not in the snapshot`, hsts);
   }
   const tunnel = facts.upgrade === 'websocket';
   if (tunnel && facts.draining) return local(host, path, vhost, route, 503, 'draining: no new tunnel', hsts);
-  const { target, canary, requestHeaders, responseHeaders } = ruled;
+  const { canary, requestHeaders, responseHeaders } = ruled;
+  // Gateway API URLRewrite filter: path and Host sent upstream; Ingress routes rewrite by annotation (ruled).
+  const rewrite = filters?.rewrite;
+  const target = rewrite?.path ? rewritePath(path, rewrite.path, prefix) + parsed.query : ruled.target;
   return {
     kind: 'proxy',
     host,
@@ -149,7 +183,7 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
     backend,
     target,
     authority: rawHost,
-    upstreamHost: route.route.upstreamHost ?? rawHost,
+    upstreamHost: rewrite?.hostname ?? route.route.upstreamHost ?? rawHost,
     tunnel,
     canary,
     requestHeaders,

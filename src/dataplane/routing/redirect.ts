@@ -17,7 +17,12 @@ const SAFE_HOST =
  * The port is written only when it is not 443. undefined when the host is not a safe name.
  */
 export function httpsLocation(host: string, url: string, httpsPort: number): string | undefined {
-  if (!SAFE_HOST.test(host)) return undefined;
+  if (!isSafeHost(host)) return undefined;
   const target = url.charCodeAt(0) === 47 ? url : '/';
   return httpsPort === 443 ? `https://${host}${target}` : `https://${host}:${httpsPort}${target}`;
+}
+
+/** True for a DNS name or a bracketed IPv6 literal: safe to write into a Location header. */
+export function isSafeHost(host: string): boolean {
+  return SAFE_HOST.test(host);
 }

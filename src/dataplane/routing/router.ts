@@ -1,4 +1,5 @@
 import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
+import { type MatchInput, matchesRequest } from './match.ts';
 
 /**
  * Request -> route matching on a compiled snapshot: exact host, then one-label wildcard, then `*`; within a
@@ -37,24 +38,32 @@ export function findHost<B>(config: CompiledConfig<B>, host: string): CompiledHo
   return config.catchAll;
 }
 
-/** The first route of `host` whose path matches `path` (no query string), or undefined (404). */
-export function findRoute<B>(host: CompiledHost<B>, path: string): CompiledRoute<B> | undefined {
+/**
+ * The first route of `host` whose path matches `path` (no query string) and whose method/header/query
+ * conditions `input` meets, or undefined (404). A route with conditions never matches without `input`.
+ */
+export function findRoute<B>(
+  host: CompiledHost<B>,
+  path: string,
+  input?: MatchInput,
+): CompiledRoute<B> | undefined {
   const routes = host.routes;
   for (let i = 0; i < routes.length; i++) {
     const r = routes[i] as CompiledRoute<B>;
-    if (r.regex !== undefined) {
-      // ingress-nginx regex location: first match in order (linear-time VM, never a backtracking RegExp).
-      if (r.regex.test(path)) return r;
+    if (!pathMatches(r, path)) continue;
+    if (r.listener !== undefined && (input === undefined || r.listener !== (input.secure ? 'https' : 'http')))
       continue;
-    }
-    if (r.exact) {
-      if (path === r.path) return r;
-      continue;
-    }
-    const p = r.path;
-    // Prefix matches whole path elements: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`.
-    if (p.length === 0) return r;
-    if (path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47)) return r;
+    if (r.conditions === undefined || matchesRequest(r.conditions, input)) return r;
   }
   return undefined;
+}
+
+function pathMatches<B>(r: CompiledRoute<B>, path: string): boolean {
+  // ingress-nginx regex location: first match in order (linear-time VM, never a backtracking RegExp).
+  if (r.regex !== undefined) return r.regex.test(path);
+  if (r.exact) return path === r.path;
+  const p = r.path;
+  // Prefix matches whole path elements: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`.
+  if (p.length === 0) return true;
+  return path.startsWith(p) && (path.length === p.length || path.charCodeAt(p.length) === 47);
 }

@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CidrSet } from '../front/cidr.ts';
+import { requestDetails } from '../front/request-details.ts';
 import { recordDecision, requestFacts } from '../front/request-facts.ts';
 import { chooseEndpoint } from '../http/choose-endpoint.ts';
+import { applyHeaderEdits } from '../http/header-edits.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
@@ -68,7 +70,7 @@ export class UpgradeHandler {
     const upgrade = upgradeKind(req.method, req.headers.upgrade);
     const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#publicPort, upgrade);
     record.tunnel = true;
-    const decision = decide(config, { ...facts, draining: this.#ctx.draining });
+    const decision = decide(config, { ...facts, ...requestDetails(req), draining: this.#ctx.draining });
     recordDecision(record, decision);
     if (decision.kind === 'local') {
       this.#reply(socket, record, errorAnswer(decision.status, decision.hsts, true));
@@ -103,7 +105,10 @@ export class UpgradeHandler {
     const up = {
       method: 'GET',
       path: chosen.target,
-      headers: upgradeRequestHeaders(req, fwd, decision.upstreamHost),
+      headers: applyHeaderEdits(
+        upgradeRequestHeaders(req, fwd, decision.upstreamHost),
+        decision.route.filters?.request,
+      ),
       head,
       cookie: req.headers.cookie,
       hashKey: chosen.hashKey,
@@ -111,7 +116,7 @@ export class UpgradeHandler {
       hsts: secure ? decision.route.hsts : undefined,
     };
     // Upgrade sockets from node:http and node:https are net.Socket / tls.TLSSocket.
-    this.#ws.open(socket as Socket, up, record, decision.backend, selection);
+    this.#ws.open(socket as Socket, up, record, chosen.backend, selection);
   }
 
   #reply(socket: Duplex, record: RequestRecord, answer: LocalAnswer): void {

@@ -58,6 +58,25 @@ describe('ClusterStore: which changes matter', () => {
     assert.equal(store.upsert('Secret', meta('app', 'rt', '1')), true);
   });
 
+  test('HTTPRoute backendRefs (also cross-namespace) and Gateway certificateRefs are references too', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    assert.equal(store.upsert('Service', meta('shared', 'api', '1')), false);
+    assert.equal(store.upsert('Secret', meta('app', 'gw-tls', '1')), false);
+    const route = {
+      ...meta('app', 'r', '1'),
+      spec: { rules: [{ backendRefs: [{ name: 'api', namespace: 'shared', port: 80 }] }] },
+    } as StoredObject;
+    store.upsert('HTTPRoute', route);
+    const listeners = [
+      { name: 'https', protocol: 'HTTPS', port: 443, tls: { certificateRefs: [{ name: 'gw-tls' }] } },
+    ];
+    store.upsert('Gateway', { ...meta('app', 'gw', '1'), spec: { listeners } } as StoredObject);
+    assert.equal(store.upsert('Service', meta('shared', 'api', '2')), true);
+    assert.equal(store.upsert('Secret', meta('app', 'gw-tls', '2')), true);
+    assert.equal(store.view().httpRoutes?.length, 1);
+    assert.equal(store.view().gateways?.length, 1);
+  });
+
   test("another controller's Ingresses do not matter, and neither do the Services they name", () => {
     const store = new ClusterStore({ ingressClass: 'sticky' });
     assert.equal(

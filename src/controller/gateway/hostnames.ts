@@ -1,0 +1,25 @@
+import { ANY_HOST } from '../build/hostname.ts';
+
+/**
+ * The hosts a route serves through one listener (Gateway API: the intersection of the listener's hostname and
+ * the route's hostnames). `undefined` listener hostname and an empty route list both mean "any host".
+ * Returns [] when they do not intersect (NoMatchingListenerHostname).
+ */
+export function intersectHosts(listener: string | undefined, route: readonly string[]): string[] {
+  if (route.length === 0) return [listener ?? ANY_HOST];
+  if (listener === undefined) return [...route];
+  const out: string[] = [];
+  for (const r of route) {
+    if (r === listener) out.push(r);
+    else if (covers(listener, r)) out.push(r);
+    else if (covers(r, listener)) out.push(listener);
+  }
+  return [...new Set(out)];
+}
+
+// `*.example.com` covers every name ending in `.example.com` (any number of labels), wildcard or not.
+function covers(wild: string, name: string): boolean {
+  if (!wild.startsWith('*.')) return false;
+  const suffix = wild.slice(1);
+  return name.endsWith(suffix) && name.length > suffix.length && name !== wild;
+}
