@@ -119,8 +119,9 @@ function explainDecision(
     io.out(`${d.kind === 'local' ? d.reason : ''}: ${d.kind === 'local' ? d.status : 404}`);
     return 1;
   }
+  const alias = host.aliasOf === undefined ? '' : ` (server-alias of ${host.aliasOf})`;
   io.out(
-    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === d.host ? '' : ` (matched ${d.host})`}`,
+    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === d.host ? '' : ` (matched ${d.host})`}${alias}`,
   );
   const r = d.route.route;
   io.out(

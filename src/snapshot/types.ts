@@ -274,6 +274,8 @@ export interface VirtualHost {
    * which holds the certificate. The routes still serve the plain HTTP listener.
    */
   readonly passthrough?: { readonly backend: string };
+  /** `server-alias`: this host is served exactly like `aliasOf` (same routes); `explain` shows it. */
+  readonly aliasOf?: string;
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

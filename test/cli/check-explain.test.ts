@@ -210,6 +210,31 @@ spec:
     assert.match(beta.stdout, /^backend: web\/beta:http /m);
   });
 
+  test('server-alias: explain names the rule host an alias matched; check reports the key as served', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { 'nginx.ingress.kubernetes.io/server-alias': 'www.app.test' },
+      }),
+    );
+    const alias = await runCli(['explain', dir, '--url', 'http://www.app.test/x']);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.match(alias.stdout, /^host: www\.app\.test \(server-alias of app\.test\)$/m);
+    assert.match(alias.stdout, /^route: Ingress\/web\/app\/\S+ path \/ \(Prefix\) from Ingress web\/app$/m);
+    const direct = await runCli(['explain', dir, '--url', 'http://app.test/x']);
+    assert.match(direct.stdout, /^host: app\.test$/m);
+    const check = await runCli(['check', dir]);
+    assert.equal(check.code, 0, check.stdout);
+    assert.match(
+      check.stdout,
+      /^ {2}differs {2}nginx\.ingress\.kubernetes\.io\/server-alias: wildcard aliases are refused/m,
+    );
+  });
+
   test('upstream-hash-by: explain shows the key and the same key always gets the same endpoint', async (t) => {
     const { dir, cleanup } = await tempDir('si-explain-');
     t.after(cleanup);

@@ -73,6 +73,7 @@ const INVALID: Record<string, string> = {
   'proxy-ssl-name': 'Not A Name',
   'proxy-ssl-server-name': 'yes',
   'upstream-vhost': '$service_name.svc',
+  'server-alias': '*.example.com',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

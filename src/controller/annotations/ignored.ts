@@ -28,8 +28,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
-  'server-alias':
-    'host aliases are not served yet: requests for the alias would get 404; list the host in a rule',
   'limit-rate': 'response bandwidth limiting is not implemented',
   'limit-rate-after': 'response bandwidth limiting is not implemented',
 };

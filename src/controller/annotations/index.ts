@@ -33,6 +33,7 @@ import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
+import { parseServerAliases, serverAliasGroup } from './server-alias.ts';
 import { parseUpstreamTls, type UpstreamTlsAnnotations, upstreamTlsGroup } from './upstream-tls.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
 
@@ -64,6 +65,7 @@ export const ANNOTATION_GROUPS = [
   healthCheckGroup,
   accessGroup,
   passthroughGroup,
+  serverAliasGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -107,6 +109,8 @@ export interface IngressAnnotations {
   sslPassthrough: boolean;
   /** TLS to the backends (`backend-protocol: HTTPS`); the builder resolves the Secret and default name. */
   upstreamTls?: UpstreamTlsAnnotations;
+  /** `server-alias`: valid host names (no wildcards) served like the Ingress's first rule host. */
+  aliases: string[];
 }
 
 /**
@@ -148,6 +152,7 @@ export function parseIngressAnnotations(annotations: unknown): {
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
     sslPassthrough: passthrough['ssl-passthrough'],
+    aliases: parseServerAliases(reader, issues),
   };
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
