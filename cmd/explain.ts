@@ -10,6 +10,7 @@ import {
 } from '../src/dataplane/routing/decide.ts';
 import { type HashInput, hashKey as keyOf } from '../src/dataplane/upstream/hash-key.ts';
 import { MaglevBalancer } from '../src/dataplane/upstream/maglev.ts';
+import { nextUpstreamTokens } from '../src/dataplane/upstream/retry.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
 import { UsageError } from '../src/shared/errors.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
@@ -166,6 +167,11 @@ function explainPick(
   const affinity = b.affinity ? `cookie ${b.affinity.cookie.name} (${b.affinity.mode})` : 'none';
   io.out(
     `backend: ${b.id} service ${b.service.namespace}/${b.service.name}:${b.service.port} policy ${b.balance} affinity ${affinity}, ${b.endpoints.length} endpoints`,
+  );
+  const next = b.nextUpstream;
+  const limit = next !== undefined && next.timeoutMs > 0 ? `, within ${next.timeoutMs / 1000} s` : '';
+  io.out(
+    `retry: proxy-next-upstream ${nextUpstreamTokens(next)}, up to ${b.retries} more endpoints${limit}; once sent, only bodiless requests, POST/LOCK/PATCH only with non_idempotent`,
   );
   const hashKey = b.hashBy === undefined ? undefined : keyOf(b.hashBy, hashInput);
   if (b.hashBy !== undefined) {

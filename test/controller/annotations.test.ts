@@ -74,6 +74,8 @@ const INVALID: Record<string, string> = {
   'proxy-ssl-server-name': 'yes',
   'upstream-vhost': '$service_name.svc',
   'server-alias': '*.example.com',
+  'proxy-next-upstream': 'error http_418',
+  'proxy-next-upstream-timeout': '-1',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

@@ -7,6 +7,7 @@ import type {
   Draft,
   HashPart,
   HstsPolicy,
+  NextUpstream,
   RateLimits,
   RouteRedirect,
   Timeouts,
@@ -29,7 +30,7 @@ import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
 import { passthroughGroup } from './passthrough.ts';
-import { proxyGroup, retriesFromTries } from './proxy.ts';
+import { nextUpstreamPolicy, proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
@@ -86,6 +87,8 @@ export interface IngressAnnotations {
   hsts?: HstsPolicy;
   timeouts: Timeouts;
   retries: number;
+  /** `proxy-next-upstream` (+ `-timeout`); absent: ingress-nginx's default `error timeout`. */
+  nextUpstream?: NextUpstream;
   activeHealth?: ActiveHealthCheck;
   /** Paths are regexes (`use-regex`, or implied by `rewrite-target`). */
   regex: boolean;
@@ -154,6 +157,8 @@ export function parseIngressAnnotations(annotations: unknown): {
     sslPassthrough: passthrough['ssl-passthrough'],
     aliases: parseServerAliases(reader, issues),
   };
+  const nextUpstream = nextUpstreamPolicy(proxy);
+  if (nextUpstream) config.nextUpstream = nextUpstream;
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
   if (upstreamTls) config.upstreamTls = upstreamTls;
