@@ -10,6 +10,7 @@ import {
 } from '../src/dataplane/routing/decide.ts';
 import { type HashInput, hashKey as keyOf } from '../src/dataplane/upstream/hash-key.ts';
 import { MaglevBalancer } from '../src/dataplane/upstream/maglev.ts';
+import { nextUpstreamTokens } from '../src/dataplane/upstream/retry.ts';
 import { type BackendState, Upstreams } from '../src/dataplane/upstream/upstreams.ts';
 import { UsageError } from '../src/shared/errors.ts';
 import { finalizeSnapshot } from '../src/snapshot/index.ts';
@@ -119,8 +120,9 @@ function explainDecision(
     io.out(`${d.kind === 'local' ? d.reason : ''}: ${d.kind === 'local' ? d.status : 404}`);
     return 1;
   }
+  const alias = host.aliasOf === undefined ? '' : ` (server-alias of ${host.aliasOf})`;
   io.out(
-    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === d.host ? '' : ` (matched ${d.host})`}`,
+    `host: ${host.hostname}${host.tls ? ' (TLS)' : ''}${host.hostname === d.host ? '' : ` (matched ${d.host})`}${alias}`,
   );
   const r = d.route.route;
   io.out(
@@ -165,6 +167,11 @@ function explainPick(
   const affinity = b.affinity ? `cookie ${b.affinity.cookie.name} (${b.affinity.mode})` : 'none';
   io.out(
     `backend: ${b.id} service ${b.service.namespace}/${b.service.name}:${b.service.port} policy ${b.balance} affinity ${affinity}, ${b.endpoints.length} endpoints`,
+  );
+  const next = b.nextUpstream;
+  const limit = next !== undefined && next.timeoutMs > 0 ? `, within ${next.timeoutMs / 1000} s` : '';
+  io.out(
+    `retry: proxy-next-upstream ${nextUpstreamTokens(next)}, up to ${b.retries} more endpoints${limit}; once sent, only bodiless requests, POST/LOCK/PATCH only with non_idempotent`,
   );
   const hashKey = b.hashBy === undefined ? undefined : keyOf(b.hashBy, hashInput);
   if (b.hashBy !== undefined) {

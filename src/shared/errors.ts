@@ -253,6 +253,14 @@ export class ConnectTimeoutError extends coded('STICKY_ERR_PROXY_CONNECT_TIMEOUT
     'The endpoint counts a failure toward passive health and the next one is tried; check the pod and its network.',
 }) {}
 
+/** A try abandoned at its response head: the status is one proxy-next-upstream lists (e.g. http_502). */
+export class NextUpstreamError extends coded('STICKY_ERR_PROXY_NEXT_UPSTREAM', {
+  meaning:
+    "An endpoint answered a status the route's proxy-next-upstream lists; that response was dropped unseen and the request went to another endpoint.",
+  action:
+    'Nothing, if the retry succeeded. Many of these point at an unhealthy endpoint: check its logs and the retries metric.',
+}) {}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -281,4 +289,5 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   RegexError,
   BodyTooLargeError,
   ConnectTimeoutError,
+  NextUpstreamError,
 ];

@@ -121,11 +121,29 @@ export interface Backend {
   readonly hashBy?: readonly HashPart[];
   readonly affinity?: AffinityPolicy;
   readonly timeouts: Timeouts;
-  /** How many more endpoints to try after a connect failure, before anything was sent (HAProxy redispatch). */
+  /** How many more endpoints to try after a failure `nextUpstream` retries (ingress-nginx `-tries` minus 1). */
   readonly retries: number;
+  /** When a failed try goes to another endpoint (`proxy-next-upstream`); absent: `error timeout`, no time limit. */
+  readonly nextUpstream?: NextUpstream;
   readonly health: { readonly passive: PassiveHealthCheck; readonly active?: ActiveHealthCheck };
   /** TLS towards the endpoints (`backend-protocol: HTTPS`); absent means plain HTTP/1.1. */
   readonly tls?: UpstreamTls;
+}
+
+/**
+ * ingress-nginx `proxy-next-upstream` conditions. `error`: the connection failed or broke before a response
+ * header; `timeout`: connect or response-header timeout; `invalidHeader`: an unparsable response; `statuses`:
+ * these response codes (headers held until decided). After the request was sent, only requests without a body
+ * are retried, and POST, LOCK and PATCH only with `nonIdempotent`. `timeoutMs`: no retry once this long has
+ * passed since the request arrived (0: no limit).
+ */
+export interface NextUpstream {
+  readonly error: boolean;
+  readonly timeout: boolean;
+  readonly invalidHeader: boolean;
+  readonly statuses: readonly number[];
+  readonly nonIdempotent: boolean;
+  readonly timeoutMs: number;
 }
 
 /**
@@ -340,6 +358,8 @@ export interface VirtualHost {
    * which holds the certificate. The routes still serve the plain HTTP listener.
    */
   readonly passthrough?: { readonly backend: string };
+  /** `server-alias`: this host is served exactly like `aliasOf` (same routes); `explain` shows it. */
+  readonly aliasOf?: string;
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */

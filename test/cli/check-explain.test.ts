@@ -210,6 +210,76 @@ spec:
     assert.match(beta.stdout, /^backend: web\/beta:http /m);
   });
 
+  test('server-alias: explain names the rule host an alias matched; check reports the key as served', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { 'nginx.ingress.kubernetes.io/server-alias': 'www.app.test' },
+      }),
+    );
+    const alias = await runCli(['explain', dir, '--url', 'http://www.app.test/x']);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.match(alias.stdout, /^host: www\.app\.test \(server-alias of app\.test\)$/m);
+    assert.match(alias.stdout, /^route: Ingress\/web\/app\/\S+ path \/ \(Prefix\) from Ingress web\/app$/m);
+    const direct = await runCli(['explain', dir, '--url', 'http://app.test/x']);
+    assert.match(direct.stdout, /^host: app\.test$/m);
+    const check = await runCli(['check', dir]);
+    assert.equal(check.code, 0, check.stdout);
+    assert.match(
+      check.stdout,
+      /^ {2}differs {2}nginx\.ingress\.kubernetes\.io\/server-alias: wildcard aliases are refused/m,
+    );
+  });
+
+  test('proxy-next-upstream: explain shows the retry rule; check reports the keys as served', async (t) => {
+    const { dir, cleanup } = await tempDir('si-explain-');
+    t.after(cleanup);
+    const nginx = (k: string) => `nginx.ingress.kubernetes.io/${k}`;
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081, 8082],
+        annotations: {
+          [nginx('proxy-next-upstream')]: 'error http_502 http_503',
+          [nginx('proxy-next-upstream-timeout')]: '5',
+          [nginx('proxy-next-upstream-tries')]: '2',
+        },
+      }),
+    );
+    const r = await runCli(['explain', dir, '--url', 'http://app.test/']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^retry: proxy-next-upstream error http_502 http_503, up to 1 more endpoints, within 5 s; /m,
+    );
+    const check = await runCli(['check', dir]);
+    assert.equal(check.code, 0, check.stdout);
+    assert.match(
+      check.stdout,
+      /^ {2}differs {2}nginx\.ingress\.kubernetes\.io\/proxy-next-upstream: after a request was sent/m,
+    );
+    assert.match(check.stdout, /^ {2}same {5}nginx\.ingress\.kubernetes\.io\/proxy-next-upstream-timeout$/m);
+    await writeFile(
+      join(dir, 'app.yaml'),
+      appManifests({
+        host: 'app.test',
+        ports: [8081],
+        annotations: { [nginx('proxy-next-upstream')]: 'error sometimes' },
+      }),
+    );
+    const refused = await runCli(['check', dir]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stdout,
+      /^Error Ingress web\/app \S+ InvalidAnnotation: invalid value "error sometimes"/m,
+    );
+  });
+
   test('upstream-hash-by: explain shows the key and the same key always gets the same endpoint', async (t) => {
     const { dir, cleanup } = await tempDir('si-explain-');
     t.after(cleanup);

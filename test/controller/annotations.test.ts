@@ -73,6 +73,9 @@ const INVALID: Record<string, string> = {
   'proxy-ssl-name': 'Not A Name',
   'proxy-ssl-server-name': 'yes',
   'upstream-vhost': '$service_name.svc',
+  'server-alias': '*.example.com',
+  'proxy-next-upstream': 'error http_418',
+  'proxy-next-upstream-timeout': '-1',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

@@ -28,8 +28,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
-  'server-alias':
-    'host aliases are not served yet: requests for the alias would get 404; list the host in a rule',
   'limit-rate': 'response bandwidth limiting is not implemented',
   'limit-rate-after': 'response bandwidth limiting is not implemented',
 };
@@ -74,9 +72,6 @@ export const IGNORED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'session-cookie-conditional-samesite-none': 'SameSite is sent as configured to every browser',
   'preserve-trailing-slash': 'HTTPS redirects always keep the path exactly',
   'disable-proxy-intercept-errors': 'errors are never intercepted',
-  'proxy-next-upstream':
-    'retries happen on connect failures only (ingress-nginx default `error timeout` minus timeouts), never after a request was sent',
-  'proxy-next-upstream-timeout': 'retries are bounded by proxy-next-upstream-tries and proxy-connect-timeout',
 };
 
 /**

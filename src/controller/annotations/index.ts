@@ -7,6 +7,7 @@ import type {
   Draft,
   HashPart,
   HstsPolicy,
+  NextUpstream,
   RateLimits,
   RouteRedirect,
   Timeouts,
@@ -29,10 +30,11 @@ import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
 import { passthroughGroup } from './passthrough.ts';
-import { proxyGroup, retriesFromTries } from './proxy.ts';
+import { nextUpstreamPolicy, proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
+import { parseServerAliases, serverAliasGroup } from './server-alias.ts';
 import { parseUpstreamTls, type UpstreamTlsAnnotations, upstreamTlsGroup } from './upstream-tls.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
 
@@ -64,6 +66,7 @@ export const ANNOTATION_GROUPS = [
   healthCheckGroup,
   accessGroup,
   passthroughGroup,
+  serverAliasGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -84,6 +87,8 @@ export interface IngressAnnotations {
   hsts?: HstsPolicy;
   timeouts: Timeouts;
   retries: number;
+  /** `proxy-next-upstream` (+ `-timeout`); absent: ingress-nginx's default `error timeout`. */
+  nextUpstream?: NextUpstream;
   activeHealth?: ActiveHealthCheck;
   /** Paths are regexes (`use-regex`, or implied by `rewrite-target`). */
   regex: boolean;
@@ -107,6 +112,8 @@ export interface IngressAnnotations {
   sslPassthrough: boolean;
   /** TLS to the backends (`backend-protocol: HTTPS`); the builder resolves the Secret and default name. */
   upstreamTls?: UpstreamTlsAnnotations;
+  /** `server-alias`: valid host names (no wildcards) served like the Ingress's first rule host. */
+  aliases: string[];
 }
 
 /**
@@ -148,7 +155,10 @@ export function parseIngressAnnotations(annotations: unknown): {
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
     sslPassthrough: passthrough['ssl-passthrough'],
+    aliases: parseServerAliases(reader, issues),
   };
+  const nextUpstream = nextUpstreamPolicy(proxy);
+  if (nextUpstream) config.nextUpstream = nextUpstream;
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
   if (upstreamTls) config.upstreamTls = upstreamTls;

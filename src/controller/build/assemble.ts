@@ -3,8 +3,9 @@ import { canonicalJson } from '../../snapshot/hash.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { escapeRegex } from '../../snapshot/regex/escape.ts';
 import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
+import { aliasHosts } from './aliases.ts';
 import type { BackendRequest, BuildContext, RouteCandidate, TlsClaim } from './context.ts';
-import { compareRank, compareStrings } from './meta.ts';
+import { compareRank, compareStrings, type ObjectRef } from './meta.ts';
 
 type Body = Omit<Snapshot, 'version' | 'hash'>;
 
@@ -55,6 +56,7 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
     if (claim) host.tls = claim.certificate ? { certificate: claim.certificate } : {};
     hosts.push(host);
   }
+  hosts.push(...aliasHosts(ctx, hosts, definedHosts(ctx, winners, twins)));
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
   for (const b of backends.values()) if (b.tls?.secret) used.add(b.tls.secret);
@@ -67,6 +69,26 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   };
   if (defaultCertificate) body.defaultCertificate = defaultCertificate;
   return body;
+}
+
+// Every host some object defines (rules of every candidate, canaries and losers too; www twins), with the
+// oldest object defining it: what a server-alias may never take.
+function definedHosts(
+  ctx: BuildContext,
+  winners: readonly RouteCandidate[],
+  twins: ReadonlyMap<string, string>,
+): Map<string, ObjectRef> {
+  const out = new Map<string, { owner: ObjectRef; rank: RouteCandidate['rank'] }>();
+  for (const c of ctx.routes) {
+    const seen = out.get(c.host);
+    if (seen === undefined || compareRank(c.rank, seen.rank) < 0)
+      out.set(c.host, { owner: c.owner, rank: c.rank });
+  }
+  for (const [twin, target] of twins) {
+    const w = winners.find((c) => c.host === target);
+    if (w !== undefined && !out.has(twin)) out.set(twin, { owner: w.owner, rank: w.rank });
+  }
+  return new Map([...out].map(([host, { owner }]) => [host, owner]));
 }
 
 // The same candidate named the same way gives the same object as in the last build (structural sharing).
@@ -117,6 +139,7 @@ function hostOf(
   const seen = ctx.cache.hosts.get(hostname);
   if (
     seen !== undefined &&
+    seen.aliasOf === undefined &&
     (seen.tls === undefined ? certificate === undefined : (seen.tls.certificate ?? '') === certificate) &&
     seen.routes.length === routes.length &&
     seen.routes.every((r, i) => r === routes[i])

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { Backend, Certificate, Route, VirtualHost } from '../../snapshot/types.ts';
 import type { ClusterView } from '../view.ts';
 import type { SecretProblem } from './certificates.ts';
@@ -31,6 +32,8 @@ export class BuildCache {
   /** By BackendRequest (a route candidate's backend or split entry). */
   readonly backends = new WeakMap<object, Backend>();
   readonly routes = new WeakMap<RouteCandidate, Route>();
+  /** Parsed certificate (null: unparsable) by Certificate object, for server-alias coverage. */
+  readonly x509 = new WeakMap<object, X509Certificate | null>();
   /** The hosts of the last build, by hostname. */
   hosts = new Map<string, VirtualHost>();
 

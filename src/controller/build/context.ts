@@ -43,6 +43,15 @@ export interface TlsClaim {
   field: string;
 }
 
+/** `server-alias`: `alias` asks to be served like `host` (a rule host of the same object). */
+export interface AliasClaim {
+  alias: string;
+  host: string;
+  owner: ObjectRef;
+  rank: Rank;
+  field: string;
+}
+
 interface StatusAccumulator {
   ref: ObjectRef;
   rejected: Diagnostic[];
@@ -61,6 +70,7 @@ export class BuildContext {
   readonly index: ViewIndex;
   readonly routes: RouteCandidate[] = [];
   readonly tls: TlsClaim[] = [];
+  readonly aliases: AliasClaim[] = [];
   /** Usable certificates by id; only those a host or the default refers to reach the snapshot. */
   readonly certificates = new Map<string, Certificate>();
   #recorder: RecordingIndex;
@@ -94,6 +104,7 @@ export class BuildContext {
       else if (e.t === 'report') this.report(e.ref, e.d, e.effect);
       else if (e.t === 'route') this.addRoute(e.c);
       else if (e.t === 'tls') this.addTls(e.claim);
+      else if (e.t === 'alias') this.addAlias(e.claim);
       else this.addCertificate(e.cert);
     }
   }
@@ -106,6 +117,11 @@ export class BuildContext {
   addTls(claim: TlsClaim): void {
     this.tls.push(claim);
     this.#recorder.note({ t: 'tls', claim });
+  }
+
+  addAlias(claim: AliasClaim): void {
+    this.aliases.push(claim);
+    this.#recorder.note({ t: 'alias', claim });
   }
 
   addCertificate(cert: Certificate): void {

@@ -89,6 +89,7 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   asArray<unknown>(spec.rules).forEach((rule, i) => {
     processRule(ctx, item, rule, i, tlsHosts);
   });
+  claimAliases(ctx, item);
   if (spec.defaultBackend !== undefined) {
     addRoute(
       ctx,
@@ -98,6 +99,24 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
       'default',
       true,
     );
+  }
+}
+
+// ingress-nginx attaches an Ingress's aliases to the server of its first rule with a host; assemble() settles
+// collisions once every object has spoken (an alias never takes a host any object defines).
+function claimAliases(ctx: BuildContext, item: IngressItem): void {
+  if (item.config.aliases.length === 0) return;
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/server-alias"]';
+  const host = asArray<unknown>(item.spec.rules)
+    .map((rule) => (isRecord(rule) ? normalizeHost(rule.host) : undefined))
+    .find((h) => h !== undefined && h !== ANY_HOST);
+  if (host === undefined) {
+    const message = `server-alias ignored: the Ingress has no rule with a host to alias`;
+    ctx.report(item.ref, { severity: 'Warning', reason: 'AliasIgnored', message, field });
+    return;
+  }
+  for (const alias of item.config.aliases) {
+    ctx.addAlias({ alias, host, owner: item.ref, rank: item.rank, field });
   }
 }
 

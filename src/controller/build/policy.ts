@@ -4,7 +4,7 @@ import type { IngressAnnotations } from '../annotations/index.ts';
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
 export type BackendPolicy = Pick<
   Backend,
-  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'health' | 'tls'
+  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'nextUpstream' | 'health' | 'tls'
 >;
 
 /** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
@@ -37,6 +37,9 @@ export function ingressPolicy(
     ...(config.hashBy ? { hashBy: config.hashBy.map((p) => ({ ...p })) } : {}),
     timeouts: { ...config.timeouts },
     retries: config.retries,
+    ...(config.nextUpstream
+      ? { nextUpstream: { ...config.nextUpstream, statuses: [...config.nextUpstream.statuses] } }
+      : {}),
     health: config.activeHealth
       ? { passive: { ...PASSIVE_HEALTH }, active: { ...config.activeHealth } }
       : { passive: { ...PASSIVE_HEALTH } },

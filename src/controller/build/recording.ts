@@ -1,6 +1,6 @@
 import type { Certificate } from '../../snapshot/types.ts';
 import type { Diagnostic } from '../view.ts';
-import type { Effect, RouteCandidate, TlsClaim } from './context.ts';
+import type { AliasClaim, Effect, RouteCandidate, TlsClaim } from './context.ts';
 import type { ObjectRef } from './meta.ts';
 import type { ViewIndex } from './view-index.ts';
 
@@ -15,6 +15,7 @@ export type RecordedEvent =
     }
   | { t: 'route'; c: RouteCandidate }
   | { t: 'tls'; claim: TlsClaim }
+  | { t: 'alias'; claim: AliasClaim }
   | { t: 'cert'; cert: Certificate };
 
 /** One lookup a processor made, with what it got (compared by identity: the index keeps unchanged values). */

@@ -1,13 +1,13 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { BodyTooLargeError, ClientClosedError } from '../../shared/errors.ts';
+import { BodyTooLargeError, ClientClosedError, NextUpstreamError } from '../../shared/errors.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { requestHashKey } from '../upstream/hash-key.ts';
-import { type RetryState, redispatch } from '../upstream/retry.ts';
+import { type RetryState, redispatch, type TryFailure } from '../upstream/retry.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
 import { applyHeaderEdits } from './header-edits.ts';
 import { setHeaders } from './header-list.ts';
@@ -29,6 +29,8 @@ const kExchange = Symbol('sticky.exchange');
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+// The connection broke after the request was sent and before a response head: nginx's `error`.
+const BROKEN_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE']);
 
 /**
  * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
@@ -48,6 +50,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   #responseHeaders: readonly string[] = [];
   #maxBodyBytes: number | undefined;
   #target = '/';
+  /** No request body: the request can be sent again after a try that was sent (proxy-next-upstream). */
+  #replayable = true;
   /** Set before proxy(): this is an engine.io polling handshake whose sid is to be sealed (affinity-sid.ts). */
   sealSid = false;
   #held: HandshakeSeal | undefined;
@@ -117,18 +121,24 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#setCookie = setCookie;
     this.#secure = secure;
     this.#headers = headers;
+    const h = this.req.headers;
+    this.#replayable =
+      h['transfer-encoding'] === undefined &&
+      (h['content-length'] === undefined || h['content-length'] === '0');
     this.#dispatch(endpoint);
   }
 
   #dispatch(endpoint: EndpointState): void {
     this.#endpoint = endpoint;
+    this.#started = false;
     this.record.endpointId = endpoint.id;
     endpoint.acquire();
     const state = this.#backend as BackendState;
     const backend = state.config;
     const req = this.req;
-    const hasBody =
-      req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    // A bodiless request (no Transfer-Encoding, Content-Length absent or 0) sends no body stream, so a
+    // retry sends the same bytes again (proxy-next-upstream).
+    const hasBody = !this.#replayable;
     try {
       this.#ctx.pools.get(endpoint, state).dispatch(
         {
@@ -171,6 +181,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     headers: IncomingHttpHeaders,
   ): void {
     this.#controller = controller;
+    if (this.#retryStatus(controller, statusCode)) return;
     const record = this.record;
     record.status = statusCode;
     record.responseMs = performance.now() - record.startMono;
@@ -228,28 +239,17 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       this.local(413, this.#hsts(), ['connection', 'close']);
       return;
     }
+    // An abandoned try (its status went to another endpoint) reports its abort here: not this try's error.
+    if (err instanceof NextUpstreamError) return;
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
     const code = (err as { code?: string }).code ?? '';
-    if (!this.#started && !refusedBeforeConnect(code)) {
-      // Nothing reached the endpoint: count a connect failure and redispatch.
+    const failure = this.#failure(code);
+    if (failure !== undefined) {
       this.#endpoint = undefined;
-      const req = this.req;
-      const next = redispatch(
-        backend,
-        endpoint,
-        this,
-        {
-          cookie: req.headers.cookie,
-          secure: this.#secure,
-          canRetry: !req.readableDidRead && !req.destroyed,
-          hashKey: requestHashKey(backend.config, this.record.clientAddress, req),
-        },
-        (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
-      );
+      const next = this.#retry(endpoint, failure);
       if (next !== undefined) {
-        if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
-        this.#dispatch(next.endpoint);
+        this.#dispatch(next);
         return;
       }
     }
@@ -270,6 +270,62 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       return;
     }
     this.local(TIMEOUT_CODES.has(code) ? 504 : 502, this.#hsts());
+  }
+
+  // What kind of failure `code` is for proxy-next-upstream; undefined: not the endpoint's (never retried).
+  #failure(code: string): TryFailure | undefined {
+    if (!this.#started) {
+      // Nothing reached the endpoint: a connect failure (counted against it for passive health).
+      if (refusedBeforeConnect(code)) return undefined;
+      return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect-timeout' : 'connect-error';
+    }
+    if (this.#responded) return undefined;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+    if (code.startsWith('HPE_')) return 'invalid_header';
+    return BROKEN_CODES.has(code) ? 'error' : undefined;
+  }
+
+  // The one retry decision (upstream/retry.ts): the next endpoint, or undefined. `keep`: the caller goes
+  // on with `failed` when there is no retry (a status not retried is relayed from it).
+  #retry(failed: EndpointState, failure: TryFailure, keep = false): EndpointState | undefined {
+    const backend = this.#backend as BackendState;
+    const req = this.req;
+    const sent = typeof failure === 'number' || !failure.startsWith('connect-');
+    const next = redispatch(
+      backend,
+      failed,
+      this,
+      {
+        cookie: req.headers.cookie,
+        secure: this.#secure,
+        // Before sending, an unread body can still go elsewhere; after, only a bodiless request (replayable).
+        // The client must still be there (undici destroys a consumed body stream, so not req.destroyed).
+        canRetry: !this.#closed && (sent ? this.#replayable : !req.readableDidRead && !req.destroyed),
+        hashKey: requestHashKey(backend.config, this.record.clientAddress, req),
+        failure,
+        method: req.method ?? 'GET',
+        replayable: this.#replayable,
+        keep,
+      },
+      (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
+    );
+    if (next === undefined) return undefined;
+    if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
+    return next.endpoint;
+  }
+
+  // proxy-next-upstream http_5xx/403/404/429: decided at the response head, before anything reached the
+  // client; the abandoned try is aborted (its connection closed, its body never read).
+  #retryStatus(controller: Dispatcher.DispatchController, status: number): boolean {
+    const statuses = this.#backend?.config.nextUpstream?.statuses;
+    const failed = this.#endpoint;
+    if (statuses === undefined || !statuses.includes(status) || failed === undefined) return false;
+    const next = this.#retry(failed, status, true);
+    if (next === undefined) return false;
+    this.#endpoint = undefined;
+    controller.abort(new NextUpstreamError(`endpoint ${failed.id} answered ${status}`));
+    this.#dispatch(next);
+    return true;
   }
 
   #hsts(): string | undefined {

@@ -73,7 +73,7 @@ export class DataplaneMetrics {
     this.retries = new FastCounter(
       registry,
       `${P}upstream_retries_total`,
-      'Requests retried on another endpoint after a connect failure.',
+      'Requests retried on another endpoint after a failed try (proxy-next-upstream).',
       ENDPOINT_LABELS,
     );
     const tls = new FastCounter(

@@ -26,7 +26,7 @@ export const ENDPOINT_COLUMNS: readonly Column[] = [
   ['rps', 'Req/s', 'Requests per second'],
   ['errors', '5xx', 'Responses with status 500..599'],
   ['connectFailures', 'Conn err', 'Failed connects'],
-  ['retries', 'Retr', 'Requests retried elsewhere after a connect failure'],
+  ['retries', 'Retr', 'Requests retried elsewhere after a failed try (proxy-next-upstream)'],
   ['lastStatus', 'Last', 'Status of the last response'],
   ['check', 'Check', 'Health: passing / failing (active check), ejected (passive), none'],
   ['stickyIssued', 'Sticky', 'Affinity cookies issued (new + reissued)'],

@@ -55,6 +55,8 @@ export interface CompiledHost<B> {
   readonly routes: readonly CompiledRoute<B>[];
   /** from-to-www-redirect: every request is redirected (308) to this host. */
   readonly redirectTo: string | undefined;
+  /** `server-alias`: the rule host this host is an alias of. */
+  readonly aliasOf: string | undefined;
 }
 
 /** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
@@ -108,7 +110,8 @@ function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefin
   // The snapshot's one precedence (src/snapshot/precedence.ts), the builder's sort too; re-sorted here so a
   // hand-made snapshot (tests, embedders) routes the same.
   const routes = [...vhost.routes].sort(comparePrecedence).map((route) => compileRoute(route, tls, resolve));
-  return { hostname: vhost.hostname.toLowerCase(), tls, routes, redirectTo: vhost.redirectTo };
+  const hostname = vhost.hostname.toLowerCase();
+  return { hostname, tls, routes, redirectTo: vhost.redirectTo, aliasOf: vhost.aliasOf };
 }
 
 function compileRoute<B>(

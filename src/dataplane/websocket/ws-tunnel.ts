@@ -185,7 +185,15 @@ export class Tunnel implements RetryState {
         this.backend,
         endpoint,
         this,
-        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed, hashKey: up.hashKey },
+        {
+          cookie: up.cookie,
+          secure: up.secure,
+          canRetry: !this.client.destroyed,
+          hashKey: up.hashKey,
+          failure: this.timedOut ? 'connect-timeout' : 'connect-error',
+          method: 'GET',
+          replayable: true,
+        },
         (event, b, e) => this.#owner.observe(event, b, e),
       );
       if (next !== undefined) {

@@ -1,4 +1,5 @@
 import { build } from '../../../src/controller/build/index.ts';
+import type { Diagnostic } from '../../../src/controller/view.ts';
 import { finalizeSnapshot, type Snapshot } from '../../../src/snapshot/index.ts';
 import { viewFromYaml } from '../../controller/golden-support.ts';
 
@@ -13,6 +14,10 @@ export interface IngressSpec {
   paths: { path: string; pathType?: string; service: string }[];
   /** Creation time; older wins a path conflict. */
   created?: string;
+  /** Default `default`; Services are always in `default` (a second tenant's Ingress has no endpoints). */
+  namespace?: string;
+  /** spec.tls: the host under the Secret `secretName` (of the Ingress's namespace). */
+  tlsSecret?: string;
 }
 
 const NGINX = 'nginx.ingress.kubernetes.io/';
@@ -32,6 +37,19 @@ export function ingressSnapshot(
   version = 1,
   extra: unknown[] = [],
 ): Snapshot {
+  const result = ingressBuild(ingresses, ports, version, extra);
+  const errors = result.diagnostics.filter((d) => d.severity === 'Error');
+  if (errors.length > 0) throw new Error(`test Ingresses did not build: ${JSON.stringify(errors)}`);
+  return result.snapshot;
+}
+
+/** ingressSnapshot(), with the build's diagnostics and without failing on errors. */
+export function ingressBuild(
+  ingresses: IngressSpec[],
+  ports: Record<string, number>,
+  version = 1,
+  extra: unknown[] = [],
+): { snapshot: Snapshot; diagnostics: Diagnostic[] } {
   const docs: unknown[] = [...extra];
   for (const ing of ingresses) {
     docs.push({
@@ -39,12 +57,13 @@ export function ingressSnapshot(
       kind: 'Ingress',
       metadata: {
         name: ing.name,
-        namespace: 'default',
+        namespace: ing.namespace ?? 'default',
         creationTimestamp: ing.created ?? '2025-01-01T00:00:00Z',
         annotations: ing.annotations ?? {},
       },
       spec: {
         ingressClassName: 'sticky',
+        ...(ing.tlsSecret ? { tls: [{ hosts: [ing.host], secretName: ing.tlsSecret }] } : {}),
         rules: [
           {
             host: ing.host,
@@ -80,7 +99,5 @@ export function ingressSnapshot(
   }
   const yaml = docs.map((d) => JSON.stringify(d)).join('\n---\n');
   const result = build(viewFromYaml(yaml), { ingressClass: 'sticky', allowLoopbackEndpoints: true });
-  const errors = result.diagnostics.filter((d) => d.severity === 'Error');
-  if (errors.length > 0) throw new Error(`test Ingresses did not build: ${JSON.stringify(errors)}`);
-  return finalizeSnapshot(result.body, version);
+  return { snapshot: finalizeSnapshot(result.body, version), diagnostics: result.diagnostics };
 }
