@@ -65,7 +65,7 @@ describe('keep-alive connections while draining', () => {
       [busy, idle].map(
         (c) =>
           new Promise<void>((resolve) => {
-            const check = () => (/\r\n\r\n[^]*"id":"b0"/.test(c.text()) ? resolve() : setImmediate(check));
+            const check = () => (/\r\n\r\n[\s\S]*"id":"b0"/.test(c.text()) ? resolve() : setImmediate(check));
             check();
           }),
       ),
