@@ -69,7 +69,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   requestHeaderTimeout: { form: 'DURATION (500ms, 5s, 2m, 1h)', help: 'time a client has to send headers' },
   keepAliveTimeout: { form: 'DURATION', help: 'idle time before a client keep-alive connection closes' },
   shutdownDelay: { form: 'DURATION', help: 'SIGTERM: /readyz fails, listeners close after this delay' },
-  drainTimeout: { form: 'DURATION', help: 'SIGTERM: in-flight requests get this long, then tunnels close' },
+  drainTimeout: {
+    form: 'DURATION',
+    help: 'SIGTERM: in-flight requests get this long, then WebSockets get close 1001',
+  },
 };
 
 /** The default of a setting as a user would type it, or undefined when it has none. */

@@ -76,6 +76,9 @@ export interface DataplaneOptions {
   rateLimitShare?: number;
 }
 
+/** After the drain deadline, how long WebSockets get to answer our close frame 1001 before they are destroyed. */
+const CLOSE_GRACE_MS = 2_000;
+
 /**
  * The traffic side: HTTP and HTTPS listeners serving the current snapshot. apply() swaps the snapshot with one
  * assignment; each request reads it once, so in-flight requests and tunnels are never disturbed.
@@ -276,9 +279,10 @@ export class Dataplane {
 
   /**
    * Graceful stop: draining at once, listeners stop accepting, idle keep-alive sockets close, in-flight requests
-   * get until the deadline, then open tunnels and anything left are closed.
+   * get until the deadline; then open WebSockets get a close frame 1001 and `closeGraceMs` (default 2 s) to
+   * answer it, and anything left is destroyed.
    */
-  async shutdown(opts: { drainTimeoutMs: number }): Promise<void> {
+  async shutdown(opts: { drainTimeoutMs: number; closeGraceMs?: number }): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     this.#drain.start();
@@ -287,9 +291,14 @@ export class Dataplane {
     for (const s of servers) s.closeIdleConnections();
     for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
-    this.#upgrades.closeAll();
-    this.#passthroughFront?.close();
+    // RFC 6455 7.1.2 / 7.4.1: a server going away closes with 1001 at a frame boundary, so clients see a clean
+    // close (and reconnect elsewhere) rather than a dropped connection (1006); the grace bounds the handshake.
+    this.#upgrades.goAway();
+    // Plain requests still in flight end at the deadline (node:http no longer tracks upgraded sockets).
     for (const s of servers) s.closeAllConnections();
+    this.#passthroughFront?.close();
+    await this.#drain.settled(opts.closeGraceMs ?? CLOSE_GRACE_MS, () => this.#upgrades.tunnels);
+    this.#upgrades.closeAll();
     // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);
     await closed;

@@ -53,6 +53,11 @@ export class UpgradeHandler {
     return this.#ws.size;
   }
 
+  /** Closes every open WebSocket cleanly (close 1001 at frame boundaries); see WsProxy.goAway. */
+  goAway(): void {
+    this.#ws.goAway();
+  }
+
   /** Destroys every open tunnel. */
   closeAll(): void {
     this.#ws.closeAll();

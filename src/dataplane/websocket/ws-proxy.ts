@@ -16,8 +16,8 @@ export interface TunnelContext {
 
 /**
  * Proxies Upgrade requests (WebSocket, socket.io's websocket transport): one node:http request per attempt,
- * connect failures retried on another endpoint, the 101 carrying the affinity cookie, then a plain byte relay.
- * Tracks open tunnels so shutdown can close them.
+ * connect failures retried on another endpoint, the 101 carrying the affinity cookie, then a byte relay that
+ * follows frame boundaries. Tracks open tunnels so shutdown can close them (1001, then destroyed after a grace).
  */
 export class WsProxy implements TunnelOwner {
   #ctx: TunnelContext;
@@ -75,7 +75,12 @@ export class WsProxy implements TunnelOwner {
     notifyUpstream(this.#ctx.observer, event, backendId, endpointId);
   }
 
-  /** Destroys every open tunnel (shutdown deadline). */
+  /** Shutdown deadline: every open tunnel starts a clean close (1001); handshakes in flight are destroyed. */
+  goAway(): void {
+    for (const t of [...this.#tunnels]) t.goAway();
+  }
+
+  /** Destroys every open tunnel (end of the shutdown grace). */
   closeAll(): void {
     for (const t of [...this.#tunnels]) t.destroy();
   }

@@ -8,7 +8,7 @@ import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
 import { errorHead, relayedResponseHead, switchingProtocolsHead } from './ws-head.ts';
-import { relay } from './ws-relay.ts';
+import { goAway, relay } from './ws-relay.ts';
 
 /** What a tunnel reports to the proxy that tracks it. */
 export interface TunnelOwner {
@@ -156,9 +156,9 @@ export class Tunnel implements RetryState {
     upstream.setTimeout(this.backend.config.timeouts.tunnelIdleMs);
     this.client.setNoDelay(true);
     this.client.write(switchingProtocolsHead(res, this.setCookie));
-    if (upHead.length > 0) this.client.write(upHead);
-    if (up.head.length > 0) upstream.write(up.head);
-    relay(this.client, upstream);
+    // Frames are followed only when the 101 switched to WebSocket (RFC 6455 4.2.2), the protocol we asked for.
+    const frames = String(res.headers.upgrade).toLowerCase() === 'websocket';
+    relay(this.client, upstream, frames, up.head, upHead);
     this.#owner.opened(this);
   }
 
@@ -237,7 +237,15 @@ export class Tunnel implements RetryState {
     this.#owner.closed(this);
   }
 
-  /** Closes both sides now (idle timer, shutdown deadline). */
+  /**
+   * Shutdown deadline: an open WebSocket gets close frames 1001 at frame boundaries both ways (ws-relay.ts);
+   * a handshake still in flight, or a tunnel that is not WebSocket, is destroyed.
+   */
+  goAway(): void {
+    if (this.upstream === undefined || !goAway(this.client)) this.destroy();
+  }
+
+  /** Closes both sides now (idle timer, end of the shutdown grace). */
   destroy(): void {
     this.client.destroy();
     this.upstream?.destroy();
