@@ -134,7 +134,15 @@ const routeSchema = z
       })
       .strict(),
     backend: z
-      .object({ service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict() })
+      .object({
+        service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict(),
+        proxyProtocol: z
+          .enum(['v1', 'v2'])
+          .optional()
+          .describe(
+            'Send a PROXY protocol header naming the client first on every SSL-passthrough relay and WebSocket tunnel to this backend (v2 adds the SNI or Host as an AUTHORITY TLV); plain HTTP requests carry none.',
+          ),
+      })
       .strict(),
     loadBalancing: z
       .object({
