@@ -214,6 +214,9 @@ function explainPassthrough(backend: BackendState, host: string, client: string,
   }
   io.out(`endpoint: ${m.state.id} (${m.state.address}:${m.state.port})`);
   io.out(`why: consistent hash (Maglev) of client address ${JSON.stringify(client)}`);
+  if (b.proxyProtocol !== undefined) {
+    io.out(`proxy-protocol: a v${b.proxyProtocol} header naming ${JSON.stringify(client)} goes first`);
+  }
   return 0;
 }
 

@@ -128,6 +128,11 @@ export interface Backend {
   readonly health: { readonly passive: PassiveHealthCheck; readonly active?: ActiveHealthCheck };
   /** TLS towards the endpoints (`backend-protocol: HTTPS`); absent means plain HTTP/1.1. */
   readonly tls?: UpstreamTls;
+  /**
+   * PROXY protocol header (version 1 or 2) sent first on every passthrough relay and WebSocket tunnel to the
+   * endpoints, naming the client; plain HTTP requests share pooled connections and carry none.
+   */
+  readonly proxyProtocol?: 1 | 2;
 }
 
 /**

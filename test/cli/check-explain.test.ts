@@ -325,7 +325,10 @@ spec:
       appManifests({
         host: 'app.test',
         ports: [8081, 8082],
-        annotations: { 'sticky-ingress.dev/ssl-passthrough': 'true' },
+        annotations: {
+          'sticky-ingress.dev/ssl-passthrough': 'true',
+          'sticky-ingress.dev/proxy-protocol-upstream': 'v2',
+        },
       }),
     );
     const https = await runCli(['explain', dir, '--url', 'https://app.test/x', '--client', '203.0.113.9']);
@@ -335,6 +338,7 @@ spec:
       /^passthrough: TLS for app\.test is not terminated; the raw connection is relayed to backend /m,
     );
     assert.match(https.stdout, /^why: consistent hash \(Maglev\) of client address "203\.0\.113\.9"$/m);
+    assert.match(https.stdout, /^proxy-protocol: a v2 header naming "203\.0\.113\.9" goes first$/m);
     const http = await runCli(['explain', dir, '--url', 'http://app.test/x']);
     assert.doesNotMatch(http.stdout, /passthrough/);
     assert.match(http.stdout, /^route: /m);

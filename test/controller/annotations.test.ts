@@ -67,6 +67,7 @@ const INVALID: Record<string, string> = {
   'limit-burst-multiplier': '0',
   'limit-whitelist': '10.0.0.0/33',
   'ssl-passthrough': 'yes',
+  'proxy-protocol-upstream': 'v3',
   'backend-protocol': 'SPDY',
   'proxy-ssl-secret': 'no-namespace',
   'proxy-ssl-verify': 'true',

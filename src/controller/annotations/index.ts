@@ -29,7 +29,7 @@ import { parseHashBy } from './hash-by.ts';
 import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
 import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
-import { passthroughGroup } from './passthrough.ts';
+import { passthroughGroup, upstreamProxyVersion } from './passthrough.ts';
 import { nextUpstreamPolicy, proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
@@ -110,6 +110,8 @@ export interface IngressAnnotations {
   access?: AccessPolicy;
   /** ssl-passthrough: the Ingress's hosts are relayed, not terminated. */
   sslPassthrough: boolean;
+  /** proxy-protocol-upstream: the PROXY header version sent on relays and tunnels; absent: none. */
+  proxyProtocol?: 1 | 2;
   /** TLS to the backends (`backend-protocol: HTTPS`); the builder resolves the Secret and default name. */
   upstreamTls?: UpstreamTlsAnnotations;
   /** `server-alias`: valid host names (no wildcards) served like the Ingress's first rule host. */
@@ -161,6 +163,8 @@ export function parseIngressAnnotations(annotations: unknown): {
   if (nextUpstream) config.nextUpstream = nextUpstream;
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
+  const proxyProtocol = upstreamProxyVersion(passthrough['proxy-protocol-upstream']);
+  if (proxyProtocol !== undefined) config.proxyProtocol = proxyProtocol;
   if (upstreamTls) config.upstreamTls = upstreamTls;
   if (redirect.hsts) {
     config.hsts = {

@@ -4,7 +4,15 @@ import type { IngressAnnotations } from '../annotations/index.ts';
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
 export type BackendPolicy = Pick<
   Backend,
-  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'nextUpstream' | 'health' | 'tls'
+  | 'balance'
+  | 'hashBy'
+  | 'affinity'
+  | 'timeouts'
+  | 'retries'
+  | 'nextUpstream'
+  | 'health'
+  | 'tls'
+  | 'proxyProtocol'
 >;
 
 /** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
@@ -44,6 +52,7 @@ export function ingressPolicy(
       ? { passive: { ...PASSIVE_HEALTH }, active: { ...config.activeHealth } }
       : { passive: { ...PASSIVE_HEALTH } },
   };
+  if (config.proxyProtocol !== undefined) policy.proxyProtocol = config.proxyProtocol;
   if (config.affinity) {
     const { path, ...cookie } = config.affinity.cookie;
     const affinity: AffinityPolicy = {

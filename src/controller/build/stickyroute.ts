@@ -148,6 +148,7 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
     retries: r.retries,
     health: { passive: { ...PASSIVE_HEALTH } },
   };
+  if (r.backend.proxyProtocol !== undefined) policy.proxyProtocol = r.backend.proxyProtocol === 'v1' ? 1 : 2;
   const hc = r.healthCheck;
   if (hc) {
     policy.health = {

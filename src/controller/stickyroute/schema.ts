@@ -134,7 +134,15 @@ const routeSchema = z
       })
       .strict(),
     backend: z
-      .object({ service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict() })
+      .object({
+        service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict(),
+        proxyProtocol: z
+          .enum(['v1', 'v2'])
+          .optional()
+          .describe(
+            'Send a PROXY protocol header naming the client first on every SSL-passthrough relay and WebSocket tunnel to this backend (v2 adds the SNI or Host as an AUTHORITY TLV); plain HTTP requests carry none.',
+          ),
+      })
       .strict(),
     loadBalancing: z
       .object({
@@ -165,7 +173,9 @@ const routeSchema = z
       .min(0)
       .max(10)
       .default(2)
-      .describe('Further endpoints tried after a failed try: a connect failure, or for a request without a body a broken connection or response-head timeout (the default proxy-next-upstream of ingress-nginx, error timeout); POST, LOCK and PATCH only before they were sent.'),
+      .describe(
+        'Further endpoints tried after a failed try: a connect failure, or for a request without a body a broken connection or response-head timeout (the default proxy-next-upstream of ingress-nginx, error timeout); POST, LOCK and PATCH only before they were sent.',
+      ),
     healthCheck: healthCheckSchema.optional().describe('Active HTTP health checks; absent: passive only.'),
     access: accessSchema.optional().describe('Source-address access control; absent: every client.'),
   })

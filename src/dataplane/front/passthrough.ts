@@ -9,6 +9,7 @@ import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { hash32, MaglevBalancer } from '../upstream/maglev.ts';
 import { unmapIPv4 } from './cidr.ts';
 import { ClientHelloReader } from './client-hello.ts';
+import { proxyHeaderFor } from './proxy-header-out.ts';
 
 /**
  * SSL passthrough on the HTTPS listener: the ClientHello's SNI is read on the raw socket and, for a passthrough
@@ -97,7 +98,11 @@ export function installPassthrough(server: Server, ctx: PassthroughContext): Pas
       }
       relays.add(socket);
       socket.once('close', () => relays.delete(socket));
-      relay(socket, head, backend, maglev, ctx.observer, undefined);
+      // Our PROXY header first: whatever the client sends, even a PROXY-looking line, follows it as data.
+      const version = backend.config.proxyProtocol;
+      const first =
+        version === undefined ? head : Buffer.concat([proxyHeaderFor(version, socket, sni), head]);
+      relay(socket, first, backend, maglev, ctx.observer, undefined);
     });
   });
   return {
@@ -141,6 +146,9 @@ function peek(
   socket.on('data', onData);
   socket.on('error', finish);
   socket.on('close', finish);
+  // The PROXY reader in front pauses the socket when it hands over: a 'data' listener alone does not restart
+  // an explicitly paused stream, and the hello would never be read.
+  socket.resume();
 }
 
 /**

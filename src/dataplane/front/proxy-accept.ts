@@ -164,5 +164,19 @@ function define(socket: Socket, header: ProxyHeader): void {
 export function adoptTlsAddress(tls: TLSSocket): void {
   const parent = (tls as TLSSocket & { _parent?: Proxied })._parent;
   const header = parent?.[ADDRESS];
-  if (header !== undefined) define(tls, header);
+  if (header === undefined) return;
+  (tls as Proxied)[ADDRESS] = header;
+  define(tls, header);
+}
+
+/**
+ * The address and port the client connected to: the PROXY header's destination when one was adopted on this
+ * connection, else the socket's own local end (what the client dialled, as far as we can see).
+ */
+export function originalDestination(socket: Socket): { address: string; port: number } | undefined {
+  const header = (socket as Proxied)[ADDRESS];
+  if (header !== undefined) return { address: header.destinationAddress, port: header.destinationPort };
+  const address = socket.localAddress;
+  const port = socket.localPort;
+  return address === undefined || port === undefined ? undefined : { address, port };
 }

@@ -15,6 +15,9 @@ export interface ProxyHeader {
   readonly sourceAddress: string;
   readonly sourcePort: number;
   readonly family: 'IPv4' | 'IPv6' | undefined;
+  /** The address and port the client connected to, as the sender saw them ('' and 0 when local). */
+  readonly destinationAddress: string;
+  readonly destinationPort: number;
 }
 
 /** Why a header was refused; stable words used as metric labels. */
@@ -72,9 +75,22 @@ function parseV1(b: Buffer): ParseStep {
   const check = proto === 'TCP4' ? isIPv4 : proto === 'TCP6' ? isIPv6 : undefined;
   if (check === undefined || !check(src) || !check(dst)) return { state: 'error', error: 'malformed' };
   const sourcePort = v1Port(sport);
-  if (sourcePort === undefined || v1Port(dport) === undefined) return { state: 'error', error: 'malformed' };
+  const destinationPort = v1Port(dport);
+  if (sourcePort === undefined || destinationPort === undefined)
+    return { state: 'error', error: 'malformed' };
   const family = proto === 'TCP4' ? 'IPv4' : 'IPv6';
-  return done({ version: 1, local: false, sourceAddress: src, sourcePort, family }, rest);
+  return done(
+    {
+      version: 1,
+      local: false,
+      sourceAddress: src,
+      sourcePort,
+      family,
+      destinationAddress: dst,
+      destinationPort,
+    },
+    rest,
+  );
 }
 
 /** Decimal 0..65535 without leading zeros or signs (spec 2.1: "5 digits at most"). */
@@ -84,7 +100,13 @@ function v1Port(s: string): number | undefined {
   return n <= 65535 ? n : undefined;
 }
 
-const NO_ADDRESS = { sourceAddress: '', sourcePort: 0, family: undefined } as const;
+const NO_ADDRESS = {
+  sourceAddress: '',
+  sourcePort: 0,
+  family: undefined,
+  destinationAddress: '',
+  destinationPort: 0,
+} as const;
 
 function parseV2(b: Buffer): ParseStep {
   if (b.length < 16) return { state: 'more' };
@@ -109,17 +131,35 @@ function parseV2(b: Buffer): ParseStep {
     return done({ version: 2, local: true, ...NO_ADDRESS }, rest);
   }
   if (family === 1) {
-    const sourceAddress = `${payload[0]}.${payload[1]}.${payload[2]}.${payload[3]}`;
+    const ipv4 = (at: number) => `${payload[at]}.${payload[at + 1]}.${payload[at + 2]}.${payload[at + 3]}`;
     return done(
-      { version: 2, local: false, sourceAddress, sourcePort: payload.readUInt16BE(8), family: 'IPv4' },
+      {
+        version: 2,
+        local: false,
+        sourceAddress: ipv4(0),
+        sourcePort: payload.readUInt16BE(8),
+        family: 'IPv4',
+        destinationAddress: ipv4(4),
+        destinationPort: payload.readUInt16BE(10),
+      },
       rest,
     );
   }
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(payload.readUInt16BE(i).toString(16));
-  const sourceAddress = compressIPv6(groups);
+  const ipv6 = (at: number) => {
+    const groups: string[] = [];
+    for (let i = at; i < at + 16; i += 2) groups.push(payload.readUInt16BE(i).toString(16));
+    return compressIPv6(groups);
+  };
   return done(
-    { version: 2, local: false, sourceAddress, sourcePort: payload.readUInt16BE(32), family: 'IPv6' },
+    {
+      version: 2,
+      local: false,
+      sourceAddress: ipv6(0),
+      sourcePort: payload.readUInt16BE(32),
+      family: 'IPv6',
+      destinationAddress: ipv6(16),
+      destinationPort: payload.readUInt16BE(34),
+    },
     rest,
   );
 }

@@ -11,6 +11,7 @@ import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledConfig } from '../routing/compile.ts';
 import { decide, upgradeKind } from '../routing/decide.ts';
 import type { RateLimiters } from '../routing/rate-limits.ts';
+import { normalizeHost } from '../routing/router.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
@@ -119,6 +120,7 @@ export class UpgradeHandler {
       hashKey: chosen.hashKey,
       secure,
       hsts: secure ? decision.route.hsts : undefined,
+      authority: normalizeHost(decision.authority),
     };
     // Upgrade sockets from node:http and node:https are net.Socket / tls.TLSSocket.
     this.#ws.open(socket as Socket, up, record, chosen.backend, selection);

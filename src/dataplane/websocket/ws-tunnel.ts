@@ -1,8 +1,10 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
 import { request as tlsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Logger } from 'pino';
 import { UpgradeTimeoutError } from '../../shared/errors.ts';
+import { proxyHeaderFor } from '../front/proxy-header-out.ts';
 import type { RequestRecord } from '../observe/observer.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
@@ -35,6 +37,8 @@ export interface UpgradeRequest {
   secure: boolean;
   /** Strict-Transport-Security value for local answers (HTTPS routes with HSTS), as on the HTTP path. */
   hsts: string | undefined;
+  /** The host the client asked for: the AUTHORITY TLV of a PROXY v2 header to the backend. */
+  authority: string;
 }
 
 const kTunnel = Symbol('sticky.tunnel');
@@ -103,23 +107,36 @@ export class Tunnel implements RetryState {
       method: up.method,
       path: up.path,
       headers: up.headers,
-      agent: false as const,
       setHost: false,
     };
+    // The same TLS options as the HTTP path's pools (upstream/upstream-tls.ts): one policy, both paths.
+    const tlsOptions =
+      tls === undefined
+        ? undefined
+        : {
+            rejectUnauthorized: tls.rejectUnauthorized,
+            checkServerIdentity: tls.checkServerIdentity,
+            ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
+            ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.privateKey } : {}),
+            // Without it node:https derives SNI from the client's Host header; '' sends none (proxy-ssl-server-name).
+            servername: tls.servername ?? '',
+          };
+    const version = this.backend.config.proxyProtocol;
     try {
-      // The same TLS options as the HTTP path's pools (upstream/upstream-tls.ts): one policy, both paths.
-      req =
-        tls === undefined
-          ? request(options)
-          : tlsRequest({
-              ...options,
-              rejectUnauthorized: tls.rejectUnauthorized,
-              checkServerIdentity: tls.checkServerIdentity,
-              ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
-              ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.privateKey } : {}),
-              // Without it node:https derives SNI from the client's Host header; '' sends none (proxy-ssl-server-name).
-              servername: tls.servername ?? '',
-            });
+      if (version !== undefined) {
+        // A connection of its own (no agent, never pooled): its PROXY header names this client only, and goes
+        // before the TLS ClientHello or the request line, ahead of anything the client sends.
+        const header = proxyHeaderFor(version, this.client, up.authority);
+        const createConnection = () => {
+          const raw = netConnect({ host: endpoint.address, port: endpoint.port });
+          raw.write(header);
+          return tlsOptions === undefined ? raw : tlsConnect({ ...tlsOptions, socket: raw });
+        };
+        req = request({ ...options, createConnection });
+      } else {
+        const noAgent = { ...options, agent: false as const };
+        req = tlsOptions === undefined ? request(noAgent) : tlsRequest({ ...noAgent, ...tlsOptions });
+      }
     } catch (err) {
       // node:http refuses a header it cannot send: nothing can be tried elsewhere either.
       this.#owner.logger.debug(

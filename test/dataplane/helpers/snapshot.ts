@@ -54,6 +54,10 @@ export interface BackendSpec {
   retries?: number;
   timeouts?: Partial<Timeouts>;
   service?: Backend['service'];
+  /** PROXY protocol header on relays and tunnels to the endpoints. */
+  proxyProtocol?: 1 | 2;
+  /** TLS to the endpoints. */
+  tls?: Backend['tls'];
 }
 
 export interface SnapshotSpec {
@@ -101,6 +105,8 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
     timeouts: { ...TEST_TIMEOUTS, ...b.timeouts },
     retries: b.retries ?? 1,
     health: { passive: { failures: 3, cooldownMs: 10_000 } },
+    ...(b.proxyProtocol ? { proxyProtocol: b.proxyProtocol } : {}),
+    ...(b.tls ? { tls: b.tls } : {}),
   }));
   const hosts = spec.hosts.map((h) => ({
     hostname: h.hostname,

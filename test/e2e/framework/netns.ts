@@ -14,8 +14,8 @@ export interface TestHost {
   name: string;
   address: string;
   hostAddress: string;
-  /** Starts `backend.ts` inside the namespace and waits for its ready line. */
-  startBackend(id: string, port?: number): Promise<Backend>;
+  /** Starts `backend.ts` inside the namespace (`args`: its extra flags) and waits for its ready line. */
+  startBackend(id: string, port?: number, args?: string[]): Promise<Backend>;
   close(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export function createTestHost(): TestHost {
     name,
     address,
     hostAddress,
-    async startBackend(id, port = 3000) {
+    async startBackend(id, port = 3000, args = []) {
       const proc = startProcess(`backend ${id}`, 'ip', [
         'netns',
         'exec',
@@ -102,6 +102,7 @@ export function createTestHost(): TestHost {
         address,
         '--port',
         String(port),
+        ...args,
       ]);
       await waitFor(
         () => {
