@@ -49,7 +49,7 @@ function suite(node: TestNode): void {
       browse(`${https}${path}`, CHAT.host, { ca: pem.cert, ...(cookie ? { cookie } : {}) });
 
     before(async () => {
-      ({ client: admin } = clientFor({ kubeconfig: node.kubeconfig, http: 0, https: 0, backendImage: '' }));
+      ({ client: admin } = clientFor({ kubeconfig: node.kubeconfig }));
       // Default values plus the image name, and the metrics Service the /metrics check scrapes.
       await helm(node, [
         'upgrade',
