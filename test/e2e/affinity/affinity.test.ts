@@ -4,7 +4,7 @@ import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { cookiePair, get, type ProxyResponse, waitForResponse } from '../framework/http.ts';
 import type { Backend } from '../framework/netns.ts';
-import { endpointSlice, ingress, service } from '../framework/objects.ts';
+import { ingress, service } from '../framework/objects.ts';
 
 const BALANCED = 'balanced.example.com';
 const PERSISTENT = 'persistent.example.com';
@@ -29,7 +29,7 @@ describe('cookie affinity from Ingress annotations', () => {
     ns = await env.namespace('affinity');
     for (const id of ['aff-0', 'aff-1', 'aff-2']) backends.push(await env.host().startBackend(id));
     await env.admin.apply(service(ns, 'app'));
-    await env.admin.apply(endpointSlice(ns, 'app', backends));
+    await env.endpoints(ns, 'app', backends);
     await env.admin.apply(
       ingress(ns, 'balanced', [{ host: BALANCED, service: 'app' }], {
         annotations: {
@@ -93,13 +93,11 @@ describe('cookie affinity from Ingress annotations', () => {
     const balanced = cookiePair(await firstFrom(BALANCED, 'aff-0'), 'ROOM');
     const persistent = cookiePair(await firstFrom(PERSISTENT, 'aff-0'), 'NGX');
     const [b0, b1, b2] = backends as [Backend, Backend, Backend];
-    await env.admin.apply(
-      endpointSlice(ns, 'app', [
-        { backend: b0, conditions: { ready: false, serving: true, terminating: true } },
-        b1,
-        b2,
-      ]),
-    );
+    await env.endpoints(ns, 'app', [
+      { backend: b0, conditions: { ready: false, serving: true, terminating: true } },
+      b1,
+      b2,
+    ]);
     const moved = await waitForResponse(ctl.http, BALANCED, '/', (r) => r.backend !== 'aff-0', {
       cookie: String(balanced),
       description: 'balanced cookie re-pinned',
@@ -119,12 +117,12 @@ describe('cookie affinity from Ingress annotations', () => {
   test('an endpoint that is gone re-pins even in persistent mode', async () => {
     const [, b1, b2] = backends as [Backend, Backend, Backend];
     const persistent = cookiePair(await firstFrom(PERSISTENT, 'aff-1'), 'NGX');
-    await env.admin.apply(endpointSlice(ns, 'app', [b2]));
+    await env.endpoints(ns, 'app', [b2]);
     const moved = await waitForResponse(ctl.http, PERSISTENT, '/', (r) => r.backend === 'aff-2', {
       cookie: String(persistent),
       description: 'persistent cookie re-pinned after removal',
     });
     assert.ok(cookiePair(moved, 'NGX'));
-    await env.admin.apply(endpointSlice(ns, 'app', [b1, b2]));
+    await env.endpoints(ns, 'app', [b1, b2]);
   });
 });

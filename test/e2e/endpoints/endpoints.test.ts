@@ -6,7 +6,7 @@ import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { get, waitForResponse } from '../framework/http.ts';
 import type { Backend } from '../framework/netns.ts';
-import { endpointSlice, ingress, service } from '../framework/objects.ts';
+import { ingress, service } from '../framework/objects.ts';
 import { waitFor } from '../framework/wait.ts';
 
 const HOST = 'scale.example.com';
@@ -31,7 +31,7 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
     return out;
   };
   const openSocket = async (): Promise<{ ws: WebSocket; id: string }> => {
-    const ws = new WebSocket(`ws://127.0.0.1:${ctl.http}/ws`, { headers: { host: HOST } });
+    const ws = new WebSocket(`ws://${ctl.address}:${ctl.http}/ws`, { headers: { host: HOST } });
     sockets.push(ws);
     const [greeting] = await once(ws, 'message');
     return { ws, id: JSON.parse(String(greeting)).id as string };
@@ -47,7 +47,7 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
     ns = await env.namespace('ep');
     for (const id of ['ep-0', 'ep-1', 'ep-2']) backends.push(await env.host().startBackend(id));
     await env.admin.apply(service(ns, 'scale'));
-    await env.admin.apply(endpointSlice(ns, 'scale', [backends[0] as Backend], 'scale-a'));
+    await env.endpoints(ns, 'scale', [backends[0] as Backend], 'scale-a');
     await env.admin.apply(ingress(ns, 'scale', [{ host: HOST, service: 'scale' }]));
     ctl = await env.controller();
     await waitForResponse(ctl.http, HOST, '/', (r) => r.status === 200);
@@ -61,7 +61,7 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
   test('a second EndpointSlice of the Service adds its endpoints (scale up)', async () => {
     failures = [];
     const [, b1, b2] = backends as [Backend, Backend, Backend];
-    await env.admin.apply(endpointSlice(ns, 'scale', [b1, b2], 'scale-b'));
+    await env.endpoints(ns, 'scale', [b1, b2], 'scale-b');
     await waitFor(async () => (await spread(6)).size === 3, { description: 'three backends answering' });
     const counts = await spread(9);
     assert.deepEqual(
@@ -76,13 +76,11 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
     for (let i = 0; i < 6 && open?.id !== 'ep-1'; i += 1) open = await openSocket();
     assert.equal(open?.id, 'ep-1');
     const [, b1, b2] = backends as [Backend, Backend, Backend];
-    await env.admin.apply(
-      endpointSlice(
-        ns,
-        'scale',
-        [{ backend: b1, conditions: { ready: false, serving: true, terminating: true } }, b2],
-        'scale-b',
-      ),
+    await env.endpoints(
+      ns,
+      'scale',
+      [{ backend: b1, conditions: { ready: false, serving: true, terminating: true } }, b2],
+      'scale-b',
     );
     await waitFor(async () => !(await spread(6)).has('ep-1'), { description: 'ep-1 out of rotation' });
     assert.equal(await echo(open.ws, 'still-there'), 'ep-1:still-there');
@@ -90,13 +88,11 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
 
   test('an unready (not serving) endpoint gets nothing', async () => {
     const [, b1, b2] = backends as [Backend, Backend, Backend];
-    await env.admin.apply(
-      endpointSlice(
-        ns,
-        'scale',
-        [{ backend: b1, conditions: { ready: false, serving: false } }, b2],
-        'scale-b',
-      ),
+    await env.endpoints(
+      ns,
+      'scale',
+      [{ backend: b1, conditions: { ready: false, serving: false } }, b2],
+      'scale-b',
     );
     await waitFor(async () => (await spread(4)).size === 2, { description: 'two backends' });
     assert.ok(!(await spread(8)).has('ep-1'));
@@ -104,7 +100,7 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
 
   test('deleting a slice scales down; traffic never fails while it happens', async () => {
     failures = [];
-    await env.admin.delete('discovery.k8s.io/v1', 'EndpointSlice', ns, 'scale-b');
+    await env.removeEndpoints(ns, 'scale-b');
     await waitFor(
       async () => {
         const counts = await spread(3);
@@ -116,9 +112,9 @@ describe('EndpointSlices: scale up, scale down, terminating and unready endpoint
   });
 
   test('an empty slice list answers 503, and traffic returns when endpoints come back', async () => {
-    await env.admin.delete('discovery.k8s.io/v1', 'EndpointSlice', ns, 'scale-a');
+    await env.removeEndpoints(ns, 'scale-a');
     await waitForResponse(ctl.http, HOST, '/', (r) => r.status === 503);
-    await env.admin.apply(endpointSlice(ns, 'scale', [backends[2] as Backend], 'scale-c'));
+    await env.endpoints(ns, 'scale', [backends[2] as Backend], 'scale-c');
     const r = await waitForResponse(ctl.http, HOST, '/', (x) => x.status === 200);
     assert.equal(r.backend, 'ep-2');
   });

@@ -2,13 +2,14 @@
  * A test backend, run inside a network namespace: `node backend.ts --id NAME --host ADDR --port N`.
  * HTTP answers JSON stamped with its id (header `x-backend-id` too); `/ws` is a WebSocket echo that greets
  * with its id; socket.io on the default path greets (`hello`) and answers `whoami`. Prints one JSON line
- * `{"ready":true}` once listening; SIGTERM closes everything and exits 0.
+ * `{"ready":true}` once listening; SIGTERM closes everything and exits 0. `/__e2e/ready` is the Pod's
+ * readiness on a real cluster (existing-cluster.ts): GET answers 200 or 503, PUT `true`/`false` sets it.
  * `--cert FILE --key FILE`: HTTPS with that certificate (it terminates TLS itself, as behind SSL passthrough).
  * `--accept-proxy`: every connection must start with a PROXY v1/v2 header, whose source the JSON reports as
  * `proxySource` (`address:port`); a connection without one is closed.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -34,8 +35,10 @@ const tls =
   values.cert !== undefined && values.key !== undefined
     ? { cert: readFileSync(values.cert), key: readFileSync(values.key) }
     : undefined;
+let ready = true;
 const server = (tls === undefined ? createServer : createHttpsServer.bind(undefined, tls))((req, res) => {
   if (req.url?.startsWith('/socket.io/')) return; // socket.io's own listener answers these
+  if (req.url === READY_PATH) return readiness(req, res);
   const raw = (req.socket as Socket & { _parent?: Socket })._parent ?? req.socket;
   const body = JSON.stringify({
     proxySource: proxySources.get(raw),
@@ -50,6 +53,22 @@ const server = (tls === undefined ? createServer : createHttpsServer.bind(undefi
   res.writeHead(200, { 'content-type': 'application/json', 'x-backend-id': id });
   res.end(body);
 });
+
+/** The readinessProbe's path: the framework turns a Pod unready the way a real app's probe fails. */
+const READY_PATH = '/__e2e/ready';
+function readiness(req: IncomingMessage, res: ServerResponse): void {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk: string) => {
+    if (body.length < 16) body += chunk;
+  });
+  req.on('end', () => {
+    if (req.method === 'PUT') ready = body.trim() === 'true';
+    // A PUT always succeeds (it is the framework's call); a GET is the probe.
+    res.writeHead(req.method === 'PUT' || ready ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ ready }));
+  });
+}
 
 const wss = new WebSocketServer({ noServer: true });
 wss.on('connection', (socket) => {

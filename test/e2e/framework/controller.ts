@@ -12,11 +12,13 @@ const CLI = fileURLToPath(new URL('../../../cmd/sticky-ingress.ts', import.meta.
 /** A `sticky-ingress serve` child process in cluster mode, with the ports it bound. */
 export interface ControllerProcess {
   name: string;
+  /** Where the listeners are reached: 127.0.0.1, or the in-cluster ingress' Service address. */
+  address: string;
   http: number;
   https: number;
   admin: number;
   process: Managed;
-  /** Parsed JSON log lines so far. */
+  /** Parsed JSON log lines so far (of an in-cluster ingress: as of its last `waitForLog`). */
   logs(): Record<string, unknown>[];
   /** Waits for a log line matching `match`. */
   waitForLog(
@@ -24,8 +26,10 @@ export interface ControllerProcess {
     description: string,
     timeoutMs?: number,
   ): Promise<Record<string, unknown>>;
-  /** GET on the admin port, e.g. `/readyz`. */
+  /** GET on the admin port, e.g. `/readyz` (in-cluster: every controller pod's, through the API server). */
   admin200(path: string): Promise<boolean>;
+  /** True while the controller never exited (in-cluster: every pod Ready, no container restarted). */
+  running(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +101,7 @@ export async function startController(opts: {
   };
   const handle: ControllerProcess = {
     name: opts.name,
+    address: '127.0.0.1',
     http: Number(listening.http),
     https: Number(listening.https),
     admin,
@@ -104,6 +109,7 @@ export async function startController(opts: {
     logs: parsed,
     waitForLog,
     admin200,
+    running: async () => proc.child.exitCode === null,
     stop: () => proc.stop(10_000),
   };
   if (opts.waitReady !== false) {

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import { Agent, request } from 'undici';
+import { ingressAddress } from './existing-cluster.ts';
 import { waitFor } from './wait.ts';
 
 /** A response of the proxy, body parsed when it is the backend's JSON. */
@@ -15,43 +16,62 @@ export interface ProxyResponse {
 
 const agents = new Map<string, Agent>();
 
-function agentFor(servername: string): Agent {
-  let agent = agents.get(servername);
+function agentFor(servername: string, ca?: string): Agent {
+  const key = `${servername}\n${ca ?? ''}`;
+  let agent = agents.get(key);
   if (!agent) {
-    // Each request opens its own connection so a new handshake sees the current certificate.
+    // Each request opens its own connection (like separate browser tabs) so a new handshake sees the
+    // current certificate; with `ca` the certificate must verify for `servername`.
     agent = new Agent({
-      connect: { servername, rejectUnauthorized: false },
+      connect: ca ? { servername, ca } : { servername, rejectUnauthorized: false },
       pipelining: 0,
       keepAliveTimeout: 1,
     });
-    agents.set(servername, agent);
+    agents.set(key, agent);
   }
   return agent;
 }
 
-/** GET through the proxy on 127.0.0.1 with a Host header (and SNI for https). */
-export async function get(
-  port: number,
+/**
+ * GET `url` (its authority an address) as a browser on `host` would: Host header and SNI `host`; with `ca`
+ * the certificate must verify for `host`. Headers and body each time out after `timeoutMs` (10 s).
+ */
+export async function browse(
+  url: string,
   host: string,
-  path = '/',
-  opts: { https?: boolean; cookie?: string; headers?: Record<string, string> } = {},
+  opts: { cookie?: string; ca?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<ProxyResponse> {
-  const scheme = opts.https ? 'https' : 'http';
-  const res = await request(`${scheme}://127.0.0.1:${port}${path}`, {
-    headers: { host, connection: 'close', ...(opts.cookie ? { cookie: opts.cookie } : {}), ...opts.headers },
-    ...(opts.https ? { dispatcher: agentFor(host) } : {}),
+  const res = await request(url, {
+    headers: { host, ...(opts.cookie ? { cookie: opts.cookie } : {}), ...opts.headers },
+    dispatcher: agentFor(host, opts.ca),
+    headersTimeout: opts.timeoutMs ?? 10_000,
+    bodyTimeout: opts.timeoutMs ?? 10_000,
   });
   const text = await res.body.text();
   const raw = res.headers['set-cookie'];
-  const setCookie = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   const id = res.headers['x-backend-id'];
   return {
     status: res.statusCode,
     headers: res.headers,
     text,
     backend: typeof id === 'string' ? id : undefined,
-    setCookie,
+    setCookie: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw],
   };
+}
+
+/** GET through the proxy (127.0.0.1, or the existing cluster's ingress address) with a Host header (and SNI for https). */
+export function get(
+  port: number,
+  host: string,
+  path = '/',
+  opts: { https?: boolean; cookie?: string; headers?: Record<string, string> } = {},
+): Promise<ProxyResponse> {
+  const scheme = opts.https ? 'https' : 'http';
+  return browse(`${scheme}://${ingressAddress()}:${port}${path}`, host, {
+    ...(opts.cookie ? { cookie: opts.cookie } : {}),
+    headers: { connection: 'close', ...opts.headers },
+    timeoutMs: 300_000, // undici's default: a suite may hold a request on purpose
+  });
 }
 
 /** The `name=value` part of the first Set-Cookie named `name`. */
@@ -77,16 +97,21 @@ export function waitForResponse(
   );
 }
 
-/** The certificate the proxy presents for SNI `servername`, as parsed X.509. */
-export function peerCertificate(port: number, servername: string): Promise<X509Certificate> {
+/** The certificate presented for SNI `servername` at `address` (default: the proxy's), as parsed X.509. */
+export function peerCertificate(
+  port: number,
+  servername: string,
+  address = ingressAddress(),
+): Promise<X509Certificate> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false }, () => {
+    const socket = connect({ host: address, port, servername, rejectUnauthorized: false }, () => {
       const raw = socket.getPeerCertificate().raw;
       socket.end();
       if (!raw) reject(new Error('no peer certificate'));
       else resolve(new X509Certificate(raw));
     });
     socket.once('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('TLS handshake timed out')));
   });
 }
 

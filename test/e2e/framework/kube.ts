@@ -98,6 +98,19 @@ export class KubeClient {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
+  /** GET of a path that answers text (Pod logs, the Pod proxy); throws KubeApiError on non-2xx. */
+  async text(path: string): Promise<string> {
+    const res = await request(`${this.#server}${path}`, {
+      headers: this.#token ? { authorization: `Bearer ${this.#token}` } : {},
+      dispatcher: this.#agent,
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 300) {
+      throw new KubeApiError(res.statusCode, `GET ${path}: ${res.statusCode} ${text.slice(0, 500)}`);
+    }
+    return text;
+  }
+
   /** Server-side apply (create or update) as field manager `e2e`, forcing conflicts. */
   async apply<T extends KubeObject>(obj: T): Promise<T> {
     const path = resourcePath(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);

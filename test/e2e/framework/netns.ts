@@ -25,6 +25,8 @@ export interface Backend {
   address: string;
   port: number;
   process: Managed;
+  /** The Pod it runs in, on an existing cluster (existing-cluster.ts); absent in a network namespace. */
+  pod?: { namespace: string; name: string };
   /** SIGTERM; resolves once it exited. */
   stop(): Promise<void>;
 }

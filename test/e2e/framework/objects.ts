@@ -2,13 +2,25 @@ import { generate } from 'selfsigned';
 import type { KubeObject } from './kube.ts';
 import type { Backend } from './netns.ts';
 
-/** A ClusterIP Service `name` with one port `http` (80 -> 3000); no selector (tests own the EndpointSlices). */
+/** The label that makes a backend Pod a member of Service `service` (its selector; existing-cluster.ts). */
+export function memberLabel(service: string): string {
+  return `member.e2e.sticky-ingress.dev/${service}`;
+}
+
+/**
+ * A ClusterIP Service `name` with one port `http` (80 -> 3000). Its selector (memberLabel) matters only on a
+ * real cluster, where the EndpointSlice controller writes the slices; the local apiserver runs no controller,
+ * so there the tests' own EndpointSlices are the Service's.
+ */
 export function service(namespace: string, name: string, port = 80, targetPort = 3000): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace },
-    spec: { ports: [{ name: 'http', port, targetPort, protocol: 'TCP' }] },
+    spec: {
+      selector: { [memberLabel(name)]: 'true' },
+      ports: [{ name: 'http', port, targetPort, protocol: 'TCP' }],
+    },
   };
 }
 

@@ -63,8 +63,10 @@ echo "--- e2e suites against the cluster"
 # STICKY_E2E_KUBECONFIG switches the framework from its own kube-apiserver to this cluster, with the
 # ingress already running at the given addresses (see README.md). Only suites that need nothing but the API
 # server, the ingress' ports and backends: the rest stop the apiserver, start or kill controller processes,
-# read controller logs or the admin port, or install the chart themselves.
+# run the controller in-process, or install the chart themselves (test/cluster/README.md).
 suites=(
+  test/e2e/routing/routing.test.ts
+  test/e2e/invalid/invalid.test.ts
   test/e2e/affinity/affinity.test.ts
   test/e2e/endpoints/endpoints.test.ts
   test/e2e/socketio/socketio.test.ts

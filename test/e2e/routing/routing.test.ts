@@ -4,8 +4,7 @@ import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { closeAgents, get, waitForResponse } from '../framework/http.ts';
 import type { Backend } from '../framework/netns.ts';
-import { endpointSlice, ingress, service } from '../framework/objects.ts';
-import { waitFor } from '../framework/wait.ts';
+import { ingress, service } from '../framework/objects.ts';
 
 describe('Ingress routing through the controller to backends in network namespaces', () => {
   let env: E2eEnv;
@@ -34,8 +33,8 @@ describe('Ingress routing through the controller to backends in network namespac
     const [api, web] = backends as [Backend, Backend];
     await env.admin.apply(service(ns, 'api'));
     await env.admin.apply(service(ns, 'web'));
-    await env.admin.apply(endpointSlice(ns, 'api', [api]));
-    await env.admin.apply(endpointSlice(ns, 'web', [web]));
+    await env.endpoints(ns, 'api', [api]);
+    await env.endpoints(ns, 'web', [web]);
     await env.admin.apply(
       ingress(ns, 'site', [
         { host: 'site.example.com', path: '/api', service: 'api' },
@@ -77,15 +76,13 @@ describe('Ingress routing through the controller to backends in network namespac
     await env.admin.apply(service(ns, 'lonely'));
     await env.admin.apply(ingress(ns, 'lonely', [{ host: 'lonely.example.com', service: 'lonely' }]));
     await waitForResponse(ctl.http, 'lonely.example.com', '/', (x) => x.status === 503);
-    await env.admin.apply(endpointSlice(ns, 'lonely', [api]));
+    await env.endpoints(ns, 'lonely', [api]);
     const r = await waitForResponse(ctl.http, 'lonely.example.com', '/', (x) => x.status === 200);
     assert.equal(r.backend, 'api-a');
   });
 
   test('the controller logs no informer errors with the chart RBAC', async () => {
-    await waitFor(() => ctl.logs().some((l) => l.msg === 'cluster controller ready'), {
-      description: 'ready log line',
-    });
+    await ctl.waitForLog((l) => l.msg === 'cluster controller ready', 'ready log line');
     const denied = ctl.logs().filter((l) => l.status === 403);
     assert.deepEqual(denied, []);
   });

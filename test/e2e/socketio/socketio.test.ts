@@ -7,7 +7,7 @@ import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { waitForResponse } from '../framework/http.ts';
 import type { Backend } from '../framework/netns.ts';
-import { endpointSlice, ingress, service } from '../framework/objects.ts';
+import { ingress, service } from '../framework/objects.ts';
 import { waitFor } from '../framework/wait.ts';
 
 interface Hello {
@@ -26,7 +26,7 @@ describe('socket.io through the controller to three backends', () => {
   const connect = async (
     transports: ('polling' | 'websocket')[],
   ): Promise<{ socket: Socket; hello: Hello }> => {
-    const socket = io(`http://127.0.0.1:${ctl.http}`, {
+    const socket = io(`http://${ctl.address}:${ctl.http}`, {
       transports,
       withCredentials: true,
       reconnection: false,
@@ -47,7 +47,7 @@ describe('socket.io through the controller to three backends', () => {
     ns = await env.namespace('sio');
     for (const id of ['rt-0', 'rt-1', 'rt-2']) backends.push(await env.host().startBackend(id));
     await env.admin.apply(service(ns, 'rt'));
-    await env.admin.apply(endpointSlice(ns, 'rt', backends));
+    await env.endpoints(ns, 'rt', backends);
     // No host: socket.io-client cannot set a Host header on Node's polling transport.
     await env.admin.apply(
       ingress(ns, 'rt', [{ host: '', service: 'rt' }], {
@@ -98,7 +98,7 @@ describe('socket.io through the controller to three backends', () => {
   });
 
   test('a plain WebSocket echoes through the proxy', async () => {
-    const ws = new WebSocket(`ws://127.0.0.1:${ctl.http}/ws`);
+    const ws = new WebSocket(`ws://${ctl.address}:${ctl.http}/ws`);
     const [greeting] = await once(ws, 'message');
     const id = JSON.parse(String(greeting)).id as string;
     assert.match(id, /^rt-\d$/);

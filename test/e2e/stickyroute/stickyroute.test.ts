@@ -5,7 +5,7 @@ import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { cookiePair, get, waitForResponse } from '../framework/http.ts';
 import { KubeApiError } from '../framework/kube.ts';
 import type { Backend } from '../framework/netns.ts';
-import { endpointSlice, service, stickyRoute } from '../framework/objects.ts';
+import { service, stickyRoute } from '../framework/objects.ts';
 import { waitFor } from '../framework/wait.ts';
 
 interface Condition {
@@ -51,7 +51,7 @@ describe('StickyRoute: routing, affinity and status conditions', () => {
     ns = await env.namespace('sr');
     for (const id of ['game-0', 'game-1']) backends.push(await env.host().startBackend(id));
     await env.admin.apply(service(ns, 'game'));
-    await env.admin.apply(endpointSlice(ns, 'game', backends));
+    await env.endpoints(ns, 'game', backends);
     ctl = await env.controller();
   });
 
@@ -134,7 +134,7 @@ describe('StickyRoute: routing, affinity and status conditions', () => {
 
     const before = refs.ResolvedRefs?.lastTransitionTime;
     await env.admin.apply(service(ns, 'lobby'));
-    await env.admin.apply(endpointSlice(ns, 'lobby', [backends[0] as Backend]));
+    await env.endpoints(ns, 'lobby', [backends[0] as Backend]);
     const fixed = await waitFor(
       async () => {
         const c = await conditionsOf('lobby');

@@ -4,7 +4,7 @@ import type { ControllerProcess } from '../framework/controller.ts';
 import { type E2eEnv, startEnv } from '../framework/env.ts';
 import { closeAgents, get, peerCertificate, waitForResponse } from '../framework/http.ts';
 import type { Backend } from '../framework/netns.ts';
-import { certificate, endpointSlice, ingress, service, tlsSecret } from '../framework/objects.ts';
+import { certificate, ingress, service, tlsSecret } from '../framework/objects.ts';
 import { waitFor } from '../framework/wait.ts';
 
 const HOST = 'secure.example.com';
@@ -20,7 +20,7 @@ describe('TLS from Secrets, rotation, and HTTP to HTTPS redirects', () => {
     ns = await env.namespace('tls');
     backend = await env.host().startBackend('secure-0');
     await env.admin.apply(service(ns, 'secure'));
-    await env.admin.apply(endpointSlice(ns, 'secure', [backend]));
+    await env.endpoints(ns, 'secure', [backend]);
     // As the chart runs it: clients reach HTTPS on the Service's 443, whatever port the listener binds.
     ctl = await env.controller(undefined, ['--public-https-port', '443']);
   });

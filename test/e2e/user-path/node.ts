@@ -1,7 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
 
 const run = promisify(execFile);
 
@@ -83,77 +81,4 @@ async function tool(node: TestNode, name: string, args: string[], timeoutMs: num
     const e = err as { stderr?: string; message: string };
     throw new Error(`${name} ${args.join(' ')}: ${e.stderr || e.message}`);
   }
-}
-
-/** What a client sees of one response. */
-export interface Seen {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  /** `x-backend-id`: the pod that answered. */
-  backend: string | undefined;
-  setCookie: string[];
-}
-
-const agents = new Map<string, Agent>();
-function agent(servername: string, ca: string | undefined): Agent {
-  const key = `${servername}\n${ca ?? ''}`;
-  let a = agents.get(key);
-  if (!a) {
-    // A fresh connection per request, like separate browser tabs: each TLS handshake sees the current cert.
-    a = new Agent({
-      connect: ca ? { servername, ca } : { servername, rejectUnauthorized: false },
-      pipelining: 0,
-      keepAliveTimeout: 1,
-    });
-    agents.set(key, a);
-  }
-  return a;
-}
-
-/**
- * GET `url` (its authority an address) as a browser on `host` would: Host header and SNI `host`; with `ca`
- * the certificate must verify for `host`.
- */
-export async function browse(
-  url: string,
-  host: string,
-  opts: { cookie?: string; ca?: string; timeoutMs?: number } = {},
-): Promise<Seen> {
-  const res = await request(url, {
-    headers: { host, ...(opts.cookie ? { cookie: opts.cookie } : {}) },
-    dispatcher: agent(host, opts.ca),
-    headersTimeout: opts.timeoutMs ?? 10_000,
-    bodyTimeout: opts.timeoutMs ?? 10_000,
-  });
-  const text = await res.body.text();
-  const raw = res.headers['set-cookie'];
-  const id = res.headers['x-backend-id'];
-  return {
-    status: res.statusCode,
-    headers: res.headers,
-    text,
-    backend: typeof id === 'string' ? id : undefined,
-    setCookie: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw],
-  };
-}
-
-/** The PEM certificate presented at `address:port` for SNI `servername`. */
-export function servedCertificate(address: string, port: number, servername: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: address, port, servername, rejectUnauthorized: false }, () => {
-      const raw = socket.getPeerCertificate().raw;
-      socket.end();
-      if (!raw) reject(new Error('no peer certificate'));
-      else resolve(raw.toString('base64'));
-    });
-    socket.once('error', reject);
-    socket.setTimeout(10_000, () => socket.destroy(new Error('TLS handshake timed out')));
-  });
-}
-
-/** Closes the shared agents (call in `after`). */
-export async function closeAgents(): Promise<void> {
-  await Promise.all([...agents.values()].map((a) => a.close()));
-  agents.clear();
 }

@@ -9,20 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { io, type Socket } from 'socket.io-client';
 import { clientFor } from '../framework/existing-cluster.ts';
+import { browse, closeAgents, type ProxyResponse, peerCertificate } from '../framework/http.ts';
 import type { KubeClient } from '../framework/kube.ts';
 import { certificate, tlsSecret } from '../framework/objects.ts';
 import { waitFor } from '../framework/wait.ts';
-import {
-  browse,
-  closeAgents,
-  helm,
-  kubectl,
-  kubectlApply,
-  type Seen,
-  servedCertificate,
-  type TestNode,
-  testNode,
-} from './node.ts';
+import { helm, kubectl, kubectlApply, type TestNode, testNode } from './node.ts';
 import { CHAT, chatDeployment, chatIngress, chatService } from './objects.ts';
 
 const node = testNode();
@@ -49,7 +40,7 @@ function suite(node: TestNode): void {
       browse(`${https}${path}`, CHAT.host, { ca: pem.cert, ...(cookie ? { cookie } : {}) });
 
     before(async () => {
-      ({ client: admin } = clientFor({ kubeconfig: node.kubeconfig, http: 0, https: 0, backendImage: '' }));
+      ({ client: admin } = clientFor({ kubeconfig: node.kubeconfig }));
       // Default values plus the image name, and the metrics Service the /metrics check scrapes.
       await helm(node, [
         'upgrade',
@@ -157,17 +148,14 @@ function suite(node: TestNode): void {
     });
 
     test('TLS rotation: a new certificate in the Secret is served without a restart', async () => {
-      const before = await servedCertificate(node.lbAddress, 443, CHAT.host);
+      const before = await served(node);
       assert.equal(before, pemBody(pem.cert));
       const next = await certificate([CHAT.host]);
       await admin.apply(tlsSecret(CHAT.namespace, CHAT.secret, next));
-      await waitFor(
-        async () => (await servedCertificate(node.lbAddress, 443, CHAT.host)) === pemBody(next.cert),
-        {
-          timeoutMs: 60_000,
-          description: 'the rotated certificate',
-        },
-      );
+      await waitFor(async () => (await served(node)) === pemBody(next.cert), {
+        timeoutMs: 60_000,
+        description: 'the rotated certificate',
+      });
       pem = next;
       assert.equal((await chat()).status, 200, 'the new certificate verifies for chat.example.test');
     });
@@ -303,7 +291,12 @@ function isReady(pod: PodJson): boolean {
   return pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
 
-/** The base64 DER inside a PEM certificate (what servedCertificate returns). */
+/** The base64 DER of the certificate served at the LoadBalancer address for the chat host. */
+async function served(node: TestNode): Promise<string> {
+  return (await peerCertificate(443, CHAT.host, node.lbAddress)).raw.toString('base64');
+}
+
+/** The base64 DER inside a PEM certificate (what `served` returns). */
 function pemBody(cert: string): string {
   return cert.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
 }
@@ -325,7 +318,7 @@ async function whileRollingOut(
   node: TestNode,
   namespace: string,
   deployment: string,
-  send: () => Promise<Seen>,
+  send: () => Promise<ProxyResponse>,
 ): Promise<{ ok: number; failures: string[] }> {
   await kubectl(node, ['-n', namespace, 'rollout', 'restart', `deployment/${deployment}`]);
   let done = false;
