@@ -1,0 +1,134 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  createServer as createH2Server,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Server as HttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { errorAnswer, sendAnswer } from '../http/responses.ts';
+
+/**
+ * HTTP/2 for clients on the HTTPS listener (`--http2`). The HTTPS server stays the one listener: SNI
+ * certificates, session tickets, the passthrough peek, PROXY protocol and the connection cap all act before
+ * ALPN is known. After the handshake a connection that chose `h2` goes to a node:http2 session, one that chose
+ * `http/1.1` (or nothing) to node's HTTP/1.1 parser exactly as without the flag. h2 requests reach the same
+ * request handler through node's compatibility API: one request path, one decide(), one retry, HTTP/1.1 to
+ * the upstreams.
+ */
+
+/** Limits of the HTTP/2 sessions (RFC 9113 6.5.2 settings and nghttp2's flood guards). */
+export interface H2Limits {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS: streams one connection may have open; more are refused (RST_STREAM). */
+  maxConcurrentStreams: number;
+  /** SETTINGS_MAX_HEADER_LIST_SIZE, and the bytes of one decoded header list accepted (as maxHeaderSize on h1). */
+  maxHeaderListSize: number;
+  /** Idle time of a session with no open stream before it is closed with GOAWAY (the h1 keep-alive timeout). */
+  idleTimeoutMs: number;
+}
+
+/**
+ * Rapid reset (CVE-2023-44487): nghttp2 counts RST_STREAM frames from the client per connection in a token
+ * bucket (burst, then per second) and answers GOAWAY ENHANCE_YOUR_CALM past it. These are nghttp2's own
+ * defaults, set here so they are visible and tested (test/dataplane/front/h2-limits.test.ts).
+ */
+const STREAM_RESET_BURST = 1000;
+const STREAM_RESET_RATE = 33;
+
+/** The request callback the listener drives (the same as the HTTP/1.1 one; `secure` is always true here). */
+export type H2RequestHandler = (req: IncomingMessage, res: ServerResponse, secure: boolean) => void;
+
+/** Open HTTP/2 sessions of one listener; drain() sends GOAWAY, close() destroys them. */
+export interface H2Front {
+  readonly sessions: number;
+  /** Graceful: GOAWAY to every session (RFC 9113 6.8); open streams finish, no new ones are accepted. */
+  drain(): void;
+  /** Destroys every session (the drain deadline passed). */
+  close(): void;
+}
+
+const kOpen = Symbol('sticky.h2.open');
+type Counted = Http2Session & { [kOpen]?: number };
+
+/**
+ * Puts the ALPN switch in place of node's own HTTP/1.1 'secureConnection' handling on `server`, which must
+ * offer `h2` in ALPNProtocols. Listeners added before this call (node's) see only HTTP/1.1 sockets.
+ */
+export function installHttp2(server: HttpsServer, limits: H2Limits, onRequest: H2RequestHandler): H2Front {
+  const http1 = server.listeners('secureConnection') as ((s: TLSSocket) => void)[];
+  for (const l of http1) server.removeListener('secureConnection', l);
+  const sessions = new Set<ServerHttp2Session>();
+  let draining = false;
+  const h2 = createH2Server({
+    settings: {
+      maxConcurrentStreams: limits.maxConcurrentStreams,
+      maxHeaderListSize: limits.maxHeaderListSize,
+      enablePush: false,
+    },
+    streamResetBurst: STREAM_RESET_BURST,
+    streamResetRate: STREAM_RESET_RATE,
+  });
+  h2.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    (session as Counted)[kOpen] = 0;
+    session.on('stream', onStream);
+    session.once('close', () => sessions.delete(session));
+    session.on('error', ignore);
+    session.setTimeout(limits.idleTimeoutMs, () => {
+      // A long poll or a slow upstream keeps a stream open without bytes: only a session with none is idle.
+      if (((session as Counted)[kOpen] ?? 0) === 0) session.close();
+    });
+    if (draining) session.close();
+  });
+  h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    if (!adoptAuthority(req, res)) return;
+    onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, true);
+  });
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
+    else for (const l of http1) l.call(server, socket);
+  });
+  return {
+    get sessions() {
+      return sessions.size;
+    },
+    drain() {
+      draining = true;
+      for (const s of sessions) s.close();
+    },
+    close() {
+      for (const s of sessions) s.destroy();
+      sessions.clear();
+    },
+  };
+}
+
+function onStream(this: Counted, stream: { once(e: 'close', f: () => void): void }): void {
+  this[kOpen] = (this[kOpen] ?? 0) + 1;
+  stream.once('close', () => {
+    this[kOpen] = (this[kOpen] ?? 1) - 1;
+  });
+}
+
+/**
+ * `:authority` is the request's host (RFC 9113 8.3.1): copied to `host` for everything that reads Host. A
+ * request carrying both that disagree is malformed (the same section): 400, so no layer can route on one and
+ * forward the other. False when answered here.
+ */
+function adoptAuthority(req: Http2ServerRequest, res: Http2ServerResponse): boolean {
+  const h = req.headers;
+  const authority = h[':authority'];
+  const host = h.host;
+  if (authority === undefined) return true;
+  if (host === undefined) {
+    h.host = authority;
+    return true;
+  }
+  if (host.toLowerCase() === authority.toLowerCase()) return true;
+  sendAnswer(res as unknown as ServerResponse, errorAnswer(400, undefined, false));
+  return false;
+}
+
+function ignore(): void {}
