@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
+  constants,
   createServer as createH2Server,
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -31,11 +33,18 @@ export interface H2Limits {
 
 /**
  * Rapid reset (CVE-2023-44487): nghttp2 counts RST_STREAM frames from the client per connection in a token
- * bucket (burst, then per second) and answers GOAWAY ENHANCE_YOUR_CALM past it. These are nghttp2's own
- * defaults, set here so they are visible and tested (test/dataplane/front/h2-limits.test.ts).
+ * bucket (burst 1000, then 33 a second; its defaults, set here so they are visible) and ends the connection
+ * with GOAWAY INTERNAL_ERROR past it. Each reset stream still cost us a decide() and an upstream dispatch, so
+ * we count earlier and stricter: more than CLIENT_RESETS_MAX streams the client cancels before their answer
+ * within CLIENT_RESETS_WINDOW_MS end the connection with GOAWAY ENHANCE_YOUR_CALM (RFC 9113 7, code 0xb).
+ * A browser cancels a few streams when a page navigates away, never hundreds a second.
  */
 const STREAM_RESET_BURST = 1000;
 const STREAM_RESET_RATE = 33;
+const CLIENT_RESETS_MAX = 100;
+const CLIENT_RESETS_WINDOW_MS = 10_000;
+/** After an ENHANCE_YOUR_CALM GOAWAY, the session is destroyed if it has not closed by then. */
+const GOAWAY_GRACE_MS = 1_000;
 
 /** The request callback the listener drives (the same as the HTTP/1.1 one; `secure` is always true here). */
 export type H2RequestHandler = (req: IncomingMessage, res: ServerResponse, secure: boolean) => void;
@@ -50,7 +59,8 @@ export interface H2Front {
 }
 
 const kOpen = Symbol('sticky.h2.open');
-type Counted = Http2Session & { [kOpen]?: number };
+const kResets = Symbol('sticky.h2.resets');
+type Counted = Http2Session & { [kOpen]?: number; [kResets]?: { since: number; count: number } };
 
 /**
  * Puts the ALPN switch in place of node's own HTTP/1.1 'secureConnection' handling on `server`, which must
@@ -105,11 +115,30 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, onRequest: H
   };
 }
 
-function onStream(this: Counted, stream: { once(e: 'close', f: () => void): void }): void {
+function onStream(this: Counted, stream: ServerHttp2Stream): void {
   this[kOpen] = (this[kOpen] ?? 0) + 1;
   stream.once('close', () => {
     this[kOpen] = (this[kOpen] ?? 1) - 1;
   });
+  // 'aborted': the client reset the stream before our answer ended (its RST_STREAM, not ours).
+  stream.once('aborted', () => clientReset(this));
+}
+
+/** Counts one stream the client cancelled; past the limit the connection ends with ENHANCE_YOUR_CALM. */
+function clientReset(session: Counted): void {
+  const now = performance.now();
+  let r = session[kResets];
+  if (r === undefined || now - r.since > CLIENT_RESETS_WINDOW_MS) {
+    r = { since: now, count: 0 };
+    session[kResets] = r;
+  }
+  if (++r.count <= CLIENT_RESETS_MAX) return;
+  if (session.closed) return;
+  // GOAWAY, then a graceful close so the frame is flushed before the FIN (a destroy() with unread client
+  // bytes resets the TCP connection and the client never reads the code); streams it already opened end.
+  session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+  session.close();
+  setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
 }
 
 /**

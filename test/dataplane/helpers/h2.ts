@@ -66,11 +66,24 @@ export function frame(
   return Buffer.concat([head, payload]);
 }
 
-/** An HPACK literal header field without indexing, new name (RFC 7541 6.2.2); name and value < 127 bytes. */
+/** An HPACK string length with a 7-bit prefix, no Huffman (RFC 7541 5.1, 5.2). */
+function hpackLength(n: number): Buffer {
+  if (n < 127) return Buffer.from([n]);
+  const out = [127];
+  let rest = n - 127;
+  while (rest >= 128) {
+    out.push((rest % 128) + 128);
+    rest = Math.floor(rest / 128);
+  }
+  out.push(rest);
+  return Buffer.from(out);
+}
+
+/** An HPACK literal header field without indexing, new name (RFC 7541 6.2.2). */
 export function literal(name: string, value: string): Buffer {
   const n = Buffer.from(name);
   const v = Buffer.from(value);
-  return Buffer.concat([Buffer.from([0x00, n.length]), n, Buffer.from([v.length]), v]);
+  return Buffer.concat([Buffer.from([0x00]), hpackLength(n.length), n, hpackLength(v.length), v]);
 }
 
 /** HPACK block of `GET https://<authority>/`: static-table :method GET, :scheme https, :path / (RFC 7541 A). */
@@ -89,6 +102,7 @@ export const PREFACE = Buffer.concat([
 export interface RawH2 {
   socket: TLSSocket;
   types: number[];
+  /** Error code of the first GOAWAY received. */
   goaway: number | undefined;
   resets: number;
   closed: Promise<void>;
@@ -120,7 +134,8 @@ export function rawH2(port: number, servername: string): Promise<RawH2> {
         if (buf.length < 9 + len) break;
         const type = buf[3] as number;
         state.types.push(type);
-        if (type === FRAME.GOAWAY) state.goaway = buf.readUInt32BE(9 + 4);
+        // The first GOAWAY carries the reason; a graceful close may follow it with NO_ERROR.
+        if (type === FRAME.GOAWAY && state.goaway === undefined) state.goaway = buf.readUInt32BE(9 + 4);
         if (type === FRAME.RST_STREAM) state.resets++;
         buf = buf.subarray(9 + len);
       }
