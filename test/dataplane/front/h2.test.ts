@@ -218,11 +218,13 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
   test('extended CONNECT is not advertised; WebSockets go over HTTP/1.1 on the same listener', async () => {
     const s = await session();
     assert.equal(s.remoteSettings.enableConnectProtocol, false);
-    const ws = new WebSocket(`wss://127.0.0.1:${t.dp.ports.https}/ws`, {
+    // ws hands its options to https.request, which takes servername (SNI); its own type omits it.
+    const options: WebSocket.ClientOptions & { servername: string } = {
       headers: { host: 'app.test' },
       servername: 'app.test',
       rejectUnauthorized: false,
-    });
+    };
+    const ws = new WebSocket(`wss://127.0.0.1:${t.dp.ports.https}/ws`, options);
     const echoed = await new Promise<string>((resolve, reject) => {
       ws.once('open', () => ws.send('hi'));
       ws.once('message', (d) => resolve(String(d)));
