@@ -22,6 +22,7 @@ import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
 import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
+import { errorAnswer, sendAnswer } from './http/responses.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
@@ -196,7 +197,10 @@ export class Dataplane {
         maxHeaderListSize: o.maxHeaderSize,
         idleTimeoutMs: o.keepAliveTimeoutMs,
       };
-      this.#h2 = installHttp2(this.#https, h2Limits, handlers.request);
+      this.#h2 = installHttp2(this.#https, h2Limits, {
+        request: handlers.request,
+        malformed: (res) => sendAnswer(res, errorAnswer(400, undefined, false)),
+      });
     }
     // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
     this.#passthroughFront = installPassthrough(this.#https, {

@@ -10,7 +10,6 @@ import {
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { errorAnswer, sendAnswer } from '../http/responses.ts';
 
 /**
  * HTTP/2 for clients on the HTTPS listener (`--http2`). The HTTPS server stays the one listener: SNI
@@ -46,8 +45,14 @@ const CLIENT_RESETS_WINDOW_MS = 10_000;
 /** After an ENHANCE_YOUR_CALM GOAWAY, the session is destroyed if it has not closed by then. */
 const GOAWAY_GRACE_MS = 1_000;
 
-/** The request callback the listener drives (the same as the HTTP/1.1 one; `secure` is always true here). */
-export type H2RequestHandler = (req: IncomingMessage, res: ServerResponse, secure: boolean) => void;
+/**
+ * What the h2 sessions drive: `request` is the HTTP/1.1 listener's own callback (`secure` always true here);
+ * `malformed` answers a request refused before routing (400 from the dataplane's one table of answers).
+ */
+export interface H2Handlers {
+  request(req: IncomingMessage, res: ServerResponse, secure: boolean): void;
+  malformed(res: ServerResponse): void;
+}
 
 /** Open HTTP/2 sessions of one listener; drain() sends GOAWAY, close() destroys them. */
 export interface H2Front {
@@ -66,7 +71,7 @@ type Counted = Http2Session & { [kOpen]?: number; [kResets]?: { since: number; c
  * Puts the ALPN switch in place of node's own HTTP/1.1 'secureConnection' handling on `server`, which must
  * offer `h2` in ALPNProtocols. Listeners added before this call (node's) see only HTTP/1.1 sockets.
  */
-export function installHttp2(server: HttpsServer, limits: H2Limits, onRequest: H2RequestHandler): H2Front {
+export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2Handlers): H2Front {
   const http1 = server.listeners('secureConnection') as ((s: TLSSocket) => void)[];
   for (const l of http1) server.removeListener('secureConnection', l);
   const sessions = new Set<ServerHttp2Session>();
@@ -93,8 +98,10 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, onRequest: H
     if (draining) session.close();
   });
   h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
-    if (!adoptAuthority(req, res)) return;
-    onRequest(req as unknown as IncomingMessage, res as unknown as ServerResponse, true);
+    // The compat objects carry the IncomingMessage/ServerResponse members the request path uses.
+    const response = res as unknown as ServerResponse;
+    if (adoptAuthority(req)) handlers.request(req as unknown as IncomingMessage, response, true);
+    else handlers.malformed(response);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);
@@ -144,9 +151,9 @@ function clientReset(session: Counted): void {
 /**
  * `:authority` is the request's host (RFC 9113 8.3.1): copied to `host` for everything that reads Host. A
  * request carrying both that disagree is malformed (the same section): 400, so no layer can route on one and
- * forward the other. False when answered here.
+ * forward the other. False for such a request.
  */
-function adoptAuthority(req: Http2ServerRequest, res: Http2ServerResponse): boolean {
+function adoptAuthority(req: Http2ServerRequest): boolean {
   const h = req.headers;
   const authority = h[':authority'];
   const host = h.host;
@@ -155,9 +162,7 @@ function adoptAuthority(req: Http2ServerRequest, res: Http2ServerResponse): bool
     h.host = authority;
     return true;
   }
-  if (host.toLowerCase() === authority.toLowerCase()) return true;
-  sendAnswer(res as unknown as ServerResponse, errorAnswer(400, undefined, false));
-  return false;
+  return host.toLowerCase() === authority.toLowerCase();
 }
 
 function ignore(): void {}

@@ -86,6 +86,7 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     const res = await request({ port: t.dp.ports.https, secure: true, host: 'app.test', path: '/h1' });
     assert.equal(res.status, 200);
     assert.equal(json(res).url, '/h1');
+    assert.equal(records.find((x) => x.path === '/h1')?.protocol, 'h1');
   });
 
   test(':authority is the host; the backend gets HTTP/1.1 with Host, forwarded headers and no pseudo-header', async () => {
@@ -107,6 +108,7 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     assert.equal(r?.status, 200);
     assert.equal(r?.host, 'app.test');
     assert.match(r?.tlsVersion ?? '', /^TLSv1\.[23]$/);
+    assert.equal(r?.protocol, 'h2');
   });
 
   test('Host that disagrees with :authority is a malformed request: 400, nothing reaches a backend', async () => {
