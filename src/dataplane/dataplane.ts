@@ -199,6 +199,7 @@ export class Dataplane {
       };
       this.#h2 = installHttp2(this.#https, h2Limits, {
         request: handlers.request,
+        upgrade: handlers.upgrade,
         malformed: (res) => sendAnswer(res, errorAnswer(400, undefined, false)),
       });
     }

@@ -9,7 +9,9 @@ import {
   type ServerHttp2Stream,
 } from 'node:http2';
 import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { H2TunnelSocket, upgradeRequestOf } from './h2-tunnel.ts';
 
 /**
  * HTTP/2 for clients on the HTTPS listener (`--http2`). The HTTPS server stays the one listener: SNI
@@ -51,6 +53,8 @@ const GOAWAY_GRACE_MS = 1_000;
  */
 export interface H2Handlers {
   request(req: IncomingMessage, res: ServerResponse, secure: boolean): void;
+  /** The HTTP/1.1 listener's Upgrade callback: extended CONNECT arrives here as GET + Upgrade (h2-tunnel.ts). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void;
   malformed(res: ServerResponse): void;
 }
 
@@ -81,6 +85,8 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2
       maxConcurrentStreams: limits.maxConcurrentStreams,
       maxHeaderListSize: limits.maxHeaderListSize,
       enablePush: false,
+      // RFC 8441: WebSockets over h2, converted to an HTTP/1.1 Upgrade toward the backend (h2-tunnel.ts).
+      enableConnectProtocol: true,
     },
     streamResetBurst: STREAM_RESET_BURST,
     streamResetRate: STREAM_RESET_RATE,
@@ -102,6 +108,15 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2
     const response = res as unknown as ServerResponse;
     if (adoptAuthority(req)) handlers.request(req as unknown as IncomingMessage, response, true);
     else handlers.malformed(response);
+  });
+  h2.on('connect', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+    // Only `:protocol websocket` (RFC 8441 4); a classic CONNECT (a forward-proxy tunnel) is not ours: 405.
+    if (req.headers[':protocol'] !== 'websocket') {
+      res.writeHead(405, { 'content-length': '0' });
+      res.end();
+      return;
+    }
+    handlers.upgrade(upgradeRequestOf(req), new H2TunnelSocket(req.stream), Buffer.alloc(0), true);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') h2.emit('connection', socket);

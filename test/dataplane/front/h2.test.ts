@@ -27,6 +27,27 @@ import { buildSnapshot } from '../helpers/snapshot.ts';
 
 const SIO = '/socket.io/?EIO=4&transport=polling';
 
+/** A masked client text frame (RFC 6455 5.2), payload < 126 bytes. */
+function wsFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([1, 2, 3, 4]);
+  const masked = payload.map((b, i) => b ^ (mask[i % 4] as number));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+/** Waits for one unmasked server text frame in `chunks` (consumed), payload < 126 bytes. */
+async function nextText(chunks: Buffer[], stream: { once(e: 'data', f: () => void): void }): Promise<string> {
+  for (;;) {
+    const all = Buffer.concat(chunks);
+    if (all.length >= 2 && all.length >= 2 + ((all[1] as number) & 0x7f)) {
+      const len = (all[1] as number) & 0x7f;
+      chunks.splice(0, chunks.length, all.subarray(2 + len));
+      return all.subarray(2, 2 + len).toString();
+    }
+    await new Promise<void>((r) => stream.once('data', () => r()));
+  }
+}
+
 describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', () => {
   let backends: TestBackend[];
   let sio: SocketIoBackend[];
@@ -56,7 +77,7 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     sio = await startSocketIoBackends(3);
     t = await startDataplane({
       http2: true,
-      observer: { onRequest: (r) => records.push({ ...r }), onTunnelClose: () => {} },
+      observer: { onRequest: (r) => records.push({ ...r }), onTunnelClose: (r) => records.push({ ...r }) },
     });
     t.dp.apply(
       buildSnapshot({
@@ -217,9 +238,92 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     }
   });
 
-  test('extended CONNECT is not advertised; WebSockets go over HTTP/1.1 on the same listener', async () => {
+  test('WebSocket over h2 (RFC 8441): extended CONNECT advertised, relayed to a ws backend as an HTTP/1.1 Upgrade', async () => {
     const s = await session();
-    assert.equal(s.remoteSettings.enableConnectProtocol, false);
+    assert.equal(s.remoteSettings.enableConnectProtocol, true);
+    const before = backends.reduce((n, b) => n + b.sockets, 0);
+    const stream = s.request({
+      ':method': 'CONNECT',
+      ':protocol': 'websocket',
+      ':scheme': 'https',
+      ':path': '/chat',
+      ':authority': 'app.test',
+      'sec-websocket-version': '13',
+    });
+    const response = await new Promise<Record<string, unknown>>((resolve) =>
+      stream.once('response', resolve),
+    );
+    assert.equal(response[':status'], 200);
+    assert.equal(response['sec-websocket-accept'], undefined);
+    assert.equal(response.upgrade, undefined);
+    assert.match(String(response['set-cookie']), /^route=/, 'the affinity cookie rides on the 200');
+    const id = String(response['x-backend-id']);
+    const frames: Buffer[] = [];
+    stream.on('data', (d: Buffer) => frames.push(d));
+    for (const text of ['one', 'two']) {
+      stream.write(wsFrame(text));
+      const echoed = await nextText(frames, stream);
+      assert.equal(echoed, `${id}:${text}`);
+    }
+    assert.equal(
+      backends.reduce((n, b) => n + b.sockets, 0),
+      before + 1,
+    );
+    const closed = new Promise((r) => stream.once('close', r));
+    stream.close();
+    await closed;
+    while (backends.reduce((n, b) => n + b.sockets, 0) !== before)
+      await new Promise((r) => setTimeout(r, 10));
+    const r = records.find((x) => x.tunnel && x.path === '/chat');
+    assert.equal(r?.status, 101);
+    assert.equal(r?.protocol, 'h2');
+  });
+
+  test('extended CONNECT retries a dead endpoint like any WebSocket: every tunnel opens', async () => {
+    const d = await startDataplane({ http2: true });
+    const dead = (await startBackends(1))[0] as TestBackend;
+    const deadPort = dead.port;
+    await dead.close();
+    d.dp.apply(
+      buildSnapshot({
+        hosts: [{ hostname: 'app.test', tls: true, routes: [{ backend: 'web' }] }],
+        backends: [{ id: 'web', endpoints: [deadPort, (backends[0] as TestBackend).port], retries: 1 }],
+      }),
+    );
+    const s = await h2Session(d.dp.ports.https, 'app.test');
+    for (let i = 0; i < 4; i++) {
+      const st = s.request({
+        ':method': 'CONNECT',
+        ':protocol': 'websocket',
+        ':scheme': 'https',
+        ':path': '/r',
+        ':authority': 'app.test',
+        'sec-websocket-version': '13',
+      });
+      const h = await new Promise<Record<string, unknown>>((r) => st.once('response', r));
+      assert.equal(h[':status'], 200);
+      assert.equal(h['x-backend-id'], 'b0');
+      st.close();
+    }
+    s.destroy();
+    await d.close();
+  });
+
+  test('extended CONNECT takes the upgrade decision: unknown host 404, classic CONNECT 405', async () => {
+    const s = await session();
+    const answer = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const st = s.request(headers);
+        st.once('response', (h) => resolve(Number(h[':status'])));
+        st.once('error', reject);
+        st.resume();
+      });
+    const ws = { ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'https', ':path': '/' };
+    assert.equal(await answer({ ...ws, ':authority': 'nobody.test' }), 404);
+    assert.equal(await answer({ ':method': 'CONNECT', ':authority': 'app.test:443' }), 405);
+  });
+
+  test('WebSockets over HTTP/1.1 on the same listener still work', async () => {
     // ws hands its options to https.request, which takes servername (SNI); its own type omits it.
     const options: WebSocket.ClientOptions & { servername: string } = {
       headers: { host: 'app.test' },
