@@ -86,13 +86,14 @@ export class H2TunnelSocket extends Duplex {
     const head = Buffer.concat([this.#head, chunk]);
     const end = head.indexOf('\r\n\r\n');
     if (end === -1) {
-      if (head.length > MAX_HEAD) return done(new Error('response head too large'));
       this.#head = head;
-      return done();
+      done(head.length > MAX_HEAD ? new Error('response head too large') : null);
+      return;
     }
     this.#head = undefined;
     if (!respond(stream, head.subarray(0, end).toString('latin1'))) {
-      return done(new Error('malformed response head'));
+      done(new Error('malformed response head'));
+      return;
     }
     const rest = head.subarray(end + 4);
     if (rest.length > 0) stream.write(rest, done);
