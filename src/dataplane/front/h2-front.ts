@@ -116,6 +116,10 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2
       res.end();
       return;
     }
+    if (!adoptAuthority(req)) {
+      handlers.malformed(res as unknown as ServerResponse);
+      return;
+    }
     handlers.upgrade(upgradeRequestOf(req), new H2TunnelSocket(req.stream), Buffer.alloc(0), true);
   });
   server.on('secureConnection', (socket: TLSSocket) => {
