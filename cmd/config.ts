@@ -53,6 +53,8 @@ export const serveSchema = z.object({
   proxyProtocolHttp: proxyMode.default('off'),
   proxyProtocolHttps: proxyMode.default('off'),
   proxyProtocolTrusted: list.default([]),
+  /** HTTP/2 for clients on the HTTPS listener (ALPN h2, then http/1.1); HTTP/1.1 to upstreams either way. */
+  http2: bool.default(false),
   publishService: z
     .string()
     .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a Service')

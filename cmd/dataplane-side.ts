@@ -17,6 +17,7 @@ export type DataplaneConfig = Pick<
   | 'proxyProtocolHttp'
   | 'proxyProtocolHttps'
   | 'proxyProtocolTrusted'
+  | 'http2'
   | 'maxHeaderSize'
   | 'maxClientConnections'
   | 'maxTunnels'
@@ -70,6 +71,7 @@ export function createDataplaneSide(
     trustedProxies: config.trustedProxies,
     proxyProtocol: { http: config.proxyProtocolHttp, https: config.proxyProtocolHttps },
     proxyProtocolTrusted: config.proxyProtocolTrusted,
+    http2: config.http2,
     maxHeaderSize: config.maxHeaderSize,
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,

@@ -36,6 +36,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
     form: 'CIDR[,CIDR...]',
     help: 'peers whose PROXY header is read (others are direct clients); required when PROXY protocol is on',
   },
+  http2: {
+    form: 'true|false',
+    help: 'offer HTTP/2 (ALPN h2) to clients on the HTTPS listener; upstreams stay HTTP/1.1',
+  },
   publishService: { form: 'NAMESPACE/NAME', help: 'Service whose address goes into Ingress status' },
   publishAddress: { form: 'ADDR[,ADDR...]', help: 'addresses to write into Ingress status' },
   leaderElection: { form: 'true|false', help: 'elect one replica to write status' },

@@ -6,6 +6,7 @@ import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
+import { type H2Front, installHttp2 } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
 import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
 import {
@@ -23,6 +24,7 @@ import { Exchange } from './http/exchange.ts';
 import { applyHeaderEdits } from './http/header-edits.ts';
 import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
+import { errorAnswer, sendAnswer } from './http/responses.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
@@ -74,6 +76,10 @@ export interface DataplaneOptions {
   clock?: () => number;
   /** Dataplane processes sharing the per-client limits (`--workers`): each admits limit / share. Default 1. */
   rateLimitShare?: number;
+  /** HTTP/2 for clients on the HTTPS listener (ALPN h2, then http/1.1); default off. */
+  http2?: boolean;
+  /** Streams one h2 connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS); default 128. */
+  http2MaxConcurrentStreams?: number;
 }
 
 /** After the drain deadline, how long WebSockets get to answer our close frame 1001 before they are destroyed. */
@@ -103,6 +109,7 @@ export class Dataplane {
   #proxyFronts: ProxyProtocolFront[] = [];
   #passthrough: PassthroughTable;
   #passthroughFront: PassthroughFront | undefined;
+  #h2: H2Front | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #ctx;
 
@@ -187,7 +194,19 @@ export class Dataplane {
         this.#upgrades.handle(this.#config, req, socket, head, secure),
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
-    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
+    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets, o.http2 === true);
+    if (o.http2 === true) {
+      const h2Limits = {
+        maxConcurrentStreams: o.http2MaxConcurrentStreams ?? 128,
+        maxHeaderListSize: o.maxHeaderSize,
+        idleTimeoutMs: o.keepAliveTimeoutMs,
+      };
+      this.#h2 = installHttp2(this.#https, h2Limits, {
+        request: handlers.request,
+        upgrade: handlers.upgrade,
+        malformed: (res) => sendAnswer(res, errorAnswer(400, undefined, false)),
+      });
+    }
     // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
     this.#passthroughFront = installPassthrough(this.#https, {
       table: () => this.#passthrough,
@@ -289,6 +308,8 @@ export class Dataplane {
     const servers = [this.#http, this.#https].filter((s) => s !== undefined);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
+    // h2 has no idle keep-alive socket to close: GOAWAY lets open streams finish and refuses new ones.
+    this.#h2?.drain();
     for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     // RFC 6455 7.1.2 / 7.4.1: a server going away closes with 1001 at a frame boundary, so clients see a clean
@@ -297,6 +318,7 @@ export class Dataplane {
     // Plain requests still in flight end at the deadline (node:http no longer tracks upgraded sockets).
     for (const s of servers) s.closeAllConnections();
     this.#passthroughFront?.close();
+    this.#h2?.close();
     await this.#drain.settled(opts.closeGraceMs ?? CLOSE_GRACE_MS, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
     // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.

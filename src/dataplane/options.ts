@@ -30,6 +30,9 @@ export function validateOptions(o: DataplaneOptions): void {
   if (o.maxUpstreamConnections !== undefined) {
     int(o.maxUpstreamConnections, 'maxUpstreamConnections', 1, 100_000);
   }
+  if (o.http2MaxConcurrentStreams !== undefined) {
+    int(o.http2MaxConcurrentStreams, 'http2MaxConcurrentStreams', 1, 10_000);
+  }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   proxyProtocol(o);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {

@@ -67,18 +67,22 @@ export function createPlainListener(
   return server;
 }
 
-/** The HTTPS listener: SNI picks the certificate, TLS 1.2+, ALPN http/1.1 only. */
+/**
+ * The HTTPS listener: SNI picks the certificate, TLS 1.2+, ALPN http/1.1, or `h2` first then http/1.1 with
+ * `http2` (the h2 sessions are installed by the caller: h2-front.ts).
+ */
 export function createTlsListener(
   limits: ListenerLimits,
   handlers: ListenerHandlers,
   contexts: TlsContexts,
   observer: DataplaneObserver | undefined,
   tickets: TicketKeys,
+  http2 = false,
 ): HttpsServer {
   const server = createHttpsServer({
     ...serverOptions(limits),
     ...contextOptions(contexts.defaultPem),
-    ALPNProtocols: ['http/1.1'],
+    ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
   });

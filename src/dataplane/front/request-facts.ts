@@ -21,6 +21,7 @@ export function requestFacts(
   record.startTime = Date.now();
   record.startMono = performance.now();
   record.method = req.method ?? '';
+  if (req.httpVersionMajor === 2) record.protocol = 'h2';
   if (secure) {
     const socket = req.socket as TLSSocket & { servername?: string | false };
     record.tlsVersion = socket.getProtocol() ?? '';

@@ -27,6 +27,7 @@ export interface ExchangeContext {
 const kExchange = Symbol('sticky.exchange');
 
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
+type H2Request = IncomingMessage & { stream: { endAfterHeaders: boolean } };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 // The connection broke after the request was sent and before a response head: nginx's `error`.
@@ -62,12 +63,15 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   #responded = false;
   #done = false;
   #closed = false;
+  /** An HTTP/2 request (compat API): no Connection header may be sent (RFC 9113 8.2.2); GOAWAY does its job. */
+  #h2: boolean;
 
   constructor(ctx: ExchangeContext, req: IncomingMessage, res: ServerResponse, record: RequestRecord) {
     this.#ctx = ctx;
     this.req = req;
     this.res = res;
     this.record = record;
+    this.#h2 = req.httpVersionMajor === 2;
     (res as Tagged)[kExchange] = this;
     // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
     res.on('close', onResponseClose);
@@ -81,8 +85,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       this.res.destroy();
       return;
     }
-    const answer = errorAnswer(status, hsts, this.#ctx.draining);
-    if (extra !== undefined) answer.headers.push(...extra);
+    const answer = errorAnswer(status, hsts, this.#ctx.draining && !this.#h2);
+    if (extra !== undefined) {
+      for (let i = 0; i + 1 < extra.length; i += 2) {
+        if (this.#h2 && extra[i] === 'connection') continue;
+        answer.headers.push(extra[i] as string, extra[i + 1] as string);
+      }
+    }
     sendAnswer(this.res, answer);
   }
 
@@ -99,7 +108,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   redirect(code: number, location: string): void {
     this.record.status = code;
     this.#done = true;
-    sendAnswer(this.res, redirectAnswer(code, location, this.#ctx.draining));
+    sendAnswer(this.res, redirectAnswer(code, location, this.#ctx.draining && !this.#h2));
   }
 
   /**
@@ -124,7 +133,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     const h = this.req.headers;
     this.#replayable =
       h['transfer-encoding'] === undefined &&
-      (h['content-length'] === undefined || h['content-length'] === '0');
+      (h['content-length'] === undefined || h['content-length'] === '0') &&
+      // h2 frames the body itself (RFC 9113 8.1): DATA after HEADERS without END_STREAM, no length needed.
+      !(this.#h2 && (this.req as H2Request).stream.endAfterHeaders === false);
     this.#dispatch(endpoint);
   }
 
@@ -194,7 +205,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     if (replaced !== out) out.splice(0, out.length, ...replaced);
     const hsts = this.#route?.hsts;
     if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
-    if (this.#ctx.draining) out.push('connection', 'close');
+    if (this.#ctx.draining && !this.#h2) out.push('connection', 'close');
     if (this.sealSid && HandshakeSeal.accepts(statusCode, headers)) {
       this.#held = new HandshakeSeal(statusCode, out);
       return;

@@ -14,6 +14,8 @@ const HOP_BY_HOP = [
   'upgrade',
   'proxy-authenticate',
   'proxy-authorization',
+  // RFC 9113 8.2.2 / RFC 7540 3.2.1: connection-specific to an h2c upgrade; an h2 response must not carry it.
+  'http2-settings',
 ];
 
 /** Response fields never relayed to the client (HTTP responses and non-101 answers to an Upgrade). */

@@ -124,7 +124,8 @@ export function upstreamHeaders(
   const out: string[] = host === '' ? [] : ['host', host];
   const extra = connectionTokens(h);
   for (const name in h) {
-    if (name === 'host' || skip.has(name) || extra?.has(name)) continue;
+    // ':'-prefixed: an h2 request's pseudo-headers (RFC 9113 8.3), the request line, never a field upstream.
+    if (name === 'host' || name.charCodeAt(0) === 58 || skip.has(name) || extra?.has(name)) continue;
     const v = h[name];
     if (v === undefined) continue;
     if (typeof v === 'string') out.push(name, v);

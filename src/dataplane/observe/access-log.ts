@@ -76,7 +76,7 @@ export class AccessLog {
       `"backend":${str(r.backendId)},"endpoint":${str(r.endpointId)},` +
       `"source":${r.sourceName === '' ? '""' : str(`${r.sourceNamespace}/${r.sourceName}`)},` +
       `"affinity":"${r.affinity}","retries":${r.retries},"tls":${str(r.tlsVersion)},"sni":${str(r.sni)},` +
-      `"tunnel":${r.tunnel}}\n`;
+      `"tunnel":${r.tunnel},"proto":"${r.protocol}"}\n`;
     if (this.#pending.length >= FLUSH_CHARS) this.#flush();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(this.#flushNow, FLUSH_MS);

@@ -33,6 +33,9 @@ export class DataplaneMetrics {
   readonly tlsFailures: CounterChild;
   /** Refusals by a cap, by reason (client_connections, tunnels). */
   readonly rejected: FastCounter;
+  /** Requests by the client's HTTP version (h1, h2). */
+  readonly h1: CounterChild;
+  readonly h2: CounterChild;
   /** PROXY protocol headers by outcome (v1, v2, local, absent, untrusted, missing, malformed, oversize, timeout). */
   readonly proxyProtocol: FastCounter;
   /** SSL passthrough peeks by outcome (relayed, terminated, no_endpoint, connect_failed, timeout). */
@@ -92,6 +95,14 @@ export class DataplaneMetrics {
     );
     this.rejected.child('client_connections');
     this.rejected.child('tunnels');
+    const protocols = new FastCounter(
+      registry,
+      `${P}requests_by_protocol_total`,
+      'Requests and tunnels answered, by the client HTTP version: h1 (HTTP/1.x) or h2 (--http2).',
+      ['protocol'],
+    );
+    this.h1 = protocols.child('h1');
+    this.h2 = protocols.child('h2');
     this.proxyProtocol = new FastCounter(
       registry,
       `${P}proxy_protocol_total`,

@@ -34,6 +34,8 @@ export class RequestRecord {
   sourceNamespace = '';
   sourceName = '';
   tunnel = false;
+  /** The client's HTTP version: `h1` (HTTP/1.x, every tunnel) or `h2` (--http2). */
+  protocol: 'h1' | 'h2' = 'h1';
   /** performance.now() at arrival, for the durations. */
   startMono = 0;
 }

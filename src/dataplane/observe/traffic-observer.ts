@@ -48,6 +48,7 @@ export class TrafficObserver implements DataplaneObserver {
     this.sync();
     const route = this.#table.route(r.routeId, r.sourceNamespace, r.sourceName, r.backendId);
     this.#metrics.countRequest(route, r.status, r.totalMs / 1000);
+    (r.protocol === 'h2' ? this.#metrics.h2 : this.#metrics.h1).value++;
     this.#tally(route, r);
     this.#log?.write(r);
   }
@@ -64,6 +65,7 @@ export class TrafficObserver implements DataplaneObserver {
     const route = this.#table.route(r.routeId, r.sourceNamespace, r.sourceName, r.backendId);
     // A tunnel's lifetime is not a response time: count it, keep it out of the duration histogram.
     this.#metrics.countRequest(route, r.status, r.status === 101 ? -1 : r.totalMs / 1000);
+    (r.protocol === 'h2' ? this.#metrics.h2 : this.#metrics.h1).value++;
     if (r.status === 101) {
       route.tunnelChild!.value++;
       const e = route.backend?.endpoints.get(r.endpointId);

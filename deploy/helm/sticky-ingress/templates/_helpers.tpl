@@ -132,6 +132,9 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $a = append $a (printf "--proxy-protocol-trusted=%s" (join "," .)) }}
 {{- end }}
 {{- end }}
+{{- if $c.http2 }}
+{{- $a = append $a "--http2=true" }}
+{{- end }}
 {{- if $c.publishAddress }}
 {{- $a = append $a (printf "--publish-address=%s" (join "," $c.publishAddress)) }}
 {{- else if $c.publishService.enabled }}
