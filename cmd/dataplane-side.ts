@@ -18,6 +18,7 @@ export type DataplaneConfig = Pick<
   | 'maxClientConnections'
   | 'maxTunnels'
   | 'maxUpstreamConnections'
+  | 'upstreamClient'
   | 'requestHeaderTimeout'
   | 'keepAliveTimeout'
   | 'metrics'
@@ -69,6 +70,7 @@ export function createDataplaneSide(
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,
     maxUpstreamConnections: config.maxUpstreamConnections,
+    upstreamClient: config.upstreamClient,
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,

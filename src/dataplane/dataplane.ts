@@ -14,7 +14,7 @@ import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
 import { setHeaders } from './http/header-list.ts';
-import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
+import { PoolMap, type UpstreamClient, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
@@ -53,6 +53,8 @@ export interface DataplaneOptions {
   maxClientConnections?: number;
   maxTunnels?: number;
   maxUpstreamConnections?: number;
+  /** HTTP/1.1 client of the plain-HTTP upstream hop (docs/architecture.md); default undici. */
+  upstreamClient?: UpstreamClient;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
   /** Clock of the ticket-key windows (tests); default Date.now. */
@@ -89,7 +91,10 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
-    this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
+    this.#pools = new PoolMap({
+      maxConnections: options.maxUpstreamConnections ?? 512,
+      client: options.upstreamClient ?? 'undici',
+    });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
       windowMs: options.ticketKeyWindowMs ?? 3_600_000,

@@ -28,6 +28,9 @@ export function validateOptions(o: DataplaneOptions): void {
   if (o.maxUpstreamConnections !== undefined) {
     int(o.maxUpstreamConnections, 'maxUpstreamConnections', 1, 100_000);
   }
+  if (o.upstreamClient !== undefined && o.upstreamClient !== 'raw' && o.upstreamClient !== 'undici') {
+    throw new InvalidOptionError('upstreamClient', `expected raw or undici, got ${String(o.upstreamClient)}`);
+  }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
     throw new InvalidOptionError('logger', 'expected a pino logger');

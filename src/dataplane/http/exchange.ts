@@ -28,7 +28,13 @@ class BodyTooLargeError extends Error {
 }
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'H1_ERR_CONNECT_TIMEOUT',
+  'H1_ERR_READ_TIMEOUT',
+]);
 
 /**
  * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
@@ -273,7 +279,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 }
 
 /**
- * Errors undici raises about the request itself (invalid argument, unsupported feature) before any connection
+ * Errors undici (or our H1 client) raises about the request itself (invalid argument, unsupported feature) before any connection
  * is attempted: they say nothing about the endpoint, so they never count as connect failures nor retry
  * (issue 10 item 2: four `*` requests used to eject every endpoint).
  */
@@ -282,6 +288,7 @@ function refusedBeforeConnect(code: string): boolean {
     code === '' ||
     code === 'UND_ERR_INVALID_ARG' ||
     code === 'UND_ERR_NOT_SUPPORTED' ||
+    code === 'H1_ERR_INVALID_REQUEST' ||
     code.startsWith('ERR_INVALID')
   );
 }

@@ -1,8 +1,10 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { Backend } from '../../snapshot/index.ts';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import type { H1Request } from '../upstream/h1-client.ts';
+import { H1Pool } from '../upstream/h1-pool.ts';
 import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
@@ -10,24 +12,48 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
  * plus the header rewriting shared by the HTTP proxy path.
  */
 
+/** Which HTTP/1.1 client carries proxied plain-HTTP requests: ours (h1-pool.ts) or undici's Pool. */
+export type UpstreamClient = 'raw' | 'undici';
+
+/** What the exchange needs of a pool; undici's Pool and our H1Pool both provide it. */
+export interface UpstreamPool {
+  dispatch(request: H1Request, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+}
+
 /**
  * Owns the upstream pools, one per endpoint id and connect settings: two backends over one pod with different
  * connect timeouts each get theirs, and an edited timeout takes effect on the next connection. Pools are
  * created on first use and pruned when no backend of the snapshot uses their key any more.
  */
 export class PoolMap {
-  #pools = new Map<string, { origin: string; pool: Pool }>();
+  #pools = new Map<string, { origin: string; pool: UpstreamPool }>();
   #keepAliveTimeoutMs: number;
   #maxConnections: number | undefined;
+  #client: UpstreamClient;
 
-  /** `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection. */
-  constructor(options: { keepAliveTimeoutMs?: number; maxConnections?: number } = {}) {
+  /**
+   * `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection.
+   * `client`: which HTTP/1.1 client the pools use (default undici).
+   */
+  constructor(
+    options: { keepAliveTimeoutMs?: number; maxConnections?: number; client?: UpstreamClient } = {},
+  ) {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
     this.#maxConnections = options.maxConnections;
+    this.#client = options.client ?? 'undici';
+  }
+
+  /** The client the pools use. */
+  get client(): UpstreamClient {
+    return this.#client;
   }
 
   /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
-  get(endpoint: EndpointState, backend: Backend): Pool {
+  get(endpoint: EndpointState, backend: Backend): UpstreamPool {
     const key = poolKey(endpoint.id, backend);
     const entry = this.#pools.get(key);
     if (entry !== undefined && entry.pool.closed === false && entry.pool.destroyed === false) {
@@ -36,13 +62,21 @@ export class PoolMap {
     if (entry !== undefined) void entry.pool.close().catch(noop);
     const origin = originOf(endpoint);
     // headersTimeout/bodyTimeout are set per request (exchange.ts), so only the connect timeout is in the key.
-    const pool = new Pool(origin, {
-      connectTimeout: backend.timeouts.connectMs,
-      keepAliveTimeout: this.#keepAliveTimeoutMs,
-      pipelining: 1,
-      // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
-      ...(this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {}),
-    });
+    // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
+    const cap = this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {};
+    const pool: UpstreamPool =
+      this.#client === 'raw'
+        ? new H1Pool(endpoint.address, endpoint.port, {
+            connectTimeout: backend.timeouts.connectMs,
+            keepAliveTimeout: this.#keepAliveTimeoutMs,
+            ...cap,
+          })
+        : new Pool(origin, {
+            connectTimeout: backend.timeouts.connectMs,
+            keepAliveTimeout: this.#keepAliveTimeoutMs,
+            pipelining: 1,
+            ...cap,
+          });
     this.#pools.set(key, { origin, pool });
     return pool;
   }
