@@ -53,7 +53,7 @@ export interface DataplaneOptions {
   maxClientConnections?: number;
   maxTunnels?: number;
   maxUpstreamConnections?: number;
-  /** HTTP/1.1 client of the plain-HTTP upstream hop (docs/architecture.md); default undici. */
+  /** HTTP/1.1 client of the plain-HTTP upstream hop (docs/architecture.md); default raw (ours). */
   upstreamClient?: UpstreamClient;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
@@ -93,7 +93,7 @@ export class Dataplane {
     this.#trusted = new CidrSet(options.trustedProxies);
     this.#pools = new PoolMap({
       maxConnections: options.maxUpstreamConnections ?? 512,
-      client: options.upstreamClient ?? 'undici',
+      client: options.upstreamClient ?? 'raw',
     });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,

@@ -8,7 +8,7 @@ import { H1Pool } from '../upstream/h1-pool.ts';
 import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
- * Connection pools to endpoints (one undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
+ * Connection pools to endpoints (one H1Pool or undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
  * plus the header rewriting shared by the HTTP proxy path.
  */
 
@@ -37,14 +37,14 @@ export class PoolMap {
 
   /**
    * `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection.
-   * `client`: which HTTP/1.1 client the pools use (default undici).
+   * `client`: which HTTP/1.1 client the pools use (default raw: ours, h1-pool.ts).
    */
   constructor(
     options: { keepAliveTimeoutMs?: number; maxConnections?: number; client?: UpstreamClient } = {},
   ) {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
     this.#maxConnections = options.maxConnections;
-    this.#client = options.client ?? 'undici';
+    this.#client = options.client ?? 'raw';
   }
 
   /** The client the pools use. */

@@ -32,7 +32,7 @@ export async function startDataplane(overrides: Partial<DataplaneOptions> = {}):
     keepAliveTimeoutMs: 5_000,
     logger: pino({ level: 'debug' }, sink),
     // The whole dataplane suite runs with either upstream client: STICKY_TEST_UPSTREAM_CLIENT=raw|undici.
-    upstreamClient: process.env.STICKY_TEST_UPSTREAM_CLIENT === 'raw' ? 'raw' : 'undici',
+    upstreamClient: process.env.STICKY_TEST_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'raw',
     ...overrides,
   });
   await dp.start();
