@@ -1,9 +1,9 @@
 import { migrationReport } from '../src/controller/annotations/migration.ts';
 import { type BuildResult, build } from '../src/controller/build/index.ts';
-import { type FolderLoad, ManifestFolder, ManifestFolderError } from '../src/controller/manifests/index.ts';
+import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
 import type { ClusterView } from '../src/controller/view.ts';
+import { ManifestFolderError, UsageError } from '../src/shared/errors.ts';
 import { parseCommand } from './args.ts';
-import { UsageError } from './errors.ts';
 import { buildKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
 

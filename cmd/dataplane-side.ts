@@ -14,6 +14,9 @@ export type DataplaneConfig = Pick<
   | 'publicHttpsPort'
   | 'publicHttpPort'
   | 'trustedProxies'
+  | 'proxyProtocolHttp'
+  | 'proxyProtocolHttps'
+  | 'proxyProtocolTrusted'
   | 'maxHeaderSize'
   | 'maxClientConnections'
   | 'maxTunnels'
@@ -66,6 +69,8 @@ export function createDataplaneSide(
     ...(config.publicHttpPort !== undefined ? { publicHttpPort: config.publicHttpPort } : {}),
     affinityKey,
     trustedProxies: config.trustedProxies,
+    proxyProtocol: { http: config.proxyProtocolHttp, https: config.proxyProtocolHttps },
+    proxyProtocolTrusted: config.proxyProtocolTrusted,
     maxHeaderSize: config.maxHeaderSize,
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,

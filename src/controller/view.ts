@@ -1,24 +1,32 @@
-import type {
-  V1EndpointSlice,
-  V1Ingress,
-  V1IngressClass,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
+import type { EndpointSlice, Ingress, IngressClass, Secret, Service } from './objects.ts';
 import type { StickyRoute } from './stickyroute/types.ts';
 
 /**
  * Everything `build` reads: the objects of one moment, as the store (cluster mode) or the manifest
- * folder (standalone mode) holds them. Plain data; `build` never mutates it.
+ * folder (standalone mode) holds them, decoded at that edge (objects.ts). Plain data; `build` never mutates it.
  */
 export interface ClusterView {
-  ingresses: readonly V1Ingress[];
-  ingressClasses: readonly V1IngressClass[];
-  services: readonly V1Service[];
-  endpointSlices: readonly V1EndpointSlice[];
+  ingresses: readonly Ingress[];
+  ingressClasses: readonly IngressClass[];
+  services: readonly Service[];
+  endpointSlices: readonly EndpointSlice[];
   /** Only Secrets of type kubernetes.io/tls. */
-  secrets: readonly V1Secret[];
+  secrets: readonly Secret[];
   stickyRoutes: readonly StickyRoute[];
+  /** Objects that did not decode at the store's edge (reason `InvalidObject`); build reports them as they are. */
+  rejected?: readonly Diagnostic[];
+}
+
+/** A view with no objects: the start of every source, and what a missing view builds as. */
+export function emptyView(): ClusterView {
+  return {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    stickyRoutes: [],
+  };
 }
 
 /** Settings of the build that do not come from objects. */

@@ -21,6 +21,8 @@ const INVALID: Record<string, string> = {
   'session-cookie-httponly': 'maybe',
   'session-cookie-change-on-failure': '1',
   'load-balance': 'ewma',
+  // A variable outside the four (nginx would evaluate $host; we never evaluate anything).
+  'upstream-hash-by': '$host$remote_addr',
   'ssl-redirect': 'TRUE',
   'force-ssl-redirect': 'on',
   hsts: 'yes',
@@ -64,6 +66,13 @@ const INVALID: Record<string, string> = {
   'limit-connections': 'many',
   'limit-burst-multiplier': '0',
   'limit-whitelist': '10.0.0.0/33',
+  'ssl-passthrough': 'yes',
+  'backend-protocol': 'SPDY',
+  'proxy-ssl-secret': 'no-namespace',
+  'proxy-ssl-verify': 'true',
+  'proxy-ssl-name': 'Not A Name',
+  'proxy-ssl-server-name': 'yes',
+  'upstream-vhost': '$service_name.svc',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).
@@ -125,6 +134,49 @@ describe('access-control keys fail closed', () => {
   });
 });
 
+describe('source and key hashing', () => {
+  test('source-ip is a consistent hash of the client address', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}load-balance`]: 'source-ip' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [{ kind: 'remote-addr' }]);
+  });
+  test('upstream-hash-by parses into typed parts and wins over load-balance', () => {
+    // nginx's braced form `${cookie_Team}`, spelled with a `$` the template literal lint accepts.
+    const braced = `$${'{'}cookie_Team}`;
+    const { config, issues } = parseIngressAnnotations({
+      [`${NGINX_PREFIX}upstream-hash-by`]: `tenant:$http_x_tenant_id/${braced}-$request_uri`,
+      [`${NGINX_PREFIX}load-balance`]: 'ewma',
+    });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [
+      { kind: 'literal', text: 'tenant:' },
+      { kind: 'header', name: 'x-tenant-id' },
+      { kind: 'literal', text: '/' },
+      { kind: 'cookie', name: 'Team' },
+      { kind: 'literal', text: '-' },
+      { kind: 'request-uri' },
+    ]);
+  });
+  test('templates that are code, unknown variables or no variable at all are refused with a warning', () => {
+    for (const bad of [
+      '$host',
+      '${remote_addr',
+      'fixed',
+      '$',
+      '\u0007$remote_addr',
+      'x'.repeat(300),
+      '$(id)',
+    ]) {
+      const { config, issues } = parseIngressAnnotations({ [`${NGINX_PREFIX}upstream-hash-by`]: bad });
+      assert.equal(config.balance, 'round-robin', bad);
+      assert.equal(config.hashBy, undefined, bad);
+      assert.equal(issues[0]?.reason, 'InvalidAnnotation', bad);
+    }
+  });
+});
+
 describe('ingress-nginx keys', () => {
   test('nginx spellings of the balancer map to ours', () => {
     assert.equal(
@@ -183,3 +235,31 @@ function withoutKey(obj: Record<string, string>, key: string): Record<string, st
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('affinity-mode drainable', () => {
+  for (const prefix of [OWN_PREFIX, NGINX_PREFIX]) {
+    for (const value of ['drainable', 'persistent-drainable']) {
+      test(`${prefix}affinity-mode: ${value} gives mode drainable`, () => {
+        const { config, issues } = parseIngressAnnotations({
+          [`${prefix}affinity`]: 'cookie',
+          [`${prefix}affinity-mode`]: value,
+        });
+        assert.deepEqual(issues, []);
+        assert.equal(config.affinity?.mode, 'drainable');
+      });
+    }
+  }
+});
+
+describe('affinity: socketio', () => {
+  test('turns on cookie affinity and the sealed engine.io sid', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'socketio' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.affinity?.socketio, true);
+    assert.equal(config.affinity?.cookie.name, 'INGRESSCOOKIE', 'the cookie is still issued alongside');
+  });
+  test('affinity: cookie leaves the sid alone', () => {
+    const { config } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'cookie' });
+    assert.equal(config.affinity?.socketio, undefined);
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SchemaGenerationError } from '../../shared/errors.ts';
 
 /** Our annotation prefix; every key is also documented under it. */
 export const OWN_PREFIX = 'sticky-ingress.dev/';
@@ -82,7 +83,7 @@ export function defineGroup<S extends z.ZodObject>(group: {
     const parsed = field?.safeParse(undefined);
     const fromSchema = parsed?.success && parsed.data !== undefined ? String(parsed.data) : undefined;
     if ((fromSchema === undefined) === (d.default === undefined)) {
-      throw new Error(
+      throw new SchemaGenerationError(
         `annotation ${d.key}: default must come from the schema or, if it has none, the descriptor`,
       );
     }

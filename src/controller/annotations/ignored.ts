@@ -17,8 +17,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'enable-modsecurity': 'no web application firewall; serving without it would admit what it blocks',
   'enable-owasp-core-rules': 'no web application firewall; serving without it would admit what it blocks',
   'modsecurity-snippet': 'no web application firewall (and rule text is never interpreted)',
-  'upstream-hash-by':
-    'hash balancing is not implemented: requests would reach other pods than the hash picks; use affinity: cookie',
   'upstream-hash-by-subset': 'hash balancing is not implemented',
   'upstream-hash-by-subset-size': 'hash balancing is not implemented',
   'mirror-target': 'request mirroring is not implemented: the mirror would receive nothing',
@@ -27,20 +25,11 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'custom-http-errors': 'error interception is not implemented: clients would get the backend error pages',
   'default-backend':
     'a per-Ingress default backend is not implemented: requests would get 503 instead of reaching it',
-  'ssl-passthrough':
-    'TLS always terminates at sticky-ingress: the backend would receive plain HTTP instead of TLS',
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',
-  'backend-protocol':
-    'only HTTP backends are served (HTTPS, GRPC, GRPCS, AJP, FCGI are not): the backend would receive plain HTTP/1.1',
-  'proxy-ssl-secret': 'TLS towards backends is not served yet',
-  'proxy-ssl-verify': 'TLS towards backends is not served yet',
-  'proxy-ssl-name': 'TLS towards backends is not served yet',
-  'proxy-ssl-server-name': 'TLS towards backends is not served yet',
   'server-alias':
     'host aliases are not served yet: requests for the alias would get 404; list the host in a rule',
-  'upstream-vhost': 'Host header rewriting is not served yet: the backend would see the client Host',
   'limit-rate': 'response bandwidth limiting is not implemented',
   'limit-rate-after': 'response bandwidth limiting is not implemented',
 };

@@ -5,6 +5,7 @@ import type {
   BalancePolicy,
   CorsPolicy,
   Draft,
+  HashPart,
   HstsPolicy,
   RateLimits,
   RouteRedirect,
@@ -23,13 +24,16 @@ import {
   OWN_PREFIX,
   parseGroup,
 } from './descriptor.ts';
+import { parseHashBy } from './hash-by.ts';
 import { healthCheckGroup } from './health-check.ts';
 import { IGNORED_NGINX_ANNOTATIONS, REFUSED_NGINX_ANNOTATIONS } from './ignored.ts';
-import { loadBalanceGroup } from './load-balance.ts';
+import { type LoadBalanceAnnotations, loadBalanceGroup } from './load-balance.ts';
+import { passthroughGroup } from './passthrough.ts';
 import { proxyGroup, retriesFromTries } from './proxy.ts';
 import { rateLimitGroup } from './rate-limit.ts';
 import { redirectGroup } from './redirect.ts';
 import { rewriteGroup } from './rewrite.ts';
+import { parseUpstreamTls, type UpstreamTlsAnnotations, upstreamTlsGroup } from './upstream-tls.ts';
 import { urlRedirectGroup } from './url-redirect.ts';
 
 export { UNSUPPORTED_ACCESS_CONTROL } from './access.ts';
@@ -42,6 +46,7 @@ export {
   REFUSED_NGINX_ANNOTATIONS,
 } from './ignored.ts';
 export { PATH_REGEX_OPTIONS, pathRegexProblem } from './rewrite.ts';
+export type { UpstreamTlsAnnotations } from './upstream-tls.ts';
 
 /** Every annotation group, in the order the docs list them. */
 export const ANNOTATION_GROUPS = [
@@ -55,8 +60,10 @@ export const ANNOTATION_GROUPS = [
   bodySizeGroup,
   rateLimitGroup,
   proxyGroup,
+  upstreamTlsGroup,
   healthCheckGroup,
   accessGroup,
+  passthroughGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -67,6 +74,8 @@ export const ANNOTATION_DESCRIPTORS: readonly AnnotationDescriptor[] = ANNOTATIO
 /** What an Ingress's annotations configure. Cookie `path` absent means "the rule's path" (resolved per route). */
 export interface IngressAnnotations {
   balance: BalancePolicy;
+  /** The hash key when balance is `hash` (source-ip or upstream-hash-by). */
+  hashBy?: HashPart[];
   affinity?: Omit<AffinityPolicy, 'cookie'> & {
     cookie: Omit<AffinityPolicy['cookie'], 'path'> & { path?: string };
   };
@@ -80,6 +89,8 @@ export interface IngressAnnotations {
   regex: boolean;
   rewrite?: string;
   forwardedPrefix?: string;
+  /** Host header sent upstream (`upstream-vhost`). */
+  upstreamHost?: string;
   /** `app-root`, else `permanent-redirect`, else `temporal-redirect`. */
   answer?: RouteRedirect;
   wwwRedirect: boolean;
@@ -92,6 +103,10 @@ export interface IngressAnnotations {
   refused: boolean;
   /** Source-range access control of every route of the Ingress. */
   access?: AccessPolicy;
+  /** ssl-passthrough: the Ingress's hosts are relayed, not terminated. */
+  sslPassthrough: boolean;
+  /** TLS to the backends (`backend-protocol: HTTPS`); the builder resolves the Secret and default name. */
+  upstreamTls?: UpstreamTlsAnnotations;
 }
 
 /**
@@ -119,9 +134,11 @@ export function parseIngressAnnotations(annotations: unknown): {
   const proxy = parseGroup(proxyGroup, reader, issues);
   const health = parseGroup(healthCheckGroup, reader, issues);
   const access = parseAccess(reader, issues);
+  const passthrough = parseGroup(passthroughGroup, reader, issues);
+  const upstreamTls = parseUpstreamTls(reader, issues);
   const config: IngressAnnotations = {
     ...servedExtras(reader, issues),
-    balance: balance['load-balance'],
+    ...balancePolicy(balance),
     sslRedirect: redirect['ssl-redirect'],
     forceSslRedirect: redirect['force-ssl-redirect'],
     timeouts: {
@@ -130,9 +147,11 @@ export function parseIngressAnnotations(annotations: unknown): {
       tunnelIdleMs: proxy['websocket-idle-timeout'] * 1000,
     },
     retries: retriesFromTries(proxy['proxy-next-upstream-tries']),
+    sslPassthrough: passthrough['ssl-passthrough'],
   };
-  if (affinity.affinity === 'cookie') config.affinity = affinityPolicy(affinity);
+  if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);
   if (access) config.access = access;
+  if (upstreamTls) config.upstreamTls = upstreamTls;
   if (redirect.hsts) {
     config.hsts = {
       maxAgeSeconds: redirect['hsts-max-age'],
@@ -141,7 +160,16 @@ export function parseIngressAnnotations(annotations: unknown): {
     };
   }
   const path = health['health-check-path'];
-  if (path !== undefined) {
+  if (path !== undefined && upstreamTls) {
+    // The checker speaks plain HTTP: over an HTTPS backend every probe would fail and eject every endpoint.
+    issues.push({
+      severity: 'Warning',
+      annotation: `${OWN_PREFIX}health-check-path`,
+      reason: 'UnsupportedAnnotation',
+      message:
+        'active health checks are not run over TLS yet: off for this HTTPS backend (passive health stays on)',
+    });
+  } else if (path !== undefined) {
     const intervalMs = health['health-check-interval'] * 1000;
     config.activeHealth = {
       path,
@@ -160,6 +188,7 @@ type Extras = Pick<
   | 'regex'
   | 'rewrite'
   | 'forwardedPrefix'
+  | 'upstreamHost'
   | 'answer'
   | 'wwwRedirect'
   | 'maxBodyBytes'
@@ -183,6 +212,7 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
   };
   if (rewrite['rewrite-target'] !== undefined) out.rewrite = rewrite['rewrite-target'];
   if (rewrite['x-forwarded-prefix'] !== undefined) out.forwardedPrefix = rewrite['x-forwarded-prefix'];
+  if (rewrite['upstream-vhost'] !== undefined) out.upstreamHost = rewrite['upstream-vhost'].toLowerCase();
   // ingress-nginx precedence: app-root only answers `/`; permanent wins over temporal.
   if (rewrite['app-root'] !== undefined) {
     out.answer = { when: 'app-root', location: rewrite['app-root'], code: 302 };
@@ -230,6 +260,15 @@ function servedExtras(reader: AnnotationReader, issues: AnnotationIssue[]): Extr
   return out;
 }
 
+/** upstream-hash-by wins over load-balance (as in ingress-nginx); source-ip is a hash of $remote_addr. */
+function balancePolicy(b: LoadBalanceAnnotations): Pick<IngressAnnotations, 'balance' | 'hashBy'> {
+  const template = b['upstream-hash-by'];
+  const parsed = template === undefined ? undefined : parseHashBy(template);
+  if (parsed !== undefined && 'parts' in parsed) return { balance: 'hash', hashBy: parsed.parts };
+  if (b['load-balance'] === 'source-ip') return { balance: 'hash', hashBy: [{ kind: 'remote-addr' }] };
+  return { balance: b['load-balance'] };
+}
+
 function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations['affinity']> {
   const cookie: Draft<NonNullable<IngressAnnotations['affinity']>['cookie']> = {
     name: a['session-cookie-name'],
@@ -241,7 +280,9 @@ function affinityPolicy(a: AffinityAnnotations): NonNullable<IngressAnnotations[
   if (a['session-cookie-max-age'] !== undefined) cookie.maxAgeSeconds = a['session-cookie-max-age'];
   if (a['session-cookie-expires'] !== undefined) cookie.expiresSeconds = a['session-cookie-expires'];
   if (a['session-cookie-samesite'] !== undefined) cookie.sameSite = a['session-cookie-samesite'];
-  return { cookie, mode: a['affinity-mode'], changeOnFailure: a['session-cookie-change-on-failure'] };
+  const mode = a['affinity-mode'] === 'persistent-drainable' ? 'drainable' : a['affinity-mode'];
+  const policy = { cookie, mode, changeOnFailure: a['session-cookie-change-on-failure'] };
+  return a.affinity === 'socketio' ? { ...policy, socketio: true } : policy;
 }
 
 const OWN_KEYS = new Set(ANNOTATION_DESCRIPTORS.map((d) => d.key));

@@ -16,6 +16,14 @@ export const rewriteGroup = {
       .string()
       .regex(/^\/[!#-[\]-~]{0,255}$/)
       .optional(),
+    // RFC 9110 7.2 Host: a DNS name (or IPv4) and an optional port; NGINX variables are never interpreted.
+    'upstream-vhost': z
+      .string()
+      .max(253)
+      .regex(
+        /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:\d{1,5})?$/,
+      )
+      .optional(),
   }),
   descriptors: [
     {
@@ -56,6 +64,17 @@ export const rewriteGroup = {
       default: 'none',
       description: 'Sent to the backend as the X-Forwarded-Prefix header.',
       risk: 'Low',
+    },
+    {
+      key: 'upstream-vhost',
+      nginx: true,
+      values: 'a host name with an optional port',
+      default: "none (the client's Host)",
+      description:
+        "The Host header the backend receives (requests and WebSocket upgrades); X-Forwarded-Host keeps the client's.",
+      risk: 'Medium',
+      refuseInvalid: true,
+      differs: 'NGINX variables ($host, $service_name...) are not expanded: such a value refuses the Ingress',
     },
   ],
 } satisfies AnnotationGroup<z.ZodObject>;

@@ -57,6 +57,7 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
   }
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
+  for (const b of backends.values()) if (b.tls?.secret) used.add(b.tls.secret);
   const body: Draft<Body> = {
     hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
     backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),
@@ -109,7 +110,18 @@ function hostOf(
   }
   const host: Draft<VirtualHost> = { hostname, routes };
   if (certificate !== undefined) host.tls = certificate ? { certificate } : {};
+  const passthrough = passthroughRoute(routes);
+  if (passthrough !== undefined) host.passthrough = { backend: passthrough.backend };
   return host;
+}
+
+/**
+ * The route whose backend gets a passthrough host's raw TLS: its `/` Prefix route, else its first passthrough
+ * route by precedence (TLS bytes carry no path to choose by). Only routes that asked for passthrough count.
+ */
+function passthroughRoute(routes: readonly Route[]): Route | undefined {
+  const asked = routes.filter((r) => r.passthrough);
+  return asked.find((r) => r.path === '/' && r.pathType !== 'Exact') ?? asked[0];
 }
 
 // Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.

@@ -141,21 +141,26 @@ export class BuildContext {
 
   /** Diagnostics sorted by object, field, reason and message: input order never shows through. */
   diagnostics(): Diagnostic[] {
-    const key = (d: Diagnostic) =>
-      [d.object.kind, d.object.namespace, d.object.name, d.field ?? '', d.reason, d.message, d.severity].join(
-        '\u0000',
-      );
-    const seen = new Set<string>();
-    const out: Diagnostic[] = [];
-    for (const d of [...this.#diagnostics].sort((a, b) => compareStrings(key(a), key(b)))) {
-      if (seen.has(key(d))) continue;
-      seen.add(key(d));
-      out.push(d);
-    }
-    return out;
+    return sortDiagnostics(this.#diagnostics);
   }
 
   statusAccumulators(): StatusAccumulator[] {
     return [...this.#statuses.values()];
   }
+}
+
+/** `list` sorted by object, field, reason and message, duplicates dropped: input order never shows through. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  const key = (d: Diagnostic) =>
+    [d.object.kind, d.object.namespace, d.object.name, d.field ?? '', d.reason, d.message, d.severity].join(
+      '\u0000',
+    );
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of [...list].sort((a, b) => compareStrings(key(a), key(b)))) {
+    if (seen.has(key(d))) continue;
+    seen.add(key(d));
+    out.push(d);
+  }
+  return out;
 }

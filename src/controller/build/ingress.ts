@@ -18,6 +18,7 @@ import {
   str,
 } from './meta.ts';
 import { ingressPolicy, REDIRECT_CODE } from './policy.ts';
+import { upstreamTlsSecret } from './upstream-tls.ts';
 
 const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
 
@@ -26,6 +27,8 @@ interface IngressItem {
   rank: Rank;
   spec: Record<string, unknown>;
   config: IngressAnnotations;
+  /** Certificate id of proxy-ssl-secret, when the Ingress names one. */
+  tlsSecret?: string;
 }
 
 /** Processor 3: every Ingress of our class becomes route candidates and TLS claims, oldest first. */
@@ -78,7 +81,10 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   // Fail safe: access control we cannot enforce (docs/security.md), or any key we would serve differently
   // (issue 15, item 9), or a regex path we cannot match in linear time: no route, no TLS claim.
   if (issues.some((i) => i.refuses) || (config.regex && !regexPathsValid(ctx, ref, spec))) return;
+  const tlsSecret = upstreamTlsSecret(ctx, ref, config);
+  if (tlsSecret === false) return;
   const item: IngressItem = { ref, rank, spec, config };
+  if (tlsSecret !== null) item.tlsSecret = tlsSecret;
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
     processRule(ctx, item, rule, i, tlsHosts);
@@ -216,11 +222,13 @@ function addRoute(
     },
   };
   if (config.hsts) route.hsts = { ...config.hsts };
+  if (config.sslPassthrough) route.passthrough = true;
   if (config.access) route.access = { allow: [...config.access.allow], deny: [...config.access.deny] };
   const regex = config.regex && pathType !== 'Exact';
   if (regex) route.match = { kind: 'Regex', pattern: path };
   if (config.rewrite !== undefined) route.rewrite = config.rewrite;
   if (config.forwardedPrefix !== undefined) route.forwardedPrefix = config.forwardedPrefix;
+  if (config.upstreamHost !== undefined) route.upstreamHost = config.upstreamHost;
   if (config.answer) route.answer = { ...config.answer };
   if (config.maxBodyBytes !== undefined) route.maxBodyBytes = config.maxBodyBytes;
   if (config.cors) route.cors = { ...config.cors, allowOrigins: [...config.cors.allowOrigins] };
@@ -229,7 +237,10 @@ function addRoute(
     host,
     route,
     // A regex path is no cookie path (ingress-nginx asks for session-cookie-path with use-regex): use `/`.
-    backend: { ...backend, policy: ingressPolicy(config, regex ? '/' : path) },
+    backend: {
+      ...backend,
+      policy: ingressPolicy(config, regex ? '/' : path, backend.service, item.tlsSecret),
+    },
     owner: item.ref,
     rank: item.rank,
     fallback,

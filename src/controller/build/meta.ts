@@ -41,7 +41,7 @@ export function metadataOf(obj: unknown): Record<string, unknown> {
 }
 
 /** kind/namespace/name/uid/generation of an object; missing names become ''. */
-export function objectRef(kind: string, obj: unknown): ObjectRef {
+function objectRef(kind: string, obj: unknown): ObjectRef {
   const m = metadataOf(obj);
   const ref: ObjectRef = { kind, namespace: str(m.namespace) ?? 'default', name: str(m.name) ?? '' };
   const uid = str(m.uid);
@@ -54,9 +54,10 @@ export function sourceRef(ref: ObjectRef): SourceRef {
   return { kind: ref.kind as SourceRef['kind'], namespace: ref.namespace, name: ref.name };
 }
 
-export function rankOf(obj: unknown, ref: ObjectRef): Rank {
+function rankOf(obj: unknown, ref: ObjectRef): Rank {
   const ts = metadataOf(obj).creationTimestamp;
-  const ms = ts instanceof Date ? ts.getTime() : typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
+  // Decoded at the store's edge (objects.ts): an RFC 3339 string or absent.
+  const ms = typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
   return { created: Number.isFinite(ms) ? ms : Number.MAX_SAFE_INTEGER, key: `${ref.namespace}/${ref.name}` };
 }
 

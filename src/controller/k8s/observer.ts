@@ -1,14 +1,17 @@
 /** The kinds the cluster controller watches. */
 export type WatchedKind = 'Ingress' | 'IngressClass' | 'Service' | 'EndpointSlice' | 'Secret' | 'StickyRoute';
 
-const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
+/** Every watched kind. */
+export const WATCHED_KINDS: readonly WatchedKind[] = [
   'Ingress',
   'IngressClass',
   'Service',
   'EndpointSlice',
   'Secret',
   'StickyRoute',
-]);
+];
+
+const WATCHED: ReadonlySet<string> = new Set(WATCHED_KINDS);
 
 /** Whether a diagnostic's object kind is one the informers watch (`Build` and the like are not). */
 export function isWatchedKind(kind: string): kind is WatchedKind {

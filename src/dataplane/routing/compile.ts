@@ -87,7 +87,9 @@ export function compileSnapshot<B>(
 function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
-  const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
+  // The snapshot's one precedence (src/snapshot/precedence.ts), the builder's sort too; re-sorted here so a
+  // hand-made snapshot (tests, embedders) routes the same.
+  const routes = [...vhost.routes].sort(comparePrecedence).map((route) => compileRoute(route, tls, resolve));
   return { hostname: vhost.hostname.toLowerCase(), tls, routes, redirectTo: vhost.redirectTo };
 }
 
@@ -134,9 +136,6 @@ function canaryOf<B>(route: Route, resolve: (id: string) => B | undefined): B | 
   return route.canary === undefined ? undefined : resolve(route.canary.backend);
 }
 
-/** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
-export const byPrecedence = comparePrecedence;
-
 function trimSlash(path: string): string {
   let end = path.length;
   while (end > 0 && path.charCodeAt(end - 1) === 47) end--;
@@ -144,7 +143,7 @@ function trimSlash(path: string): string {
 }
 
 /** RFC 6797 header value. */
-export function hstsValue(h: HstsPolicy): string {
+function hstsValue(h: HstsPolicy): string {
   let v = `max-age=${h.maxAgeSeconds}`;
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';

@@ -73,6 +73,8 @@ export interface ProxyDecision<B> extends Common<B> {
   readonly backend: B;
   readonly target: string;
   readonly authority: string;
+  /** Host header sent upstream: the route's `upstream-vhost`, else `authority`. */
+  readonly upstreamHost: string;
   readonly tunnel: boolean;
   /** The request went to the route's canary backend. */
   readonly canary: boolean;
@@ -147,6 +149,7 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
     backend,
     target,
     authority: rawHost,
+    upstreamHost: route.route.upstreamHost ?? rawHost,
     tunnel,
     canary,
     requestHeaders,

@@ -5,35 +5,10 @@
  * its client is a response-splitting vector (the class of CVE-2023-44487-era desync bugs in proxies).
  */
 
-/** Codes of the errors the upstream HTTP/1.1 client raises; stable, so callers and tests can match on them. */
-export type H1ErrorCode =
-  | 'H1_ERR_BAD_STATUS'
-  | 'H1_ERR_BAD_HEADER'
-  | 'H1_ERR_BARE_LF'
-  | 'H1_ERR_HEAD_TOO_LARGE'
-  | 'H1_ERR_BAD_LENGTH'
-  | 'H1_ERR_CL_AND_TE'
-  | 'H1_ERR_BAD_TE'
-  | 'H1_ERR_BAD_CHUNK'
-  | 'H1_ERR_UNEXPECTED_101'
-  | 'H1_ERR_TRAILING_BYTES'
-  | 'H1_ERR_CLOSED'
-  | 'H1_ERR_CONNECT_TIMEOUT'
-  | 'H1_ERR_READ_TIMEOUT'
-  | 'H1_ERR_INVALID_REQUEST'
-  | 'H1_ERR_POOL_CLOSED'
-  | 'H1_ERR_ABORTED';
+import { H1Error } from '../../shared/errors.ts';
 
-/** Why an upstream exchange failed; framing errors mean the response is refused (502), never relayed. */
-export class H1Error extends Error {
-  readonly code: H1ErrorCode;
-
-  constructor(code: H1ErrorCode, message: string) {
-    super(message);
-    this.name = 'H1Error';
-    this.code = code;
-  }
-}
+// H1Error and its reasons live in the error catalogue (src/shared/errors.ts); re-exported for the client.
+export { H1Error, type H1Reason } from '../../shared/errors.ts';
 
 /** How the body of a response ends (RFC 9112 §6.3). */
 export type Framing = 'none' | 'length' | 'chunked' | 'close';

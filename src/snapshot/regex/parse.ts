@@ -5,6 +5,9 @@
  * atomic groups, possessive quantifiers, `\b`) is rejected with a RegexError, so a pattern that parses can
  * always be run by the linear-time VM in vm.ts.
  */
+import { RegexError } from '../../shared/errors.ts';
+
+export { RegexError };
 
 /** A set of UTF-16 code units, as inclusive ranges; `negate` inverts it. */
 export interface CharSet {
@@ -21,17 +24,6 @@ export type Node =
   | { t: 'group'; node: Node; index: number | undefined }
   | { t: 'bol' }
   | { t: 'eol' };
-
-/** A pattern outside the accepted subset, or malformed. `code` is stable; `offset` is where it went wrong. */
-export class RegexError extends Error {
-  readonly code = 'STICKY_REGEX_UNSUPPORTED';
-  readonly offset: number;
-  constructor(message: string, offset: number) {
-    super(`${message} at offset ${offset}`);
-    this.name = 'RegexError';
-    this.offset = offset;
-  }
-}
 
 /** Longest pattern accepted; paths in ingress-nginx examples are far shorter. */
 export const MAX_PATTERN_LENGTH = 1024;

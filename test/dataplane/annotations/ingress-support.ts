@@ -22,13 +22,17 @@ export function nginx(a: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(a).map(([k, v]) => [NGINX + k, v]));
 }
 
-/** The snapshot of `ingresses`, Services named in them backed by `ports` (service name -> loopback port). */
+/**
+ * The snapshot of `ingresses`, Services named in them backed by `ports` (service name -> loopback port);
+ * `extra`: more objects (Secrets) as manifests.
+ */
 export function ingressSnapshot(
   ingresses: IngressSpec[],
   ports: Record<string, number>,
   version = 1,
+  extra: unknown[] = [],
 ): Snapshot {
-  const docs: unknown[] = [];
+  const docs: unknown[] = [...extra];
   for (const ing of ingresses) {
     docs.push({
       apiVersion: 'networking.k8s.io/v1',

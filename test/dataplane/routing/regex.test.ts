@@ -53,7 +53,7 @@ describe('linear-time regex matcher (ingress-nginx regex paths)', () => {
     ]) {
       const r = compileRegex(p, PATH);
       assert.ok(r instanceof RegexError, p);
-      assert.equal(r.code, 'STICKY_REGEX_UNSUPPORTED');
+      assert.equal(r.code, 'STICKY_ERR_INPUT_REGEX');
     }
     for (const p of ['/(', '/[a-', '/a{3,2}', '*abc', `/${'a'.repeat(2000)}`]) {
       assert.ok(compileRegex(p, PATH) instanceof RegexError, p);

@@ -77,7 +77,10 @@ function exchange(
           resolve(result);
         },
         onResponseError(_c, err) {
-          result.error = (err as { code?: string }).code ?? err.message;
+          result.error =
+            (err as { reason?: string; code?: string }).reason ??
+            (err as { code?: string }).code ??
+            err.message;
           resolve(result);
         },
       },
@@ -201,10 +204,19 @@ test('a header value that would split the request is refused before any connecti
     ['host', 'up.test', 'x a', 'b'],
     ['host', 'up.test', 'x-nul', 'a\0b'],
   ]) {
-    assert.throws(() => send({ headers }), { code: 'H1_ERR_INVALID_REQUEST' });
+    assert.throws(() => send({ headers }), {
+      code: 'STICKY_ERR_UPSTREAM_HTTP1',
+      reason: 'H1_ERR_INVALID_REQUEST',
+    });
   }
-  assert.throws(() => send({ path: '/a b' }), { code: 'H1_ERR_INVALID_REQUEST' });
-  assert.throws(() => send({ path: '*' }), { code: 'H1_ERR_INVALID_REQUEST' });
+  assert.throws(() => send({ path: '/a b' }), {
+    code: 'STICKY_ERR_UPSTREAM_HTTP1',
+    reason: 'H1_ERR_INVALID_REQUEST',
+  });
+  assert.throws(() => send({ path: '*' }), {
+    code: 'STICKY_ERR_UPSTREAM_HTTP1',
+    reason: 'H1_ERR_INVALID_REQUEST',
+  });
   assert.equal(p.connections, 0);
   void p.destroy();
 });

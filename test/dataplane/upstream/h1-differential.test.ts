@@ -97,7 +97,10 @@ function fetchOne(pool: Pick<Pool, 'dispatch'> | H1Pool, method: string, path: s
         resolve(out);
       },
       onResponseError(_c, err) {
-        out.error = (err as { code?: string }).code ?? err.message;
+        out.error =
+          (err as { reason?: string; code?: string }).reason ??
+          (err as { code?: string }).code ??
+          err.message;
         if (process.env.H1_DEBUG) console.error(err);
         resolve(out);
       },
@@ -115,7 +118,9 @@ function fetchOne(pool: Pick<Pool, 'dispatch'> | H1Pool, method: string, path: s
         handler,
       );
     } catch (err) {
-      resolve({ error: (err as { code?: string }).code ?? String(err) });
+      resolve({
+        error: (err as { reason?: string }).reason ?? (err as { code?: string }).code ?? String(err),
+      });
     }
   });
 }
