@@ -4,6 +4,7 @@ import { assemble } from './assemble.ts';
 import { BuildCache } from './cache.ts';
 import { defaultCertificate } from './certificates.ts';
 import { BuildContext, sortDiagnostics } from './context.ts';
+import { type LastBuild, patchEndpoints } from './endpoint-patch.ts';
 import { processIngresses } from './ingress.ts';
 import { processIngressClasses } from './ingress-class.ts';
 import { errorMessage } from './meta.ts';
@@ -34,6 +35,13 @@ export function build(
   cache: BuildCache = new BuildCache(),
 ): BuildResult {
   try {
+    const patched = patchEndpoints(cache.last as LastBuild<BuildResult> | undefined, view, options, () =>
+      cache.index(view),
+    );
+    if (patched !== undefined) {
+      cache.last = { view, options, result: patched };
+      return patched;
+    }
     const ctx = new BuildContext(cache.index(view ?? emptyView()), options, cache);
     // Order matters: classes decide which Ingresses are ours; certificates are loaded as TLS sections name them.
     processIngressClasses(ctx, view);
@@ -45,8 +53,11 @@ export function build(
     const diagnostics = view.rejected?.length
       ? sortDiagnostics([...ctx.diagnostics(), ...view.rejected])
       : ctx.diagnostics();
-    return { body, diagnostics, statuses: statusesOf(ctx) };
+    const result = { body, diagnostics, statuses: statusesOf(ctx) };
+    cache.last = view === undefined || view === null ? undefined : { view, options, result };
+    return result;
   } catch (err) {
+    cache.last = undefined;
     // Only a bug gets here (each object is already guarded): serve nothing new rather than crash the caller.
     const diagnostic: Diagnostic = {
       severity: 'Error',

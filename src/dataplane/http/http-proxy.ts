@@ -103,6 +103,17 @@ export class PoolMap {
     }
   }
 
+  /** Closes the pools of endpoint ids no backend lists any more (the endpoint-only fast path of prune). */
+  pruneEndpoints(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const gone = new Set(ids);
+    for (const [key, entry] of this.#pools) {
+      if (!gone.has(key.slice(0, key.indexOf(' ')))) continue;
+      this.#pools.delete(key);
+      void entry.pool.close().catch(noop);
+    }
+  }
+
   /** Closes every pool gracefully (in-flight requests finish), or destroys them when `force`. */
   async close(force = false): Promise<void> {
     const all = [...this.#pools.values()];
