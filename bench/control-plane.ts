@@ -16,7 +16,13 @@ import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { makeCertificate } from './lib/configs.ts';
 import { BenchPublisher, type PublishTimes, summarize } from './lib/cp-measure.ts';
-import { generateView, withIngressChange, withSliceChange } from './lib/cp-view.ts';
+import {
+  generateBigServiceView,
+  generateView,
+  withBigSliceChange,
+  withIngressChange,
+  withSliceChange,
+} from './lib/cp-view.ts';
 import { percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
@@ -24,12 +30,16 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     changes: { type: 'string', default: '20' },
     sizes: { type: 'string' },
+    // 10,000 endpoints behind one Service (slices of 100): the rolling-update case of a large Deployment.
+    endpoints: { type: 'string' },
   },
 });
 const SIZES = args.sizes ? args.sizes.split(',').map(Number) : args.quick ? [100, 1000] : [100, 1000, 10_000];
 const CHANGES = Number(args.changes);
+const BIG_SERVICE = args.endpoints !== undefined ? Number(args.endpoints) : args.quick ? 0 : 10_000;
 const TRAFFIC_SECONDS = args.quick ? 3 : 6;
-const OPTIONS = { ingressClass: 'sticky' };
+// The bench's endpoints are its own backend on 127.0.0.1 (standalone mode allows loopback, as --manifests does).
+const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
 const gc = (globalThis as { gc?: () => void }).gc;
 
 function heapMiB(): number {
@@ -72,6 +82,7 @@ async function trafficDuringSwaps(
   publisher: BenchPublisher,
   view: ClusterView,
   backendPort: number,
+  big: boolean,
 ) {
   const done = new Promise<{ samples: [number, number][]; errors: number }>((resolve) => {
     worker.once('message', resolve);
@@ -90,7 +101,10 @@ async function trafficDuringSwaps(
   const end = firstSwapAt + (TRAFFIC_SECONDS * 1000 * 2) / 3 - 300;
   for (let i = 0; performance.timeOrigin + performance.now() < end; i++) {
     // The Service that takes the traffic flips between 3 and 4 endpoints: a real change every time.
-    swapMs.push(publisher.publish(withSliceChange(view, 0, backendPort, 3 + (i % 2))).totalMs);
+    const next = big
+      ? withBigSliceChange(view, 0, backendPort, 99 + (i % 2))
+      : withSliceChange(view, 0, backendPort, 3 + (i % 2));
+    swapMs.push(publisher.publish(next).totalMs);
     await sleep(100); // swaps come from a holdoff, never back to back
   }
   const { samples, errors } = await done;
@@ -100,23 +114,31 @@ async function trafficDuringSwaps(
 async function measureSize(
   n: number,
   ctx: { worker: Worker; dp: Dataplane; backendPort: number; pem: never },
+  bigService = 0,
 ) {
   const { worker, dp, backendPort } = ctx;
   const base = heapMiB();
-  let view = generateView(n, backendPort, ctx.pem);
+  const big = bigService > 0;
+  let view = big
+    ? generateBigServiceView(bigService, backendPort, ctx.pem)
+    : generateView(n, backendPort, ctx.pem);
   const viewHeap = heapMiB();
   const publisher = new BenchPublisher(dp, OPTIONS);
   const cold = publisher.publish(view);
   const liveHeap = heapMiB();
   // Services spread over the view, away from app-0 (the traffic's host).
   const at = (k: number) => 1 + ((k * 7919) % (n - 1));
-  const slice = series(publisher, view, (v, k) => withSliceChange(v, at(k), backendPort, 3 + (k % 2) + 1));
+  const slice = series(publisher, view, (v, k) =>
+    big
+      ? withBigSliceChange(v, 1 + ((k * 31) % 99), backendPort, 99 + (k % 2))
+      : withSliceChange(v, at(k), backendPort, 3 + (k % 2) + 1),
+  );
   view = slice.view;
-  const ingress = series(publisher, view, (v, k) => withIngressChange(v, at(k), k + 1));
+  const ingress = series(publisher, view, (v, k) => withIngressChange(v, big ? 0 : at(k), k + 1));
   view = ingress.view;
-  const traffic = await trafficDuringSwaps(worker, dp, publisher, view, backendPort);
+  const traffic = await trafficDuringSwaps(worker, dp, publisher, view, backendPort, big);
   return {
-    ingresses: n,
+    ingresses: big ? `1 (${bigService} ep)` : String(n),
     incremental: publisher.incremental,
     cold,
     viewMiB: viewHeap - base,
@@ -155,6 +177,10 @@ async function main(): Promise<void> {
         `${n} ingresses: cold ${row.cold.totalMs.toFixed(0)} ms, slice change p99 ${row.sliceChange.p99Ms.toFixed(1)} ms`,
       );
     }
+    if (BIG_SERVICE > 0) {
+      // A fresh dataplane state would be fairer to nothing: the same one keeps pools, as a real swap does.
+      sizes.push(await measureSize(1, { worker, dp, backendPort, pem }, BIG_SERVICE));
+    }
     printTable(sizes);
     const outDir = join(dirname(new URL(import.meta.url).pathname), 'out');
     mkdirSync(outDir, { recursive: true });
@@ -185,7 +211,7 @@ function printTable(rows: SizeRow[]): void {
     const { cold: c, sliceChange: s, ingressChange: i, traffic: t } = r;
     console.log(
       [
-        String(r.ingresses).padStart(9),
+        r.ingresses.padStart(9),
         f(c.buildMs).padStart(5),
         f(c.finalizeMs).padStart(8),
         f(c.applyMs).padStart(5),

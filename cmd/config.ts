@@ -82,6 +82,8 @@ export const serveSchema = z.object({
   maxTunnels: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
   /** Connections per upstream endpoint; beyond it requests wait for a free one. */
   maxUpstreamConnections: z.coerce.number().int().min(1).max(100_000).default(512),
+  /** HTTP/1.1 client of the plain-HTTP upstream hop: ours (raw, strict framing) or undici. */
+  upstreamClient: z.enum(['raw', 'undici']).default('raw'),
   requestHeaderTimeout: duration.default(10_000),
   keepAliveTimeout: duration.default(60_000),
   /** SIGTERM: /readyz fails at once, listeners close after this delay (endpoints controllers catch up). */

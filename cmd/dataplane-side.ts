@@ -22,6 +22,7 @@ export type DataplaneConfig = Pick<
   | 'maxClientConnections'
   | 'maxTunnels'
   | 'maxUpstreamConnections'
+  | 'upstreamClient'
   | 'requestHeaderTimeout'
   | 'keepAliveTimeout'
   | 'metrics'
@@ -76,6 +77,7 @@ export function createDataplaneSide(
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,
     maxUpstreamConnections: config.maxUpstreamConnections,
+    upstreamClient: config.upstreamClient,
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,

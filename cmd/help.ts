@@ -66,6 +66,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
     form: 'COUNT',
     help: 'open WebSocket tunnels per process; beyond it upgrades get 503 (sticky_ingress_rejected_total)',
   },
+  upstreamClient: {
+    form: 'raw|undici',
+    help: 'HTTP/1.1 client of the upstream hop: raw (ours, strict RFC 9112 framing) or undici',
+  },
   maxUpstreamConnections: {
     form: 'COUNT',
     help: 'connections per upstream endpoint; beyond it requests wait for a free one',

@@ -62,18 +62,29 @@ export function generateView(n: number, backendPort: number, pem: Pem): ClusterV
   return view as unknown as ClusterView;
 }
 
-/** The EndpointSlice of Service `namespace/name` with `count` ready endpoints. */
-export function endpointSlice(namespace: string, name: string, port: number, count: number): object {
+/**
+ * The EndpointSlice of Service `namespace/name` with `count` ready endpoints; `slice` names one of several
+ * (pods `<name>-pod-<slice>-<k>`), as the EndpointSlice controller splits a large Service into slices of 100.
+ */
+export function endpointSlice(
+  namespace: string,
+  name: string,
+  port: number,
+  count: number,
+  slice?: number,
+): object {
+  const suffix = slice === undefined ? 'abcde' : `s${slice}`;
+  const pod = slice === undefined ? `${name}-pod` : `${name}-pod-${slice}`;
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${name}-abcde`, namespace, labels: { 'kubernetes.io/service-name': name } },
+    metadata: { name: `${name}-${suffix}`, namespace, labels: { 'kubernetes.io/service-name': name } },
     addressType: 'IPv4',
     ports: [{ name: 'http', port, protocol: 'TCP' }],
     endpoints: Array.from({ length: count }, (_, k) => ({
       addresses: ['127.0.0.1'],
       conditions: { ready: true, serving: true, terminating: false },
-      targetRef: { kind: 'Pod', namespace, name: `${name}-pod-${k}` },
+      targetRef: { kind: 'Pod', namespace, name: `${pod}-${k}` },
     })),
   };
 }
@@ -97,4 +108,21 @@ export function withIngressChange(view: ClusterView, i: number, revision: number
   };
   ingresses[i] = { ...old, metadata } as unknown as (typeof ingresses)[number];
   return { ...view, ingresses };
+}
+
+/** One Ingress (`app-0.bench`) whose Service has `endpoints` endpoints in slices of 100 (issue 13 item 3). */
+export function generateBigServiceView(endpoints: number, backendPort: number, pem: Pem): ClusterView {
+  const view = generateView(1, backendPort, pem);
+  const slices = Array.from({ length: Math.ceil(endpoints / 100) }, (_, s) =>
+    endpointSlice('ns-0', 'app-0', backendPort, Math.min(100, endpoints - s * 100), s),
+  );
+  return { ...view, endpointSlices: slices as unknown as ClusterView['endpointSlices'] };
+}
+
+/** A copy of the big-Service view where slice `s` has `count` endpoints (a pod of the Service came or went). */
+export function withBigSliceChange(view: ClusterView, s: number, port: number, count: number): ClusterView {
+  const slices = view.endpointSlices.slice();
+  const at = s % slices.length;
+  slices[at] = endpointSlice('ns-0', 'app-0', port, count, at) as (typeof slices)[number];
+  return { ...view, endpointSlices: slices };
 }

@@ -2,6 +2,7 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { StatsReport } from '../../src/dataplane/observe/stats-model.ts';
 import type { Snapshot } from '../../src/snapshot/index.ts';
 import type { DataplaneConfig } from '../dataplane-side.ts';
+import type { SnapshotDelta } from './snapshot-delta.ts';
 
 /**
  * The IPC protocol between the `serve --workers N` primary and its dataplane workers. Every message is plain
@@ -25,6 +26,11 @@ export interface SnapshotMessage {
   snapshot: Snapshot;
 }
 
+/** Primary -> worker: an endpoint-only change to the last snapshot sent (snapshot-delta.ts). */
+export interface DeltaMessage extends SnapshotDelta {
+  t: 'delta';
+}
+
 /** Primary -> worker: answer with a CollectedMessage carrying the same id. */
 export interface CollectMessage {
   t: 'collect';
@@ -38,7 +44,7 @@ export interface ShutdownMessage {
   drainTimeoutMs: number;
 }
 
-export type ToWorker = InitMessage | SnapshotMessage | CollectMessage | ShutdownMessage;
+export type ToWorker = InitMessage | SnapshotMessage | DeltaMessage | CollectMessage | ShutdownMessage;
 
 /** Worker -> primary: both listeners are bound (the ports are the same in every worker). */
 export interface ListeningMessage {
@@ -60,10 +66,15 @@ export interface CollectedMessage {
   stats?: StatsReport;
 }
 
+/** Worker -> primary: a delta did not match this worker's snapshot; send the whole live one. */
+export interface ResyncMessage {
+  t: 'resync';
+}
+
 /** Worker -> primary: start-up failed (e.g. a port in use); the worker exits 1 after sending it. */
 export interface FailedMessage {
   t: 'failed';
   message: string;
 }
 
-export type FromWorker = ListeningMessage | AppliedMessage | CollectedMessage | FailedMessage;
+export type FromWorker = ListeningMessage | AppliedMessage | CollectedMessage | FailedMessage | ResyncMessage;

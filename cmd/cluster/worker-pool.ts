@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { WorkerStartError } from '../../src/shared/errors.ts';
 import type { Snapshot } from '../../src/snapshot/index.ts';
-import type { CollectedMessage, CollectMessage, FromWorker, InitMessage } from './messages.ts';
+import type { CollectedMessage, CollectMessage, FromWorker, InitMessage, ToWorker } from './messages.ts';
+import { snapshotDelta } from './snapshot-delta.ts';
 
 /** Options of WorkerPool. */
 export interface WorkerPoolOptions {
@@ -90,9 +91,12 @@ export class WorkerPool {
 
   /** Sends `snapshot` to every worker (once per version; a replacement gets the live one in its init). */
   broadcast(snapshot: Snapshot): void {
+    // An endpoint-only change goes as a delta (snapshot-delta.ts); a worker it does not fit asks to resync.
+    const delta = snapshotDelta(this.#snapshot, snapshot);
     this.#snapshot = snapshot;
+    const message: ToWorker = delta !== undefined ? { t: 'delta', ...delta } : { t: 'snapshot', snapshot };
     for (const slot of this.#slots) {
-      if (slot.worker?.isConnected()) slot.worker.send({ t: 'snapshot', snapshot });
+      if (slot.worker?.isConnected()) slot.worker.send(message);
     }
   }
 
@@ -171,6 +175,11 @@ export class WorkerPool {
         return;
       case 'collected':
         this.#pending.get(m.id)?.(m);
+        return;
+      case 'resync':
+        if (this.#snapshot !== undefined && slot.worker?.isConnected()) {
+          slot.worker.send({ t: 'snapshot', snapshot: this.#snapshot });
+        }
         return;
       case 'failed':
         // Its exit follows; #onExit then sees #starting and does not restart it.

@@ -1,11 +1,12 @@
 import cluster from 'node:cluster';
 import { WorkerStartError } from '../../src/shared/errors.ts';
 import { createRegistry } from '../../src/shared/metrics-registry.ts';
-import { finalizeSnapshot, type Snapshot } from '../../src/snapshot/index.ts';
+import { finalizeSnapshot, type Snapshot, SnapshotHasher } from '../../src/snapshot/index.ts';
 import { createDataplaneSide, type DataplaneSide } from '../dataplane-side.ts';
 import { createLogger, type ProcessLogger } from '../logger.ts';
 import { installCrashLogging } from '../signals.ts';
-import type { CollectMessage, FromWorker, InitMessage, ToWorker } from './messages.ts';
+import type { CollectMessage, DeltaMessage, FromWorker, InitMessage, ToWorker } from './messages.ts';
+import { applyDelta } from './snapshot-delta.ts';
 
 /**
  * Entry of a `serve --workers N` dataplane worker (node:cluster sets it as the forked process's main): one
@@ -17,6 +18,9 @@ class WorkerRuntime {
   readonly #side: DataplaneSide;
   readonly #log: ProcessLogger;
   readonly #registry;
+  // Kept across snapshots: a delta re-hashes only the backends it carries.
+  readonly #hasher = new SnapshotHasher();
+  #current: Snapshot | undefined;
 
   constructor(init: InitMessage, log: ProcessLogger) {
     this.#log = log;
@@ -40,15 +44,41 @@ class WorkerRuntime {
   apply(received: Snapshot): void {
     const { version, hash, ...body } = received;
     try {
-      const snapshot = finalizeSnapshot(body, version);
-      if (snapshot.hash !== hash) {
-        this.#log.logger.error({ version, hash, computed: snapshot.hash }, 'snapshot hash mismatch over IPC');
-      }
-      this.#side.dataplane.apply(snapshot);
-      void send({ t: 'applied', version });
+      this.#live(finalizeSnapshot(body, version, this.#hasher), hash);
     } catch (err) {
       this.#log.logger.error({ err, version }, `snapshot ${version} not applied: ${(err as Error).message}`);
     }
+  }
+
+  /** Applies an endpoint-only delta to the live snapshot, or asks the primary for the whole one. */
+  applyDelta(m: DeltaMessage): void {
+    try {
+      const snapshot = applyDelta(this.#current, m, this.#hasher);
+      if (snapshot === undefined) {
+        void send({ t: 'resync' });
+        return;
+      }
+      this.#live(snapshot, m.hash);
+    } catch (err) {
+      this.#log.logger.error(
+        { err, version: m.version },
+        `delta ${m.version} not applied: ${(err as Error).message}`,
+      );
+      void send({ t: 'resync' });
+    }
+  }
+
+  #live(snapshot: Snapshot, hash: string): void {
+    if (snapshot.hash !== hash) {
+      this.#log.logger.error(
+        { version: snapshot.version, hash, computed: snapshot.hash },
+        'snapshot hash mismatch over IPC',
+      );
+    }
+    this.#side.dataplane.apply(snapshot);
+    // Deltas name the primary's hash as their base; keep that one even on a (logged) mismatch.
+    this.#current = snapshot.hash === hash ? snapshot : undefined;
+    void send({ t: 'applied', version: snapshot.version });
   }
 
   async collect(m: CollectMessage): Promise<void> {
@@ -81,6 +111,9 @@ function onMessage(runtime: WorkerRuntime, m: ToWorker): void {
   switch (m.t) {
     case 'snapshot':
       runtime.apply(m.snapshot);
+      return;
+    case 'delta':
+      runtime.applyDelta(m);
       return;
     case 'collect':
       void runtime.collect(m);

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
-import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
+import { type Backend, emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
 import { type H2Front, installHttp2 } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
@@ -23,12 +23,12 @@ import { chooseEndpoint } from './http/choose-endpoint.ts';
 import { Exchange } from './http/exchange.ts';
 import { applyHeaderEdits } from './http/header-edits.ts';
 import { setHeaders } from './http/header-list.ts';
-import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
+import { PoolMap, type UpstreamClient, upstreamHeaders } from './http/http-proxy.ts';
 import { errorAnswer, sendAnswer } from './http/responses.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
-import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
+import { type CompiledConfig, compileSnapshot, recompileBackends } from './routing/compile.ts';
 import { decide } from './routing/decide.ts';
 import { RateLimiters } from './routing/rate-limits.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
@@ -63,6 +63,8 @@ export interface DataplaneOptions {
   maxClientConnections?: number;
   maxTunnels?: number;
   maxUpstreamConnections?: number;
+  /** HTTP/1.1 client of the plain-HTTP upstream hop (docs/architecture.md); default raw (ours). */
+  upstreamClient?: UpstreamClient;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
   /**
@@ -119,7 +121,10 @@ export class Dataplane {
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
     this.#proxyTrusted = new CidrSet(options.proxyProtocolTrusted ?? []);
-    this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
+    this.#pools = new PoolMap({
+      maxConnections: options.maxUpstreamConnections ?? 512,
+      client: options.upstreamClient ?? 'raw',
+    });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
       windowMs: options.ticketKeyWindowMs ?? 3_600_000,
@@ -234,6 +239,7 @@ export class Dataplane {
   apply(snapshot: Snapshot): boolean {
     if (this.#state === 'stopped') throw new ShutDownError('dataplane');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
+    if (this.#applyEndpoints(snapshot)) return true;
     this.upstreams.update(snapshot.backends, snapshot.certificates);
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
@@ -244,6 +250,41 @@ export class Dataplane {
     this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
     this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
     if (this.#pools.size > 0) this.#pools.prune(this.upstreams.backends());
+    return true;
+  }
+
+  /**
+   * The endpoint-only fast path of apply() (issue 13 item 3): when the snapshot carries the previous one's very
+   * host and certificate lists and only some Backend objects are new (an EndpointSlice changed), only those
+   * backends' states and the hosts routing to them are rebuilt; the rest is shared, so a change at 10,000
+   * Ingresses does not hold the event loop for a full pass. False (nothing changed) when that does not hold.
+   */
+  #applyEndpoints(snapshot: Snapshot): boolean {
+    const previous = this.#config.snapshot;
+    if (snapshot.hosts !== previous.hosts || snapshot.certificates !== previous.certificates) return false;
+    if (snapshot.defaultCertificate !== previous.defaultCertificate) return false;
+    const now = snapshot.backends;
+    const before = previous.backends;
+    if (now.length !== before.length) return false;
+    const changed: Backend[] = [];
+    for (let i = 0; i < now.length; i++) {
+      const b = now[i] as Backend;
+      if (b === before[i]) continue;
+      if (b.id !== (before[i] as Backend).id) return false;
+      changed.push(b);
+    }
+    const gone = this.upstreams.patch(changed);
+    if (gone === undefined) return false;
+    const upstreams = this.upstreams;
+    const resolve = (id: string) => upstreams.backend(id);
+    this.#config = recompileBackends(
+      snapshot,
+      resolve,
+      this.#config,
+      changed.map((b) => b.id),
+    );
+    if (this.#passthrough.size > 0) this.#passthrough = new PassthroughTable(snapshot, resolve);
+    this.#pools.pruneEndpoints(gone);
     return true;
   }
 

@@ -33,6 +33,13 @@ export function validateOptions(o: DataplaneOptions): void {
   if (o.http2MaxConcurrentStreams !== undefined) {
     int(o.http2MaxConcurrentStreams, 'http2MaxConcurrentStreams', 1, 10_000);
   }
+  if (o.upstreamClient !== undefined && o.upstreamClient !== 'raw' && o.upstreamClient !== 'undici') {
+    throw new InvalidOptionError(
+      'dataplane',
+      'upstreamClient',
+      `expected raw or undici, got ${String(o.upstreamClient)}`,
+    );
+  }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   proxyProtocol(o);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {

@@ -261,6 +261,44 @@ export class NextUpstreamError extends coded('STICKY_ERR_PROXY_NEXT_UPSTREAM', {
     'Nothing, if the retry succeeded. Many of these point at an unhealthy endpoint: check its logs and the retries metric.',
 }) {}
 
+/** Why an exchange on our HTTP/1.1 upstream client failed (src/dataplane/upstream/h1-client.ts). */
+export type H1Reason =
+  | 'H1_ERR_BAD_STATUS'
+  | 'H1_ERR_BAD_HEADER'
+  | 'H1_ERR_BARE_LF'
+  | 'H1_ERR_HEAD_TOO_LARGE'
+  | 'H1_ERR_BAD_LENGTH'
+  | 'H1_ERR_CL_AND_TE'
+  | 'H1_ERR_BAD_TE'
+  | 'H1_ERR_BAD_CHUNK'
+  | 'H1_ERR_UNEXPECTED_101'
+  | 'H1_ERR_TRAILING_BYTES'
+  | 'H1_ERR_CLOSED'
+  | 'H1_ERR_CONNECT_TIMEOUT'
+  | 'H1_ERR_READ_TIMEOUT'
+  | 'H1_ERR_INVALID_REQUEST'
+  | 'H1_ERR_POOL_CLOSED'
+  | 'H1_ERR_ABORTED';
+
+/**
+ * An upstream exchange on our HTTP/1.1 client failed; `reason` says how (framing errors mean the response is
+ * refused with 502, never relayed; timeouts are 504). One code, so logs group them; match `reason` for detail.
+ */
+export class H1Error extends StickyError {
+  static readonly code = 'STICKY_ERR_UPSTREAM_HTTP1';
+  static readonly doc: ErrorDoc = {
+    meaning:
+      'An upstream HTTP/1.1 exchange on the built-in client failed: a malformed or ambiguous response (bad status line, Content-Length with Transfer-Encoding, bad chunk, bare LF, head over 16 KiB, bytes after the response), a connect or read timeout, or a closed connection. The `reason` field names which (H1_ERR_*).',
+    action:
+      'The client got 502 (504 for timeouts). A framing reason means the backend sent something a proxy must not guess at: fix the backend, or run with `--upstream-client undici` to compare.',
+  };
+  readonly reason: H1Reason;
+  constructor(reason: H1Reason, message: string) {
+    super(H1Error.code, message);
+    this.reason = reason;
+  }
+}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -290,4 +328,6 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   BodyTooLargeError,
   ConnectTimeoutError,
   NextUpstreamError,
+
+  H1Error,
 ];

@@ -92,3 +92,65 @@ test('an unchanged part of the snapshot is the same object in the next build', (
   assert.ok(second.hosts.some((h) => first.hosts.includes(h)));
   assert.ok(second.certificates.every((c) => first.certificates.includes(c)));
 });
+
+// One EndpointSlice change as pods scale or roll: a slice's endpoints trimmed, restored from the pool, a slice
+// added or removed. Nothing else changes, so the store hands over the same arrays for every other kind.
+function sliceChange(view: Lists, pool: Lists, pick: (n: number) => number): Lists {
+  const list = view.endpointSlices.slice();
+  const op = pick(4);
+  if (op === 0 && list.length > 0) list.splice(pick(list.length), 1);
+  else if (op === 1) list.push(pool.endpointSlices[pick(pool.endpointSlices.length)]);
+  else if (list.length > 0) {
+    const i = pick(list.length);
+    const copy = structuredClone(list[i]) as Obj;
+    if (Array.isArray(copy.endpoints)) copy.endpoints = copy.endpoints.slice(pick(3));
+    list[i] = copy;
+  }
+  return { ...view, endpointSlices: list };
+}
+
+test('an endpoint-only change shares every host and untouched backend and equals a fresh build', () => {
+  const pool = everything();
+  let fast = 0;
+  let steps = 0;
+  for (const seed of [3, 11, 42]) {
+    const pick = random(seed);
+    const cache = new BuildCache();
+    let view = { ...pool };
+    let last = build(view as unknown as ClusterView, BASE_OPTIONS, cache);
+    finalizeSnapshot(last.body, 0);
+    for (let step = 0; step < 150; step++) {
+      view = sliceChange(view, pool, pick);
+      const cached = build(view as unknown as ClusterView, BASE_OPTIONS, cache);
+      const fresh = build(view as unknown as ClusterView, BASE_OPTIONS);
+      assert.equal(canonicalJson(cached), canonicalJson(fresh), `seed ${seed}, step ${step}`);
+      steps++;
+      // The fast path: the same host list and certificate list, and only backends of touched Services new.
+      if (cached.body.hosts === last.body.hosts) {
+        fast++;
+        assert.equal(cached.body.certificates, last.body.certificates);
+        const renewed = cached.body.backends.filter((b, i) => b !== last.body.backends[i]);
+        const services = new Set(renewed.map((b) => `${b.service.namespace}/${b.service.name}`));
+        assert.ok(services.size <= 2, `one slice touches one Service, got ${[...services].join(', ')}`);
+      }
+      finalizeSnapshot(cached.body, step + 1);
+      last = cached;
+    }
+  }
+  // Most slice changes take the fast path; the rest (refused addresses) are full builds, equal all the same.
+  assert.ok(fast > steps / 2, `fast path taken ${fast} times of ${steps}`);
+});
+
+test('a change to anything but EndpointSlices after an endpoint-only one is a full build, equal to a fresh one', () => {
+  const pool = everything();
+  const pick = random(5);
+  const cache = new BuildCache();
+  let view = { ...pool };
+  for (let step = 0; step < 120; step++) {
+    view = step % 2 === 0 ? sliceChange(view, pool, pick) : change(view, pool, pick);
+    const cached = build(view as unknown as ClusterView, BASE_OPTIONS, cache);
+    const fresh = build(view as unknown as ClusterView, BASE_OPTIONS);
+    assert.equal(canonicalJson(cached), canonicalJson(fresh), `step ${step}`);
+    finalizeSnapshot(cached.body, step + 1);
+  }
+});

@@ -3,6 +3,7 @@ import type { Backend, Certificate, Route, VirtualHost } from '../../snapshot/ty
 import type { ClusterView } from '../view.ts';
 import type { SecretProblem } from './certificates.ts';
 import type { RouteCandidate } from './context.ts';
+import type { LastBuild, Patchable } from './endpoint-patch.ts';
 import { type ObjectRef, type Rank, sortedObjects } from './meta.ts';
 import type { Recording } from './recording.ts';
 import { type ViewIndex, ViewIndexer } from './view-index.ts';
@@ -36,6 +37,8 @@ export class BuildCache {
   readonly x509 = new WeakMap<object, X509Certificate | null>();
   /** The hosts of the last build, by hostname. */
   hosts = new Map<string, VirtualHost>();
+  /** The last build's view, options and result: the endpoint-only fast path starts from it (endpoint-patch.ts). */
+  last: LastBuild<Patchable> | undefined;
 
   index(view: ClusterView): ViewIndex {
     return this.#indexer.index(view);

@@ -5,6 +5,7 @@ import { assemble } from './assemble.ts';
 import { BuildCache } from './cache.ts';
 import { defaultCertificate } from './certificates.ts';
 import { BuildContext, sortDiagnostics } from './context.ts';
+import { type LastBuild, patchEndpoints } from './endpoint-patch.ts';
 import { processIngresses } from './ingress.ts';
 import { processIngressClasses } from './ingress-class.ts';
 import { errorMessage } from './meta.ts';
@@ -37,6 +38,13 @@ export function build(
   cache: BuildCache = new BuildCache(),
 ): BuildResult {
   try {
+    const patched = patchEndpoints(cache.last as LastBuild<BuildResult> | undefined, view, options, () =>
+      cache.index(view),
+    );
+    if (patched !== undefined) {
+      cache.last = { view, options, result: patched };
+      return patched;
+    }
     const ctx = new BuildContext(cache.index(view ?? emptyView()), options, cache);
     // Order matters: classes decide which Ingresses are ours; certificates are loaded as TLS sections name them.
     processIngressClasses(ctx, view);
@@ -51,8 +59,10 @@ export function build(
       : ctx.diagnostics();
     const result: BuildResult = { body, diagnostics, statuses: statusesOf(ctx) };
     if (gatewayApi.length > 0) result.gatewayApi = gatewayApi;
+    cache.last = view === undefined || view === null ? undefined : { view, options, result };
     return result;
   } catch (err) {
+    cache.last = undefined;
     // Only a bug gets here (each object is already guarded): serve nothing new rather than crash the caller.
     const diagnostic: Diagnostic = {
       severity: 'Error',

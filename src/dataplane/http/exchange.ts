@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { BodyTooLargeError, ClientClosedError, NextUpstreamError } from '../../shared/errors.ts';
+import { BodyTooLargeError, ClientClosedError, H1Error, NextUpstreamError } from '../../shared/errors.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
@@ -29,9 +29,25 @@ const kExchange = Symbol('sticky.exchange');
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 type H2Request = IncomingMessage & { stream: { endAfterHeaders: boolean } };
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'H1_ERR_CONNECT_TIMEOUT',
+  'H1_ERR_READ_TIMEOUT',
+]);
 // The connection broke after the request was sent and before a response head: nginx's `error`.
-const BROKEN_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE']);
+const BROKEN_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE', 'H1_ERR_CLOSED']);
+// A response head a proxy must not guess at (RFC 9112 6.3, 11.2): nginx's `invalid_header`.
+const INVALID_HEAD_CODES = new Set([
+  'H1_ERR_BAD_STATUS',
+  'H1_ERR_BAD_HEADER',
+  'H1_ERR_BAD_LENGTH',
+  'H1_ERR_BAD_TE',
+  'H1_ERR_CL_AND_TE',
+  'H1_ERR_BARE_LF',
+  'H1_ERR_HEAD_TOO_LARGE',
+]);
 
 /**
  * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
@@ -254,7 +270,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     if (err instanceof NextUpstreamError) return;
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
-    const code = (err as { code?: string }).code ?? '';
+    // Our client's errors carry one catalogue code and the detail in `reason` (src/shared/errors.ts).
+    const code = err instanceof H1Error ? err.reason : ((err as { code?: string }).code ?? '');
     const failure = this.#failure(code);
     if (failure !== undefined) {
       this.#endpoint = undefined;
@@ -288,11 +305,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     if (!this.#started) {
       // Nothing reached the endpoint: a connect failure (counted against it for passive health).
       if (refusedBeforeConnect(code)) return undefined;
-      return code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connect-timeout' : 'connect-error';
+      return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'H1_ERR_CONNECT_TIMEOUT'
+        ? 'connect-timeout'
+        : 'connect-error';
     }
     if (this.#responded) return undefined;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
-    if (code.startsWith('HPE_')) return 'invalid_header';
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'H1_ERR_READ_TIMEOUT') return 'timeout';
+    if (code.startsWith('HPE_') || INVALID_HEAD_CODES.has(code)) return 'invalid_header';
     return BROKEN_CODES.has(code) ? 'error' : undefined;
   }
 
@@ -370,7 +389,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 }
 
 /**
- * Errors undici raises about the request itself (invalid argument, unsupported feature) before any connection
+ * Errors undici (or our H1 client) raises about the request itself (invalid argument, unsupported feature) before any connection
  * is attempted: they say nothing about the endpoint, so they never count as connect failures nor retry
  * (issue 10 item 2: four `*` requests used to eject every endpoint).
  */
@@ -379,6 +398,7 @@ function refusedBeforeConnect(code: string): boolean {
     code === '' ||
     code === 'UND_ERR_INVALID_ARG' ||
     code === 'UND_ERR_NOT_SUPPORTED' ||
+    code === 'H1_ERR_INVALID_REQUEST' ||
     code.startsWith('ERR_INVALID')
   );
 }

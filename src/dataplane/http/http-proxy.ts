@@ -1,15 +1,29 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { buildConnector, Pool } from 'undici';
+import { buildConnector, type Dispatcher, Pool } from 'undici';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import type { H1Request } from '../upstream/h1-client.ts';
+import { H1Pool } from '../upstream/h1-pool.ts';
 import type { UpstreamTlsOptions } from '../upstream/upstream-tls.ts';
 import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
- * Connection pools to endpoints (one undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
+ * Connection pools to endpoints (one H1Pool or undici Pool per endpoint id, keep-alive) that survive snapshot swaps,
  * plus the header rewriting shared by the HTTP proxy path.
  */
+
+/** Which HTTP/1.1 client carries proxied plain-HTTP requests: ours (h1-pool.ts) or undici's Pool. */
+export type UpstreamClient = 'raw' | 'undici';
+
+/** What the exchange needs of a pool; undici's Pool and our H1Pool both provide it. */
+export interface UpstreamPool {
+  dispatch(request: H1Request, handler: Dispatcher.DispatchHandler): boolean;
+  close(): Promise<void>;
+  destroy(): Promise<void>;
+  readonly closed: boolean;
+  readonly destroyed: boolean;
+}
 
 /**
  * Owns the upstream pools, one per endpoint id and connect settings (timeout, TLS): two backends over one pod
@@ -17,18 +31,30 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
  * connection. Pools are created on first use and pruned when no backend of the snapshot uses their key any more.
  */
 export class PoolMap {
-  #pools = new Map<string, { origin: string; pool: Pool }>();
+  #pools = new Map<string, { origin: string; pool: UpstreamPool }>();
   #keepAliveTimeoutMs: number;
   #maxConnections: number | undefined;
+  #client: UpstreamClient;
 
-  /** `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection. */
-  constructor(options: { keepAliveTimeoutMs?: number; maxConnections?: number } = {}) {
+  /**
+   * `maxConnections`: per endpoint; beyond it requests wait in the pool's queue for a free connection.
+   * `client`: which HTTP/1.1 client the pools use (default raw: ours, h1-pool.ts).
+   */
+  constructor(
+    options: { keepAliveTimeoutMs?: number; maxConnections?: number; client?: UpstreamClient } = {},
+  ) {
     this.#keepAliveTimeoutMs = options.keepAliveTimeoutMs ?? 4_000;
     this.#maxConnections = options.maxConnections;
+    this.#client = options.client ?? 'raw';
+  }
+
+  /** The client the pools use. */
+  get client(): UpstreamClient {
+    return this.#client;
   }
 
   /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
-  get(endpoint: EndpointState, backend: BackendState): Pool {
+  get(endpoint: EndpointState, backend: BackendState): UpstreamPool {
     const key = poolKey(endpoint.id, backend);
     const tls = backend.tls;
     const entry = this.#pools.get(key);
@@ -37,17 +63,26 @@ export class PoolMap {
     }
     if (entry !== undefined) void entry.pool.close().catch(noop);
     const origin = originOf(endpoint, tls);
+    const connectMs = backend.config.timeouts.connectMs;
     // headersTimeout/bodyTimeout are set per request (exchange.ts), so only connect settings are in the key.
-    const pool = new Pool(origin, {
-      connectTimeout: backend.config.timeouts.connectMs,
-      keepAliveTimeout: this.#keepAliveTimeoutMs,
-      pipelining: 1,
-      ...(tls !== undefined
-        ? { connect: connectTls(tls, backend.config.timeouts.connectMs), allowH2: false }
-        : {}),
-      // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
-      ...(this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {}),
-    });
+    // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
+    const cap = this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {};
+    // Our client speaks plain TCP only: TLS upstreams (backend-protocol HTTPS, proxy-ssl-*) stay on undici,
+    // whose connector carries the verification options (docs/architecture.md, "Upstream clients").
+    const pool: UpstreamPool =
+      this.#client === 'raw' && tls === undefined
+        ? new H1Pool(endpoint.address, endpoint.port, {
+            connectTimeout: connectMs,
+            keepAliveTimeout: this.#keepAliveTimeoutMs,
+            ...cap,
+          })
+        : new Pool(origin, {
+            connectTimeout: connectMs,
+            keepAliveTimeout: this.#keepAliveTimeoutMs,
+            pipelining: 1,
+            ...(tls !== undefined ? { connect: connectTls(tls, connectMs), allowH2: false } : {}),
+            ...cap,
+          });
     this.#pools.set(key, { origin, pool });
     return pool;
   }
@@ -63,6 +98,17 @@ export class PoolMap {
     for (const b of backends) for (const e of b.config.endpoints) live.add(poolKey(e.id, b));
     for (const [key, entry] of this.#pools) {
       if (live.has(key)) continue;
+      this.#pools.delete(key);
+      void entry.pool.close().catch(noop);
+    }
+  }
+
+  /** Closes the pools of endpoint ids no backend lists any more (the endpoint-only fast path of prune). */
+  pruneEndpoints(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const gone = new Set(ids);
+    for (const [key, entry] of this.#pools) {
+      if (!gone.has(key.slice(0, key.indexOf(' ')))) continue;
       this.#pools.delete(key);
       void entry.pool.close().catch(noop);
     }

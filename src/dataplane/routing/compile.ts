@@ -197,3 +197,56 @@ function hstsValue(h: HstsPolicy): string {
   if (h.preload) v += '; preload';
   return v;
 }
+
+// Which hosts route to which backend, per (frozen) host list: built once, reused while the list is the same.
+const hostsByBackend = new WeakMap<readonly VirtualHost[], Map<string, VirtualHost[]>>();
+
+function hostsOf(hosts: readonly VirtualHost[]): Map<string, VirtualHost[]> {
+  let index = hostsByBackend.get(hosts);
+  if (index !== undefined) return index;
+  index = new Map();
+  for (const vhost of hosts) {
+    for (const r of vhost.routes) {
+      for (const id of r.canary === undefined ? [r.backend] : [r.backend, r.canary.backend]) {
+        const list = index.get(id);
+        if (list === undefined) index.set(id, [vhost]);
+        else if (!list.includes(vhost)) list.push(vhost);
+      }
+    }
+  }
+  if (Object.isFrozen(hosts)) hostsByBackend.set(hosts, index);
+  return index;
+}
+
+/**
+ * The endpoint-only fast path of compileSnapshot: `snapshot` carries the very same host list as `previous`,
+ * so only the hosts routing to a backend in `changed` (whose upstream state is new) are compiled again;
+ * every other host is the previous compiled object. Equal to compileSnapshot(snapshot, resolve, previous).
+ */
+export function recompileBackends<B>(
+  snapshot: Snapshot,
+  resolve: (id: string) => B | undefined,
+  previous: CompiledConfig<B>,
+  changed: Iterable<string>,
+): CompiledConfig<B> {
+  const index = hostsOf(snapshot.hosts);
+  const exact = new Map(previous.exact);
+  const wildcard = new Map(previous.wildcard);
+  const byVhost = new Map(previous.byVhost);
+  let catchAll = previous.catchAll;
+  const done = new Set<VirtualHost>();
+  for (const id of changed) {
+    for (const vhost of index.get(id) ?? []) {
+      if (done.has(vhost)) continue;
+      done.add(vhost);
+      const host = compileHost(vhost, resolve);
+      byVhost.set(vhost, host);
+      const name = vhost.hostname.toLowerCase();
+      // Two VirtualHosts never share a name in a snapshot (the builder merges them); the last one wins as above.
+      if (name === '*') catchAll = host;
+      else if (name.startsWith('*.')) wildcard.set(name.slice(2), host);
+      else exact.set(name, host);
+    }
+  }
+  return { snapshot, exact, wildcard, catchAll, byVhost };
+}

@@ -39,7 +39,10 @@ export class Upstreams {
   #now: () => number;
   #random: () => number;
   #endpoints = new Map<string, EndpointState>();
+  /** How many backends list each endpoint id: patch() only touches endpoints one backend owns. */
+  #refs = new Map<string, number>();
   #backends = new Map<string, BackendState>();
+  #ctx: BackendContext | undefined;
   /** Checkers by `${endpointId} ${path}`, and which backends each one reports for. */
   #checkers = new Map<string, HealthChecker>();
   #checkBackends = new Map<string, string[]>();
@@ -62,8 +65,10 @@ export class Upstreams {
    */
   update(backends: readonly Backend[], certificates: readonly Certificate[] = []): void {
     const endpoints = new Map<string, EndpointState>();
+    const refs = new Map<string, number>();
     for (const b of backends) {
       for (const e of b.endpoints) {
+        refs.set(e.id, (refs.get(e.id) ?? 0) + 1);
         if (endpoints.has(e.id)) continue;
         let state = this.#endpoints.get(e.id);
         if (state) state.apply(e, b.health.passive);
@@ -86,22 +91,66 @@ export class Upstreams {
         states.set(b.id, previous);
         continue;
       }
-      const state = new BackendState(b, ctx, previous);
-      if (state.problem !== undefined && state.problem !== previous?.problem) {
-        this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
-      }
-      const path = b.health.active?.path;
-      if (path !== undefined && !CHECK_PATH.test(path) && previous?.config.health.active?.path !== path) {
-        this.#options.onConfigProblem?.(
-          b,
-          `active health check off: path ${JSON.stringify(path)} is invalid`,
-        );
-      }
-      states.set(b.id, state);
+      states.set(b.id, this.#state(b, ctx, previous));
     }
     this.#endpoints = endpoints;
+    this.#refs = refs;
     this.#backends = states;
+    this.#ctx = ctx;
     this.#reconcileChecks(backends);
+  }
+
+  /**
+   * The endpoint-only fast path of update(): `changed` are new Backend objects for ids already here, over the
+   * same certificates, none with an active health check, and every endpoint they list (before or after) is
+   * listed by no other backend. Returns the endpoint ids that left (their pools can go), or undefined, having
+   * changed nothing, when those conditions do not hold: call update() then. Same result as update().
+   */
+  patch(changed: readonly Backend[]): string[] | undefined {
+    const ctx = this.#ctx;
+    if (ctx === undefined) return undefined;
+    for (const b of changed) {
+      const previous = this.#backends.get(b.id);
+      if (previous === undefined || b.health.active !== undefined) return undefined;
+      if (previous.config.health.active !== undefined) return undefined;
+      const mine = new Set(previous.config.endpoints.map((e) => e.id));
+      for (const e of previous.config.endpoints) if (this.#refs.get(e.id) !== 1) return undefined;
+      for (const e of b.endpoints) if (!mine.has(e.id) && this.#refs.has(e.id)) return undefined;
+    }
+    const gone: string[] = [];
+    for (const b of changed) {
+      const previous = this.#backends.get(b.id) as BackendState;
+      const now = new Set<string>();
+      for (const e of b.endpoints) {
+        if (now.has(e.id)) continue;
+        now.add(e.id);
+        const state = this.#endpoints.get(e.id);
+        if (state) state.apply(e, b.health.passive);
+        else
+          this.#endpoints.set(e.id, new EndpointState(e, b.health.passive, this.#now, this.#options.onEject));
+        this.#refs.set(e.id, 1);
+      }
+      for (const e of previous.config.endpoints) {
+        if (now.has(e.id)) continue;
+        this.#endpoints.delete(e.id);
+        this.#refs.delete(e.id);
+        gone.push(e.id);
+      }
+      this.#backends.set(b.id, this.#state(b, ctx, previous));
+    }
+    return gone;
+  }
+
+  #state(b: Backend, ctx: BackendContext, previous: BackendState | undefined): BackendState {
+    const state = new BackendState(b, ctx, previous);
+    if (state.problem !== undefined && state.problem !== previous?.problem) {
+      this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
+    }
+    const path = b.health.active?.path;
+    if (path !== undefined && !CHECK_PATH.test(path) && previous?.config.health.active?.path !== path) {
+      this.#options.onConfigProblem?.(b, `active health check off: path ${JSON.stringify(path)} is invalid`);
+    }
+    return state;
   }
 
   /** The backend of the current snapshot with that id. */

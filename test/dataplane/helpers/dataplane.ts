@@ -31,6 +31,8 @@ export async function startDataplane(overrides: Partial<DataplaneOptions> = {}):
     requestHeaderTimeoutMs: 10_000,
     keepAliveTimeoutMs: 5_000,
     logger: pino({ level: 'debug' }, sink),
+    // The whole dataplane suite runs with either upstream client: STICKY_TEST_UPSTREAM_CLIENT=raw|undici.
+    upstreamClient: process.env.STICKY_TEST_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'raw',
     ...overrides,
   });
   await dp.start();

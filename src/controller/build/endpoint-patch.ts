@@ -1,0 +1,134 @@
+import type { Backend } from '../../snapshot/types.ts';
+import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import { type PortRef, resolveEndpoints } from './endpoints.ts';
+import { asArray, isRecord, metadataOf, str } from './meta.ts';
+import type { ViewIndex } from './view-index.ts';
+
+/** The parts of a build result the fast path reads. */
+export interface Patchable {
+  body: { backends: readonly Backend[] };
+  diagnostics: readonly Diagnostic[];
+}
+
+/** What the fast path needs of the last full or patched build. */
+export interface LastBuild<R extends Patchable> {
+  view: ClusterView;
+  options: BuildOptions;
+  result: R;
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * The endpoint-only fast path (Contour's endpointslicetranslator idea): when `view` differs from the last one
+ * only in its EndpointSlices, the new body is the last one with the backends of the touched Services
+ * re-resolved; hosts, certificates, diagnostics and statuses are the very same objects. Returns undefined
+ * whenever the result could differ from a full build in any other way (another list changed, an address is
+ * refused, a port name looks like a number): the caller then builds in full. `index` indexes `view`.
+ */
+export function patchEndpoints<R extends Patchable>(
+  last: LastBuild<R> | undefined,
+  view: ClusterView,
+  options: BuildOptions,
+  index: () => ViewIndex,
+): R | undefined {
+  if (last === undefined || !view || !onlySlicesChanged(last, view, options)) return undefined;
+  const touched = touchedServices(last.view.endpointSlices, view.endpointSlices);
+  if (touched === undefined) return undefined;
+  // A diagnostic on a slice that changed (a refused address) may go away: only the full build knows.
+  if (
+    last.result.diagnostics.some(
+      (d) =>
+        d.object.kind === 'EndpointSlice' && touched.slices.has(`${d.object.namespace}/${d.object.name}`),
+    )
+  )
+    return undefined;
+  if (touched.services.size === 0) return last.result;
+  const idx = index();
+  const old = last.result.body.backends;
+  let backends: Backend[] | undefined;
+  for (let i = 0; i < old.length; i++) {
+    const b = old[i] as Backend;
+    const { namespace, name, port } = b.service;
+    if (port === '' || !touched.services.has(`${namespace}/${name}`)) continue;
+    const ref = portRef(idx, namespace, name, port);
+    if (ref === undefined) return undefined;
+    let refused = false;
+    const screen = {
+      allowLoopback: options.allowLoopbackEndpoints === true,
+      refuse: () => {
+        refused = true;
+      },
+    };
+    const { endpoints } = resolveEndpoints(idx, namespace, name, ref, screen);
+    // A refused address is a diagnostic on the slice: only the full build reports it.
+    if (refused) return undefined;
+    backends ??= old.slice();
+    backends[i] = { ...b, endpoints };
+  }
+  if (backends === undefined) return last.result;
+  return { ...last.result, body: { ...last.result.body, backends } };
+}
+
+function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, options: BuildOptions): boolean {
+  const v = last.view;
+  return (
+    v.ingresses === view.ingresses &&
+    v.ingressClasses === view.ingressClasses &&
+    v.services === view.services &&
+    v.secrets === view.secrets &&
+    v.stickyRoutes === view.stickyRoutes &&
+    // The store keeps the rejected list's identity until a decode result changes (store.ts).
+    (v.rejected === view.rejected ||
+      ((v.rejected ?? []).length === 0 && (view.rejected ?? []).length === 0)) &&
+    last.options.ingressClass === options.ingressClass &&
+    last.options.defaultCertificate === options.defaultCertificate &&
+    last.options.allowLoopbackEndpoints === options.allowLoopbackEndpoints
+  );
+}
+
+/**
+ * `namespace/service` of every slice added, removed or replaced between the two lists (by identity: the store
+ * replaces a changed object). Undefined when a slice is not one a full build would index the same way.
+ */
+function touchedServices(before: readonly unknown[], after: readonly unknown[]): Touched | undefined {
+  const touched: Touched = { services: new Set(), slices: new Set() };
+  if (before === after) return touched;
+  const was = new Set<unknown>(before);
+  const now = new Set<unknown>(after);
+  for (const s of after) if (!was.has(s) && !addService(touched, s)) return undefined;
+  for (const s of before) if (!now.has(s) && !addService(touched, s)) return undefined;
+  return touched;
+}
+
+interface Touched {
+  /** `namespace/service` of the slices that changed. */
+  services: Set<string>;
+  /** `namespace/name` of the slices that changed. */
+  slices: Set<string>;
+}
+
+function addService(touched: Touched, slice: unknown): boolean {
+  if (!isRecord(slice)) return false;
+  const m = metadataOf(slice);
+  const namespace = str(m.namespace) ?? 'default';
+  touched.slices.add(`${namespace}/${str(m.name) ?? ''}`);
+  const labels = isRecord(m.labels) ? m.labels : {};
+  const service = str(labels[SERVICE_NAME_LABEL]);
+  // A slice of no Service feeds no backend; one of a Service does, whatever its other fields say.
+  if (service) touched.services.add(`${namespace}/${service}`);
+  return true;
+}
+
+/**
+ * The port as the route named it. The backend keeps only its text: digits were a number, unless the Service
+ * also has a port with that name (garbage input), where only the full build knows which one was meant.
+ */
+function portRef(index: ViewIndex, namespace: string, name: string, port: string): PortRef | undefined {
+  if (!/^\d+$/.test(port)) return { name: port };
+  if (String(Number(port)) !== port) return undefined;
+  const spec = index.service(namespace, name)?.spec;
+  const ports = isRecord(spec) ? asArray<unknown>(spec.ports) : [];
+  if (ports.some((p) => isRecord(p) && p.name === port)) return undefined;
+  return { number: Number(port) };
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { generateView, withIngressChange, withSliceChange } from '../../bench/lib/cp-view.ts';
+import { applyDelta, snapshotDelta } from '../../cmd/cluster/snapshot-delta.ts';
+import { SnapshotPublisher } from '../../src/controller/publisher.ts';
+import type { ClusterView } from '../../src/controller/view.ts';
+import { canonicalJson, finalizeSnapshot, type Snapshot, SnapshotHasher } from '../../src/snapshot/index.ts';
+import { makeCert } from '../dataplane/helpers/certs.ts';
+
+// What crosses node:cluster IPC: plain JSON.
+const overIpc = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+test('`--workers` get endpoint-only changes as deltas that rebuild the primary snapshot exactly', async () => {
+  const pem = await makeCert(['bench']);
+  const sent: Snapshot[] = [];
+  const publisher = new SnapshotPublisher({ ingressClass: 'sticky', allowLoopbackEndpoints: true }, (s) =>
+    sent.push(s),
+  );
+  let view: ClusterView = generateView(60, 8080, pem);
+  publisher.publish(view);
+  // The worker's side: the first snapshot whole, as worker.ts re-freezes it.
+  const hasher = new SnapshotHasher();
+  const { version, hash, ...body } = overIpc(sent[0]!);
+  let worker: Snapshot | undefined = finalizeSnapshot(body, version, hasher);
+  assert.equal(worker.hash, hash);
+  let deltas = 0;
+  for (let k = 0; k < 40; k++) {
+    // Mostly EndpointSlice events (pods scaling), now and then an Ingress edit (a whole snapshot).
+    view =
+      k % 10 === 9
+        ? withIngressChange(view, 1 + (k % 59), k)
+        : withSliceChange(view, 1 + ((k * 7) % 59), 8080, 1 + (k % 4));
+    const before = sent.length;
+    publisher.publish(view);
+    if (sent.length === before) continue;
+    const previous = sent[before - 1]!;
+    const next = sent[before]!;
+    const delta = snapshotDelta(previous, next);
+    if (delta === undefined) {
+      const { version: v, hash: h, ...b } = overIpc(next);
+      worker = finalizeSnapshot(b, v, hasher);
+      assert.equal(worker.hash, h);
+      continue;
+    }
+    deltas++;
+    // Only the backends of Services whose slices changed since the last snapshot sent (a change that
+    // published nothing, e.g. back to the same endpoints, may leave one more), never the whole list.
+    assert.ok(delta.changed.length <= 2, `k ${k}: ${delta.changed.length} backends in the delta`);
+    worker = applyDelta(worker, overIpc(delta), hasher);
+    assert.ok(worker !== undefined);
+    assert.equal(worker.hash, next.hash);
+    assert.equal(canonicalJson(worker), canonicalJson(next));
+  }
+  assert.ok(deltas >= 20, `${deltas} deltas of 40 changes`);
+});
+
+test('a delta for another base is refused, so the worker asks for the whole snapshot', async () => {
+  const pem = await makeCert(['bench']);
+  const sent: Snapshot[] = [];
+  const publisher = new SnapshotPublisher({ ingressClass: 'sticky', allowLoopbackEndpoints: true }, (s) =>
+    sent.push(s),
+  );
+  let view: ClusterView = generateView(5, 8080, pem);
+  publisher.publish(view);
+  view = withSliceChange(view, 1, 8080, 2);
+  publisher.publish(view);
+  view = withSliceChange(view, 2, 8080, 1);
+  publisher.publish(view);
+  const delta = snapshotDelta(sent[1], sent[2]!);
+  assert.ok(delta !== undefined);
+  // The worker still has the first snapshot (it missed one): the delta does not fit it.
+  assert.equal(applyDelta(sent[0], delta, new SnapshotHasher()), undefined);
+  assert.equal(applyDelta(undefined, delta, new SnapshotHasher()), undefined);
+});
