@@ -97,6 +97,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   local(status: number, hsts?: string, extra?: readonly string[]): void {
     this.record.status = status;
     this.#done = true;
+    // The client is gone (an h2 stream reset, a closed socket): writing would throw on a destroyed h2 stream.
+    if (this.#closed || clientGone(this.res)) return;
     if (this.res.headersSent) {
       this.res.destroy();
       return;
@@ -401,6 +403,14 @@ function refusedBeforeConnect(code: string): boolean {
     code === 'H1_ERR_INVALID_REQUEST' ||
     code.startsWith('ERR_INVALID')
   );
+}
+
+/** The response can no longer be written: HTTP/1.1 socket destroyed, or the HTTP/2 stream reset/closed. */
+function clientGone(res: ServerResponse): boolean {
+  // An h2 stream being closed (RST_STREAM, connection gone) reports `closed` before `destroyed`, and its
+  // request's 'aborted' fires in between: the upstream client's error handler runs then.
+  const stream = (res as { stream?: { destroyed: boolean; closed: boolean } }).stream;
+  return stream !== undefined ? stream.destroyed || stream.closed : res.destroyed;
 }
 
 function onResponseClose(this: Tagged): void {
