@@ -47,6 +47,7 @@ export function upgradeRequestOf(req: Http2ServerRequest): IncomingMessage {
     // The session's TLS socket (through node's proxy): address, TLS version, SNI, as on HTTP/1.1.
     socket: req.socket,
     httpVersionMajor: 2,
+    stream: req.stream,
     readableDidRead: false,
     destroyed: false,
   };

@@ -141,6 +141,9 @@ function peek(
   socket.on('data', onData);
   socket.on('error', finish);
   socket.on('close', finish);
+  // A socket handed over by the PROXY protocol front was paused there: a 'data' listener alone does not
+  // restart a stream paused explicitly, and the peek would wait for its timeout.
+  socket.resume();
 }
 
 /**
