@@ -253,6 +253,13 @@ export class ConnectTimeoutError extends coded('STICKY_ERR_PROXY_CONNECT_TIMEOUT
     'The endpoint counts a failure toward passive health and the next one is tried; check the pod and its network.',
 }) {}
 
+/** An h2 WebSocket tunnel (RFC 8441) got an upgrade answer head it could not turn into an h2 response. */
+export class H2TunnelHeadError extends coded('STICKY_ERR_PROXY_H2_TUNNEL_HEAD', {
+  meaning: 'The answer to a WebSocket over HTTP/2 (extended CONNECT) had an unreadable or oversize head.',
+  action:
+    'That stream was reset; the client may retry. Check what the backend answers to WebSocket upgrades.',
+}) {}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -281,4 +288,5 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   RegexError,
   BodyTooLargeError,
   ConnectTimeoutError,
+  H2TunnelHeadError,
 ];
