@@ -6,7 +6,7 @@ import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
 import { type Backend, emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
-import { type H2Front, installHttp2 } from './front/h2-front.ts';
+import type { H2Front } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
 import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
 import {
@@ -199,19 +199,20 @@ export class Dataplane {
         this.#upgrades.handle(this.#config, req, socket, head, secure),
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
-    this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets, o.http2 === true);
-    if (o.http2 === true) {
-      const h2Limits = {
-        maxConcurrentStreams: o.http2MaxConcurrentStreams ?? 128,
-        maxHeaderListSize: o.maxHeaderSize,
-        idleTimeoutMs: o.keepAliveTimeoutMs,
-      };
-      this.#h2 = installHttp2(this.#https, h2Limits, {
-        request: handlers.request,
-        upgrade: handlers.upgrade,
-        malformed: (res) => sendAnswer(res, errorAnswer(400, undefined, false)),
-      });
-    }
+    const http2 =
+      o.http2 === true
+        ? {
+            limits: {
+              maxConcurrentStreams: o.http2MaxConcurrentStreams ?? 128,
+              maxHeaderListSize: o.maxHeaderSize,
+              idleTimeoutMs: o.keepAliveTimeoutMs,
+            },
+            malformed: (res: ServerResponse) => sendAnswer(res, errorAnswer(400, undefined, false)),
+          }
+        : undefined;
+    const tls = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets, http2);
+    this.#https = tls.server;
+    this.#h2 = tls.h2;
     // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
     this.#passthroughFront = installPassthrough(this.#https, {
       table: () => this.#passthrough,

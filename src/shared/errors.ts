@@ -299,6 +299,13 @@ export class H1Error extends StickyError {
   }
 }
 
+/** An h2 WebSocket tunnel (RFC 8441) got an upgrade answer head it could not turn into an h2 response. */
+export class H2TunnelHeadError extends coded('STICKY_ERR_PROXY_H2_TUNNEL_HEAD', {
+  meaning: 'The answer to a WebSocket over HTTP/2 (extended CONNECT) had an unreadable or oversize head.',
+  action:
+    'That stream was reset; the client may retry. Check what the backend answers to WebSocket upgrades.',
+}) {}
+
 /** A catalogue entry: a StickyError subclass with its code and documentation. */
 export interface CatalogueEntry {
   readonly name: string;
@@ -328,6 +335,6 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   BodyTooLargeError,
   ConnectTimeoutError,
   NextUpstreamError,
-
   H1Error,
+  H2TunnelHeadError,
 ];

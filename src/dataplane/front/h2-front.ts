@@ -73,7 +73,8 @@ type Counted = Http2Session & { [kOpen]?: number; [kResets]?: { since: number; c
 
 /**
  * Puts the ALPN switch in place of node's own HTTP/1.1 'secureConnection' handling on `server`, which must
- * offer `h2` in ALPNProtocols. Listeners added before this call (node's) see only HTTP/1.1 sockets.
+ * offer `h2` in ALPNProtocols. Call it before adding any 'secureConnection' listener of ours: the ones
+ * present now (node's) see only HTTP/1.1 sockets; ones added later see every connection.
  */
 export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2Handlers): H2Front {
   const http1 = server.listeners('secureConnection') as ((s: TLSSocket) => void)[];

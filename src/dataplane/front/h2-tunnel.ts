@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { constants, type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
 import { Duplex } from 'node:stream';
+import { H2TunnelHeadError } from '../../shared/errors.ts';
 
 /**
  * WebSockets over HTTP/2 (RFC 8441 extended CONNECT) on the WebSocket path we already have: the CONNECT stream
@@ -47,6 +48,7 @@ export function upgradeRequestOf(req: Http2ServerRequest): IncomingMessage {
     // The session's TLS socket (through node's proxy): address, TLS version, SNI, as on HTTP/1.1.
     socket: req.socket,
     httpVersionMajor: 2,
+    stream: req.stream,
     readableDidRead: false,
     destroyed: false,
   };
@@ -87,12 +89,12 @@ export class H2TunnelSocket extends Duplex {
     const end = head.indexOf('\r\n\r\n');
     if (end === -1) {
       this.#head = head;
-      done(head.length > MAX_HEAD ? new Error('response head too large') : null);
+      done(head.length > MAX_HEAD ? new H2TunnelHeadError('response head too large') : null);
       return;
     }
     this.#head = undefined;
     if (!respond(stream, head.subarray(0, end).toString('latin1'))) {
-      done(new Error('malformed response head'));
+      done(new H2TunnelHeadError('malformed response head'));
       return;
     }
     const rest = head.subarray(end + 4);

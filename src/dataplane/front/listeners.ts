@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type DataplaneObserver, notifyRejected } from '../observe/observer.ts';
 import { upgradeKind } from '../routing/decide.ts';
+import { type H2Front, type H2Limits, installHttp2 } from './h2-front.ts';
 import { adoptTlsAddress } from './proxy-accept.ts';
 import { contextOptions, type TlsContexts } from './tls-context.ts';
 import type { TicketKeys } from './tls-tickets.ts';
@@ -67,9 +68,15 @@ export function createPlainListener(
   return server;
 }
 
+/** HTTP/2 on the HTTPS listener (--http2): its session limits and the answer to a malformed request. */
+export interface Http2Setup {
+  limits: H2Limits;
+  malformed(res: ServerResponse): void;
+}
+
 /**
- * The HTTPS listener: SNI picks the certificate, TLS 1.2+, ALPN http/1.1, or `h2` first then http/1.1 with
- * `http2` (the h2 sessions are installed by the caller: h2-front.ts).
+ * The HTTPS listener: SNI picks the certificate, TLS 1.2+, ALPN http/1.1, or with `http2` `h2` first then
+ * http/1.1 (h2-front.ts). `h2` is the open h2 sessions (drain, close), undefined without `http2`.
  */
 export function createTlsListener(
   limits: ListenerLimits,
@@ -77,8 +84,8 @@ export function createTlsListener(
   contexts: TlsContexts,
   observer: DataplaneObserver | undefined,
   tickets: TicketKeys,
-  http2 = false,
-): HttpsServer {
+  http2?: Http2Setup,
+): { server: HttpsServer; h2: H2Front | undefined } {
   const server = createHttpsServer({
     ...serverOptions(limits),
     ...contextOptions(contexts.defaultPem),
@@ -86,6 +93,12 @@ export function createTlsListener(
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
   });
+  // First, while node's own HTTP/1.1 handler is the only 'secureConnection' listener: the ALPN switch takes
+  // its place; everything added below (PROXY address, handshake metrics) runs for h2 and http/1.1 alike.
+  const h2 =
+    http2 === undefined
+      ? undefined
+      : installHttp2(server, http2.limits, { ...handlers, malformed: http2.malformed });
   // Before node's HTTP layer sees the TLS socket: a PROXY-protocol client address replaces the kernel peer.
   server.prependListener('secureConnection', adoptTlsAddress);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.request(req, res, true));
@@ -110,7 +123,7 @@ export function createTlsListener(
   capConnections(server, limits, observer);
   // Session tickets are encrypted with the server's (initial) context keys, whatever context SNI selects.
   tickets.attach(server);
-  return server;
+  return { server, h2 };
 }
 
 /** Replaces the certificate handshakes without SNI get (the snapshot's default changed). */

@@ -21,7 +21,9 @@ export function requestFacts(
   record.startTime = Date.now();
   record.startMono = performance.now();
   record.method = req.method ?? '';
-  if (req.httpVersionMajor === 2) record.protocol = 'h2';
+  // An h2 request (compat API, or an extended CONNECT) has its stream; httpVersionMajor is what an HTTP/1.1
+  // request line claims, and node's parser accepts `HTTP/2.0` there.
+  if ((req as { stream?: unknown }).stream !== undefined) record.protocol = 'h2';
   if (secure) {
     const socket = req.socket as TLSSocket & { servername?: string | false };
     record.tlsVersion = socket.getProtocol() ?? '';

@@ -87,7 +87,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.req = req;
     this.res = res;
     this.record = record;
-    this.#h2 = req.httpVersionMajor === 2;
+    // Not httpVersionMajor: node's HTTP/1.1 parser accepts a request line saying HTTP/2.0 (the fuzz test).
+    this.#h2 = (req as Partial<H2Request>).stream !== undefined;
     (res as Tagged)[kExchange] = this;
     // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
     res.on('close', onResponseClose);

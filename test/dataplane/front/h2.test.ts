@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import type { ClientHttp2Session } from 'node:http2';
+import { type ClientHttp2Session, connect as connectH2 } from 'node:http2';
+import { connect as netConnect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import WebSocket from 'ws';
 import type { RequestRecord } from '../../../src/dataplane/observe/observer.ts';
 import {
@@ -130,6 +132,28 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     assert.equal(r?.host, 'app.test');
     assert.match(r?.tlsVersion ?? '', /^TLSv1\.[23]$/);
     assert.equal(r?.protocol, 'h2');
+  });
+
+  test('an HTTP/1.1 request line claiming HTTP/2.0 is still an HTTP/1.1 request (no h2 code path, no crash)', async () => {
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = netConnect(t.dp.ports.http, '127.0.0.1');
+      let got = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => {
+        got += d;
+      });
+      socket.once('close', () => resolve(got));
+      socket.once('error', reject);
+      socket.write('POST /v2 HTTP/2.0\r\nHost: app.test\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi');
+    });
+    assert.match(answer, /^HTTP\/1\.1 /);
+    const again = await request({
+      port: t.dp.ports.https,
+      secure: true,
+      host: 'app.test',
+      path: '/after-v2',
+    });
+    assert.equal(again.status, 200);
   });
 
   test('Host that disagrees with :authority is a malformed request: 400, nothing reaches a backend', async () => {
@@ -338,6 +362,39 @@ describe('HTTP/2 for clients (--http2): one request path, HTTP/1.1 upstream', ()
     });
     assert.match(echoed, /^b[01]:hi$/);
     ws.close();
+  });
+
+  test('behind PROXY protocol and the passthrough peek, h2 sees the carried client address', async () => {
+    const d = await startDataplane({
+      http2: true,
+      proxyProtocol: { https: 'strict' },
+      proxyProtocolTrusted: ['127.0.0.0/8'],
+    });
+    d.dp.apply(
+      buildSnapshot({
+        hosts: [
+          { hostname: 'app.test', tls: true, routes: [{ backend: 'web' }] },
+          // A passthrough host makes the listener peek at every ClientHello before TLS.
+          { hostname: 'pt.test', routes: [{ backend: 'web' }], passthrough: 'web' },
+        ],
+        backends: [{ id: 'web', endpoints: [(backends[0] as TestBackend).port] }],
+      }),
+    );
+    const port = d.dp.ports.https;
+    // The header goes first on the connected TCP socket, then TLS (and ALPN h2) runs over it.
+    const raw = netConnect(port, '127.0.0.1');
+    await new Promise((r) => raw.once('connect', r));
+    raw.write('PROXY TCP4 203.0.113.9 10.0.0.1 5555 443\r\n');
+    const s = connectH2(`https://127.0.0.1:${port}`, {
+      createConnection: () =>
+        tlsConnect({ socket: raw, servername: 'app.test', ALPNProtocols: ['h2'], rejectUnauthorized: false }),
+    });
+    const res = await h2Request(s, { ':path': '/proxied', ':authority': 'app.test' });
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body) as { headers: Record<string, string> };
+    assert.equal(seen.headers['x-forwarded-for'], '203.0.113.9');
+    s.destroy();
+    await d.close();
   });
 
   test('shutdown sends GOAWAY: the in-flight request completes, the session ends', async () => {
