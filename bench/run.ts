@@ -2,7 +2,9 @@
  * `npm run bench`: sticky-ingress against HAProxy and nginx on loopback, each proxy pinned to core 0 and
  * wrk, the Node clients and the backends on core 1; interleaved rounds, medians, ratios to HAProxy.
  * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node,
- * --no-control (skip bench/control-plane.ts, which otherwise runs last).
+ * --no-control (skip bench/control-plane.ts, which otherwise runs last). Scenario `passthrough` is the SSL
+ * passthrough bench (bench/lib/passthrough.ts: terminating hosts without/with a passthrough host, the relay
+ * vs HAProxy `mode tcp`); `--scenarios passthrough` runs it alone.
  * Prints the table; writes bench/out/bench-<time>.json. See bench/RESULTS.md.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -12,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNginxConf, makeCertificate, type Topology, writeCertFiles } from './lib/configs.ts';
 import { CONTESTANTS, type Contestant, type RunningProxy, type ScenarioId } from './lib/contestants.ts';
+import { runPassthroughBench } from './lib/passthrough.ts';
 import { probe } from './lib/probe.ts';
 import { freePorts, ProcessGroup, pinSelf, waitForPort } from './lib/procs.ts';
 import { runScenario, type Settings } from './lib/scenarios.ts';
@@ -147,10 +150,9 @@ async function main(): Promise<void> {
   if (args['handshake-client'] === 'node') settings.handshakeClient = 'node';
   const only = args.only?.split(',');
   const list = CONTESTANTS.filter((c) => !only || only.includes(c.id));
-  const scenarios = (args.scenarios?.split(',') as ScenarioId[] | undefined) ?? [
-    ...ROUND_SCENARIOS,
-    'ws-idle',
-  ];
+  const asked = args.scenarios?.split(',') ?? [...ROUND_SCENARIOS, 'ws-idle', 'passthrough'];
+  const passthrough = asked.includes('passthrough');
+  const scenarios = asked.filter((s) => s !== 'passthrough') as ScenarioId[];
   ensureTools();
   if (cpus().length < 2) throw new Error('needs at least 2 CPUs (proxy on core 0, load on core 1)');
   const procs = new ProcessGroup();
@@ -158,6 +160,8 @@ async function main(): Promise<void> {
   pinSelf(LOAD_CPU);
   const started = Date.now();
   try {
+    if (passthrough) await passthroughBench(settings, procs);
+    if (scenarios.length === 0) return;
     const dir = procs.tempDir();
     const topology = await startBackends(procs, dir);
     const { running, skipped } = await startContestants(list, topology, procs);
@@ -181,6 +185,25 @@ async function main(): Promise<void> {
     await procs.close();
   }
   if (!args['no-control']) await runControlPlane();
+}
+
+/** The SSL-passthrough bench (bench/lib/passthrough.ts) on the same cores; prints its table, writes its JSON. */
+async function passthroughBench(settings: Settings, procs: ProcessGroup): Promise<void> {
+  const s = {
+    rounds: settings.rounds,
+    seconds: settings.seconds,
+    connections: settings.connections,
+    handshakeConcurrency: settings.handshakeConcurrency,
+    proxyCpu: PROXY_CPU,
+    loadCpu: LOAD_CPU,
+  };
+  const { table, medians } = await runPassthroughBench(procs, REPO, s);
+  console.log(`\nssl passthrough:\n${table}`);
+  const outDir = join(REPO, 'bench/out');
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `passthrough-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ settings: s, versions: versions(), medians }, null, 2));
+  console.error(`wrote ${file}`);
 }
 
 /** The control-plane bench (bench/control-plane.ts) as a child on both cores, output inherited. */

@@ -64,7 +64,7 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   },
   maxTunnels: {
     form: 'COUNT',
-    help: 'open WebSocket tunnels per process; beyond it upgrades get 503 (sticky_ingress_rejected_total)',
+    help: 'open WebSocket tunnels and SSL-passthrough relays per process; beyond it upgrades get 503 and new relays are closed (sticky_ingress_rejected_total)',
   },
   upstreamClient: {
     form: 'raw|undici',

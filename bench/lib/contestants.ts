@@ -127,7 +127,7 @@ function sticky(
 }
 
 /** Flags for `serve`; `observability: false` turns off both the access log and metrics. */
-function serveFlags(o: {
+export function serveFlags(o: {
   dir: string;
   ports: ProxyPorts;
   keyFile: string;
@@ -153,7 +153,7 @@ function serveFlags(o: {
 }
 
 /** Ready = the admin listener answers /readyz with 200, i.e. the first snapshot is live. */
-async function waitReady(adminPort: number, proc: Started): Promise<void> {
+export async function waitReady(adminPort: number, proc: Started): Promise<void> {
   await waitForPort(adminPort, proc);
   for (let i = 0; i < 200; i++) {
     const res = await fetch(`http://127.0.0.1:${adminPort}/readyz`).catch(() => undefined);

@@ -157,6 +157,7 @@ export class Dataplane {
       (secure) => this.#publicPort(secure),
       options.maxTunnels ?? 20_000,
       this.#limits,
+      () => this.#passthroughFront?.open ?? 0,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
     this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
@@ -218,6 +219,8 @@ export class Dataplane {
       table: () => this.#passthrough,
       observer: o.observer,
       timeoutMs: o.requestHeaderTimeoutMs,
+      // One budget with the WebSocket tunnels: each relay holds two sockets as long as the client likes.
+      admit: () => this.#upgrades.tunnels + (this.#passthroughFront?.open ?? 0) < (o.maxTunnels ?? 20_000),
     });
     this.#installProxyProtocol(this.#http, o.proxyProtocol?.http, true);
     this.#installProxyProtocol(this.#https, o.proxyProtocol?.https, false);

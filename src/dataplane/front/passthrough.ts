@@ -1,7 +1,13 @@
 import { connect, type Server, type Socket } from 'node:net';
 import { ConnectTimeoutError } from '../../shared/errors.ts';
 import type { Snapshot } from '../../snapshot/index.ts';
-import { type DataplaneObserver, notifyPassthrough } from '../observe/observer.ts';
+import {
+  type DataplaneObserver,
+  notifyPassthrough,
+  notifyRejected,
+  notifyRelayClose,
+  RequestRecord,
+} from '../observe/observer.ts';
 import { normalizeHost } from '../routing/router.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { Member } from '../upstream/balancers.ts';
@@ -60,6 +66,8 @@ export interface PassthroughContext {
   observer: DataplaneObserver | undefined;
   /** Time to receive the whole ClientHello (the TLS handshake limit). */
   timeoutMs: number;
+  /** False when one more relay would exceed --max-tunnels (shared with WebSocket tunnels): close it. */
+  admit(): boolean;
 }
 
 /** Open relays; close() ends them (shutdown). */
@@ -91,18 +99,30 @@ export function installPassthrough(server: Server, ctx: PassthroughContext): Pas
         terminate(socket);
         return;
       }
+      if (!ctx.admit()) {
+        notifyRejected(ctx.observer, 'tunnels');
+        socket.destroy();
+        return;
+      }
       let maglev = balancers.get(backend);
       if (maglev === undefined) {
         maglev = new MaglevBalancer();
         balancers.set(backend, maglev);
       }
       relays.add(socket);
-      socket.once('close', () => relays.delete(socket));
+      const record = relayRecord(socket, sni as string, backend);
+      socket.once('close', () => {
+        relays.delete(socket);
+        record.bytesIn = socket.bytesRead;
+        record.bytesOut = socket.bytesWritten;
+        record.totalMs = performance.now() - record.startMono;
+        notifyRelayClose(ctx.observer, record);
+      });
       // Our PROXY header first: whatever the client sends, even a PROXY-looking line, follows it as data.
       const version = backend.config.proxyProtocol;
       const first =
         version === undefined ? head : Buffer.concat([proxyHeaderFor(version, socket, sni), head]);
-      relay(socket, first, backend, maglev, ctx.observer, undefined);
+      relay(socket, first, { backend, maglev, observer: ctx.observer, record }, undefined);
     });
   });
   return {
@@ -168,14 +188,32 @@ export function pickBySource(
 }
 
 /** Relays the client's raw bytes to an endpoint picked by source hash; retries another on connect failure. */
-function relay(
-  client: Socket,
-  head: Buffer,
-  backend: BackendState,
-  maglev: MaglevBalancer,
-  observer: DataplaneObserver | undefined,
-  exclude: Set<string> | undefined,
-): void {
+/** One relay's fixed parts: where it goes, who hears about it, and its access-log record. */
+interface RelayTarget {
+  backend: BackendState;
+  maglev: MaglevBalancer;
+  observer: DataplaneObserver | undefined;
+  record: RequestRecord;
+}
+
+/** The access-log record of one relay: the SNI stands for host and path, the client for the rest. */
+function relayRecord(client: Socket, sni: string, backend: BackendState): RequestRecord {
+  const r = new RequestRecord();
+  r.clientAddress = client.remoteAddress ?? '';
+  r.startTime = Date.now();
+  r.startMono = performance.now();
+  r.host = sni;
+  r.sni = sni;
+  r.tunnel = true;
+  r.backendId = backend.config.id;
+  r.sourceNamespace = backend.config.source.namespace;
+  r.sourceName = backend.config.source.name;
+  r.status = 503;
+  return r;
+}
+
+function relay(client: Socket, head: Buffer, target: RelayTarget, exclude: Set<string> | undefined): void {
+  const { backend, maglev, observer, record } = target;
   const m = pickBySource(backend, maglev, client.remoteAddress ?? '', exclude);
   if (m === undefined || client.destroyed) {
     notifyPassthrough(observer, 'no_endpoint');
@@ -183,6 +221,8 @@ function relay(
     return;
   }
   const endpoint = m.state;
+  record.endpointId = endpoint.id;
+  record.status = 502;
   const timeouts = backend.config.timeouts;
   endpoint.acquire();
   const up = connect({ host: endpoint.address, port: endpoint.port });
@@ -196,6 +236,8 @@ function relay(
   };
   up.once('connect', () => {
     connected = true;
+    record.status = 200;
+    record.connectMs = performance.now() - record.startMono;
     notifyPassthrough(observer, 'relayed');
     up.setTimeout(timeouts.tunnelIdleMs, () => up.destroy());
     client.setTimeout(timeouts.tunnelIdleMs, () => client.destroy());
@@ -210,7 +252,8 @@ function relay(
     const tried = exclude ?? new Set<string>();
     tried.add(endpoint.id);
     if (tried.size <= backend.config.retries && !client.destroyed) {
-      relay(client, head, backend, maglev, observer, tried);
+      record.retries = tried.size;
+      relay(client, head, target, tried);
       return;
     }
     notifyPassthrough(observer, 'connect_failed');

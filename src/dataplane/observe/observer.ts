@@ -58,6 +58,11 @@ export interface DataplaneObserver {
   onProxyProtocol?(outcome: ProxyOutcome): void;
   /** One HTTPS connection's SNI peek ended in a relay (or failed one), or went to the terminating path. */
   onPassthrough?(outcome: PassthroughOutcome): void;
+  /**
+   * An SSL-passthrough relay ended: host and sni are the SNI, status 200 (relayed), 502 (no endpoint
+   * connected) or 503 (no endpoint), bytes and duration of the client connection. One call per relay.
+   */
+  onRelayClose?(r: RequestRecord): void;
 }
 
 /** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
@@ -84,6 +89,13 @@ export function notifyPassthrough(
 ): void {
   try {
     observer?.onPassthrough?.(outcome);
+  } catch {}
+}
+
+/** Reports a finished passthrough relay; an observer's error never escapes. */
+export function notifyRelayClose(observer: DataplaneObserver | undefined, r: RequestRecord): void {
+  try {
+    observer?.onRelayClose?.(r);
   } catch {}
 }
 

@@ -97,6 +97,11 @@ export class TrafficObserver implements DataplaneObserver {
     this.#metrics.passthrough.child(outcome).value++;
   }
 
+  /** A passthrough relay ended: one access-log line (its connections are counted by onPassthrough). */
+  onRelayClose(r: RequestRecord): void {
+    this.#log?.write(r);
+  }
+
   onRetry(backendId: string, endpointId: string): void {
     this.sync();
     const e = this.#table.backend(backendId)?.endpoint(endpointId);

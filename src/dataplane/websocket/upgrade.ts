@@ -28,11 +28,13 @@ export class UpgradeHandler {
   #publicPort: (secure: boolean) => number;
   #maxTunnels: number;
   #limits: RateLimiters;
+  #relays: () => number;
 
   /**
    * `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port;
    * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503; `limits`: the same
-   * per-client limiters as the HTTP path (one object, so an upgrade and a request draw on one budget).
+   * per-client limiters as the HTTP path (one object, so an upgrade and a request draw on one budget);
+   * `relays`: open passthrough relays, which share the `maxTunnels` budget.
    */
   constructor(
     ctx: TunnelContext & { readonly draining: boolean },
@@ -40,7 +42,9 @@ export class UpgradeHandler {
     publicPort: (secure: boolean) => number,
     maxTunnels: number,
     limits: RateLimiters,
+    relays: () => number = () => 0,
   ) {
+    this.#relays = relays;
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
@@ -90,7 +94,7 @@ export class UpgradeHandler {
       this.#reply(socket, record, errorAnswer(400, undefined, true));
       return;
     }
-    if (this.#ws.size >= this.#maxTunnels) {
+    if (this.#ws.size + this.#relays() >= this.#maxTunnels) {
       // Each tunnel holds two sockets for as long as the client likes: the cap keeps file descriptors and
       // memory for plain requests. Counted, so an operator sees the cap being hit.
       notifyRejected(this.#ctx.observer, 'tunnels');
