@@ -48,6 +48,10 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     'handshake-client': { type: 'string', default: 'wrk' },
     'no-control': { type: 'boolean', default: false },
+    // ws-idle knobs (issue 13 item 4): tunnel count, TLS tunnels, and how long to wait after close.
+    tunnels: { type: 'string' },
+    wss: { type: 'boolean', default: false },
+    'close-settle': { type: 'string' },
   },
 });
 
@@ -147,6 +151,9 @@ async function measureAll(settings: Settings, running: Map<string, RunningProxy>
 async function main(): Promise<void> {
   const settings: Settings = { ...(args.quick ? QUICK : FULL) };
   if (args.rounds) settings.rounds = Number(args.rounds);
+  if (args.tunnels) settings.idleTunnels = Number(args.tunnels);
+  if (args.wss) settings.idleTls = true;
+  if (args['close-settle']) settings.closeSettleMs = Number(args['close-settle']);
   if (args['handshake-client'] === 'node') settings.handshakeClient = 'node';
   const only = args.only?.split(',');
   const list = CONTESTANTS.filter((c) => !only || only.includes(c.id));

@@ -179,7 +179,7 @@ http {
  * The manifest folder for `sticky-ingress serve --manifests`: one Ingress (both hosts, TLS for TLS_HOST,
  * cookie affinity, round-robin), two Services and one EndpointSlice per endpoint (loopback ports differ).
  */
-export function stickyManifests(t: Topology): object[] {
+export function stickyManifests(t: Topology, o: { affinity?: boolean } = {}): object[] {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const svc = (name: string) => ({
     apiVersion: 'v1',
@@ -228,8 +228,10 @@ export function stickyManifests(t: Topology): object[] {
         name: 'bench',
         namespace: 'default',
         annotations: {
-          [`${a}affinity`]: 'cookie',
-          [`${a}session-cookie-name`]: COOKIE,
+          // Off only in the per-feature contestants (bench/cpu-per-request.ts): no cookie, no Set-Cookie.
+          ...(o.affinity === false
+            ? {}
+            : { [`${a}affinity`]: 'cookie', [`${a}session-cookie-name`]: COOKIE }),
           [`${a}load-balance`]: 'round-robin',
           [`${a}websocket-idle-timeout`]: '3600',
         },

@@ -92,7 +92,16 @@ const nodeRawSocket = nodeScript('node-raw-sock', 'bench/lib/raw-proxy.ts', ['--
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
   id: string,
-  o: { observability: boolean; workers: number; scenarios: ScenarioId[] },
+  o: {
+    observability: boolean;
+    workers: number;
+    scenarios: ScenarioId[];
+    /** Per-feature variants (cpu-per-request.ts): each defaults to on / the product default. */
+    affinity?: boolean;
+    accessLog?: boolean;
+    metrics?: boolean;
+    upstreamClient?: 'raw' | 'undici';
+  },
 ): Contestant {
   return {
     id,
@@ -103,12 +112,23 @@ function sticky(
       mkdirSync(dir, { recursive: true });
       writeFileSync(
         join(dir, 'bench.json'),
-        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: stickyManifests(ctx.topology) }),
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: stickyManifests(ctx.topology, { affinity: o.affinity !== false }),
+        }),
       );
       const keyFile = join(ctx.topology.dir, 'affinity.key');
       writeFileSync(keyFile, randomBytes(32).toString('hex'));
-      const flags = serveFlags({ dir, ports: p, keyFile, observability: o.observability });
+      const flags = serveFlags({
+        dir,
+        ports: p,
+        keyFile,
+        accessLog: o.accessLog ?? o.observability,
+        metrics: o.metrics ?? o.observability,
+      });
       if (o.workers > 1) flags.push('--workers', String(o.workers));
+      if (o.upstreamClient !== undefined) flags.push('--upstream-client', o.upstreamClient);
       const entry = [join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
         {
@@ -116,7 +136,7 @@ function sticky(
           cmd: process.execPath,
           args: [...entry, 'serve', ...flags],
           cpu: ctx.cpu,
-          quietStdout: o.observability,
+          quietStdout: o.accessLog ?? o.observability,
         },
         ctx.topology.dir,
       );
@@ -126,12 +146,13 @@ function sticky(
   };
 }
 
-/** Flags for `serve`; `observability: false` turns off both the access log and metrics. */
+/** Flags for `serve`, with the access log and metrics on or off. */
 export function serveFlags(o: {
   dir: string;
   ports: ProxyPorts;
   keyFile: string;
-  observability: boolean;
+  accessLog: boolean;
+  metrics: boolean;
 }): string[] {
   const flags = [
     ['--manifests', o.dir],
@@ -146,9 +167,9 @@ export function serveFlags(o: {
     ['--shutdown-delay', '0ms'],
     ['--drain-timeout', '1s'],
     ['--log-level', 'warn'],
-    ['--access-log', String(o.observability)],
+    ['--access-log', String(o.accessLog)],
   ];
-  flags.push(['--metrics', String(o.observability)]);
+  flags.push(['--metrics', String(o.metrics)]);
   return flags.flat();
 }
 
@@ -173,4 +194,16 @@ export const CONTESTANTS: readonly Contestant[] = [
   nodeBare,
   nodeRaw,
   nodeRawSocket,
+  // Feature ladder for CPU per request (bench/cpu-per-request.ts; issue 13 item 2): routing + X-Forwarded-*
+  // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`); each with either client.
+  ...(['raw', 'undici'] as const).flatMap((client) => {
+    const c = client === 'raw' ? '' : '-undici';
+    const base = { workers: 1, scenarios: ['http'] as ScenarioId[], upstreamClient: client };
+    return [
+      sticky(`sticky-route${c}`, { ...base, observability: false, affinity: false }),
+      sticky(`sticky-aff${c}`, { ...base, observability: false }),
+      sticky(`sticky-aff-met${c}`, { ...base, observability: false, metrics: true }),
+      sticky(`sticky-all${c}`, { ...base, observability: true }),
+    ];
+  }),
 ];

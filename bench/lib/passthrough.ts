@@ -270,7 +270,13 @@ async function startSticky(
   );
   const keyFile = join(dir, `${id}.key`);
   writeFileSync(keyFile, randomBytes(32).toString('hex'));
-  const flags = serveFlags({ dir: manifests, ports: { http, https, admin }, keyFile, observability: false });
+  const flags = serveFlags({
+    dir: manifests,
+    ports: { http, https, admin },
+    keyFile,
+    accessLog: false,
+    metrics: false,
+  });
   const proc = procs.spawn(
     { name: id, cmd: process.execPath, args: [join(repo, 'cmd/sticky-ingress.ts'), 'serve', ...flags], cpu },
     dir,

@@ -141,7 +141,7 @@ export async function freePorts(n: number): Promise<number[]> {
 }
 
 /** Resolves once 127.0.0.1:port accepts a connection; rejects after `timeoutMs` or when `p` exits. */
-export async function waitForPort(port: number, p: Started, timeoutMs = 15_000): Promise<void> {
+export async function waitForPort(port: number, p: Started, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (p.child.exitCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode}): ${logTail(p)}`);

@@ -62,7 +62,9 @@ export async function runWsEcho(o: WsEchoOptions): Promise<WsEchoResult> {
 /** Opens one WebSocket with the Host header of the proxied site; rejects on error or a non-101 answer. */
 export function open(o: { url: string; host: string }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(o.url, { headers: { host: o.host }, perMessageDeflate: false });
+    // wss (ws-idle --wss): the bench's self-signed certificate, SNI from the Host it routes on.
+    const tls = o.url.startsWith('wss:') ? { rejectUnauthorized: false, servername: o.host } : {};
+    const ws = new WebSocket(o.url, { headers: { host: o.host }, perMessageDeflate: false, ...tls });
     ws.once('open', () => resolve(ws));
     ws.once('error', reject);
     ws.once('unexpected-response', (_req, res) => reject(new Error(`${o.url}: HTTP ${res.statusCode}`)));

@@ -11,6 +11,8 @@ export interface WsIdleOptions {
   rssKiB: () => number;
   /** Pause before each RSS read, so lazily freed memory and timers settle. */
   settleMs: number;
+  /** Pause after close before the last RSS read (the memory given back within this time counts). */
+  closeSettleMs?: number;
 }
 
 /** RSS before, with all tunnels open, and after close (KiB), and the cost per tunnel (KiB). */
@@ -37,7 +39,7 @@ export async function runWsIdle(o: WsIdleOptions): Promise<WsIdleResult> {
   await sleep(o.settleMs);
   const rssOpenKiB = o.rssKiB();
   await closeAll(sockets.filter((s): s is WebSocket => s !== undefined));
-  await sleep(o.settleMs);
+  await sleep(o.closeSettleMs ?? o.settleMs);
   const rssAfterCloseKiB = o.rssKiB();
   const opened = sockets.filter((s) => s !== undefined).length;
   const growth = rssOpenKiB - rssBeforeKiB;

@@ -23,14 +23,28 @@ export function canonicalJson(value: unknown): string {
  */
 export class SnapshotHasher {
   #parts = new WeakMap<object, string>();
+  /** Digest of a whole (frozen) list of parts: an endpoint-only change re-digests the backends list only. */
+  #lists = new WeakMap<object, string>();
 
   hash(body: Body): string {
     const digest: Record<string, unknown> = { ...body };
     for (const list of ['hosts', 'backends', 'certificates'] as const) {
       const parts = body[list] as readonly unknown[] | undefined;
-      if (Array.isArray(parts)) digest[list] = parts.map((p) => this.#part(p));
+      if (Array.isArray(parts)) digest[list] = this.#list(parts);
     }
     return sha256(canonicalJson(digest)).slice(0, 32);
+  }
+
+  // One string per list (the part hashes joined, then hashed): canonicalJson of 30,000 part hashes per
+  // change cost more than the change at 10,000 Ingresses. Equal parts in equal order => equal digest.
+  #list(parts: readonly unknown[]): string {
+    let d = this.#lists.get(parts);
+    if (d !== undefined) return d;
+    let joined = '';
+    for (const p of parts) joined += `${this.#part(p)},`;
+    d = sha256(joined);
+    if (Object.isFrozen(parts)) this.#lists.set(parts, d);
+    return d;
   }
 
   #part(value: unknown): string {

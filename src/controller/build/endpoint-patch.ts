@@ -2,7 +2,7 @@ import type { Backend } from '../../snapshot/types.ts';
 import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
 import { type PortRef, resolveEndpoints } from './endpoints.ts';
 import { asArray, isRecord, metadataOf, str } from './meta.ts';
-import type { ViewIndex } from './view-index.ts';
+import { replacedPositions, type ViewIndex } from './view-index.ts';
 
 /** The parts of a build result the fast path reads. */
 export interface Patchable {
@@ -46,11 +46,12 @@ export function patchEndpoints<R extends Patchable>(
   if (touched.services.size === 0) return last.result;
   const idx = index();
   const old = last.result.body.backends;
+  const byService = backendsByService(old);
   let backends: Backend[] | undefined;
-  for (let i = 0; i < old.length; i++) {
+  for (const i of [...touched.services].flatMap((key) => byService.get(key) ?? []).sort((a, b) => a - b)) {
     const b = old[i] as Backend;
     const { namespace, name, port } = b.service;
-    if (port === '' || !touched.services.has(`${namespace}/${name}`)) continue;
+    if (port === '') continue;
     const ref = portRef(idx, namespace, name, port);
     if (ref === undefined) return undefined;
     let refused = false;
@@ -67,7 +68,27 @@ export function patchEndpoints<R extends Patchable>(
     backends[i] = { ...b, endpoints };
   }
   if (backends === undefined) return last.result;
+  // Same ids and Services at the same positions: the next patch reuses the index.
+  servicesIndex.set(backends, byService);
   return { ...last.result, body: { ...last.result.body, backends } };
+}
+
+// Positions of the backends of each `namespace/service`, per (frozen) backend list.
+const servicesIndex = new WeakMap<readonly Backend[], Map<string, number[]>>();
+
+function backendsByService(backends: readonly Backend[]): Map<string, number[]> {
+  let index = servicesIndex.get(backends);
+  if (index !== undefined) return index;
+  index = new Map();
+  for (let i = 0; i < backends.length; i++) {
+    const { namespace, name } = (backends[i] as Backend).service;
+    const key = `${namespace}/${name}`;
+    const list = index.get(key);
+    if (list === undefined) index.set(key, [i]);
+    else list.push(i);
+  }
+  servicesIndex.set(backends, index);
+  return index;
 }
 
 function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, options: BuildOptions): boolean {
@@ -94,6 +115,13 @@ function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, option
 function touchedServices(before: readonly unknown[], after: readonly unknown[]): Touched | undefined {
   const touched: Touched = { services: new Set(), slices: new Set() };
   if (before === after) return touched;
+  // The store replaces a changed slice in place: compare by position first (no Sets of 10,000 objects).
+  const at = replacedPositions(before, after);
+  if (at !== undefined) {
+    for (const i of at)
+      if (!addService(touched, before[i]) || !addService(touched, after[i])) return undefined;
+    return touched;
+  }
   const was = new Set<unknown>(before);
   const now = new Set<unknown>(after);
   for (const s of after) if (!was.has(s) && !addService(touched, s)) return undefined;

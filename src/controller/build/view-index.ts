@@ -36,9 +36,12 @@ export class ViewIndexer {
       this.#secrets = { list: view.secrets, map: byName(view.secrets) };
     }
     if (this.#slices === undefined || this.#slices.list !== view.endpointSlices) {
+      const previous = this.#slices;
       this.#slices = {
         list: view.endpointSlices,
-        map: slicesByService(view.endpointSlices, this.#slices?.map),
+        map:
+          (previous && replacedSlices(previous.list, view.endpointSlices, previous.map)) ??
+          slicesByService(view.endpointSlices, previous?.map),
       };
     }
     const services = this.#services.map;
@@ -50,6 +53,57 @@ export class ViewIndexer {
       secret: (ns, name) => secrets.get(`${ns}/${name}`),
     };
   }
+}
+
+/**
+ * The store replaces a changed object in place (same position, same length): then only the groups of the
+ * replaced slices' Services are regrouped, from the new list's members of those Services, and every other
+ * group is the previous one. Undefined when the lists differ in length or in more than a few positions.
+ */
+function replacedSlices(before: unknown, after: unknown, map: SlicesByService): SlicesByService | undefined {
+  const at = replacedPositions(before, after);
+  if (at === undefined) return undefined;
+  const out: SlicesByService = new Map(map);
+  for (const i of at) {
+    const was = (before as unknown[])[i];
+    const now = (after as unknown[])[i];
+    const key = serviceKey(now);
+    // A slice that moved to another Service (or is not one): regroup everything.
+    if (key === null || key === undefined || key !== serviceKey(was)) return undefined;
+    const group = out.get(key)?.slice();
+    const j = group?.indexOf(was as Record<string, unknown>) ?? -1;
+    if (group === undefined || j < 0) return undefined;
+    group[j] = now as Record<string, unknown>;
+    if (group.length > 1) {
+      group.sort((a, b) => compareStrings(str(metadataOf(a).name) ?? '', str(metadataOf(b).name) ?? ''));
+    }
+    out.set(key, group);
+  }
+  return out;
+}
+
+/**
+ * Positions where two equally long arrays hold different objects; undefined when they are not arrays of one
+ * length or differ in more than 16 positions (a full pass is then as cheap).
+ */
+export function replacedPositions(before: unknown, after: unknown): number[] | undefined {
+  if (!Array.isArray(before) || !Array.isArray(after) || before.length !== after.length) return undefined;
+  const at: number[] = [];
+  for (let i = 0; i < after.length; i++) {
+    if (before[i] === after[i]) continue;
+    if (at.length === 16) return undefined;
+    at.push(i);
+  }
+  return at;
+}
+
+// `namespace/service` of a slice; undefined for one of no Service, null for something that is not an object.
+function serviceKey(slice: unknown): string | undefined | null {
+  if (!isRecord(slice)) return null;
+  const m = metadataOf(slice);
+  const labels = isRecord(m.labels) ? m.labels : {};
+  const service = str(labels[SERVICE_NAME_LABEL]);
+  return service ? `${str(m.namespace) ?? 'default'}/${service}` : undefined;
 }
 
 function slicesByService(list: unknown, previous: SlicesByService | undefined): SlicesByService {
