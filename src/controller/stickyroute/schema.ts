@@ -165,7 +165,9 @@ const routeSchema = z
       .min(0)
       .max(10)
       .default(2)
-      .describe('Further endpoints tried after a failed try: a connect failure, or for a request without a body a broken connection or response-head timeout (the default proxy-next-upstream of ingress-nginx, error timeout); POST, LOCK and PATCH only before they were sent.'),
+      .describe(
+        'Further endpoints tried after a failed try: a connect failure, or for a request without a body a broken connection or response-head timeout (the default proxy-next-upstream of ingress-nginx, error timeout); POST, LOCK and PATCH only before they were sent.',
+      ),
     healthCheck: healthCheckSchema.optional().describe('Active HTTP health checks; absent: passive only.'),
     access: accessSchema.optional().describe('Source-address access control; absent: every client.'),
   })
