@@ -77,6 +77,7 @@ const INVALID: Record<string, string> = {
   'server-alias': '*.example.com',
   'proxy-next-upstream': 'error http_418',
   'proxy-next-upstream-timeout': '-1',
+  'default-backend': 'other-namespace/errors',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).

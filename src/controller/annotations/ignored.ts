@@ -23,8 +23,6 @@ export const REFUSED_NGINX_ANNOTATIONS: Readonly<Record<string, string>> = {
   'mirror-request-body': 'request mirroring is not implemented',
   'mirror-host': 'request mirroring is not implemented',
   'custom-http-errors': 'error interception is not implemented: clients would get the backend error pages',
-  'default-backend':
-    'a per-Ingress default backend is not implemented: requests would get 503 instead of reaching it',
   'proxy-redirect-from':
     'Location rewriting is not implemented: clients would be sent to the backend-side URL',
   'proxy-redirect-to': 'Location rewriting is not implemented: clients would be sent to the backend-side URL',

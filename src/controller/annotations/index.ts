@@ -17,6 +17,7 @@ import { type AffinityAnnotations, affinityGroup } from './affinity.ts';
 import { bodySizeGroup } from './body-size.ts';
 import { type CanaryAnnotations, canaryGroup } from './canary.ts';
 import { corsGroup } from './cors.ts';
+import { defaultBackendGroup } from './default-backend.ts';
 import {
   type AnnotationDescriptor,
   type AnnotationIssue,
@@ -67,6 +68,7 @@ export const ANNOTATION_GROUPS = [
   accessGroup,
   passthroughGroup,
   serverAliasGroup,
+  defaultBackendGroup,
 ];
 
 /** Every descriptor of every group. */
@@ -116,6 +118,8 @@ export interface IngressAnnotations {
   upstreamTls?: UpstreamTlsAnnotations;
   /** `server-alias`: valid host names (no wildcards) served like the Ingress's first rule host. */
   aliases: string[];
+  /** `default-backend`: a Service name of the Ingress's namespace. */
+  defaultBackend?: string;
 }
 
 /**
@@ -159,6 +163,8 @@ export function parseIngressAnnotations(annotations: unknown): {
     sslPassthrough: passthrough['ssl-passthrough'],
     aliases: parseServerAliases(reader, issues),
   };
+  const fallback = parseGroup(defaultBackendGroup, reader, issues)['default-backend'];
+  if (fallback !== undefined) config.defaultBackend = fallback;
   const nextUpstream = nextUpstreamPolicy(proxy);
   if (nextUpstream) config.nextUpstream = nextUpstream;
   if (affinity.affinity !== 'none') config.affinity = affinityPolicy(affinity);

@@ -1,7 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { Draft, VirtualHost } from '../../snapshot/types.ts';
 import type { AliasClaim, BuildContext } from './context.ts';
-import { compareRank, compareStrings, type ObjectRef } from './meta.ts';
+import { ANY_HOST, normalizeHost } from './hostname.ts';
+import { asArray, compareRank, compareStrings, isRecord, type ObjectRef, type Rank } from './meta.ts';
 
 /**
  * `server-alias` hosts: each alias is a copy of its target host (same routes, redirects and passthrough),
@@ -85,4 +86,30 @@ function covers(ctx: BuildContext, id: string, alias: string): boolean {
 
 function describe(ref: ObjectRef): string {
   return `${ref.kind} ${ref.namespace}/${ref.name}`;
+}
+
+/**
+ * ingress-nginx attaches an Ingress's aliases to the server of its first rule with a host; assemble() settles
+ * collisions once every object has spoken (an alias never takes a host any object defines).
+ */
+export function claimAliases(
+  ctx: BuildContext,
+  ref: ObjectRef,
+  rank: Rank,
+  spec: Record<string, unknown>,
+  aliases: readonly string[],
+): void {
+  if (aliases.length === 0) return;
+  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/server-alias"]';
+  const host = asArray<unknown>(spec.rules)
+    .map((rule) => (isRecord(rule) ? normalizeHost(rule.host) : undefined))
+    .find((h) => h !== undefined && h !== ANY_HOST);
+  if (host === undefined) {
+    const message = `server-alias ignored: the Ingress has no rule with a host to alias`;
+    ctx.report(ref, { severity: 'Warning', reason: 'AliasIgnored', message, field });
+    return;
+  }
+  for (const alias of aliases) {
+    ctx.addAlias({ alias, host, owner: ref, rank, field });
+  }
 }

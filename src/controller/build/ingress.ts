@@ -1,8 +1,10 @@
 import type { Draft, PathType, Route } from '../../snapshot/types.ts';
 import { type IngressAnnotations, parseIngressAnnotations, pathRegexProblem } from '../annotations/index.ts';
 import type { ClusterView } from '../view.ts';
+import { claimAliases } from './aliases.ts';
 import { loadCertificate } from './certificates.ts';
 import type { BuildContext, RouteCandidate } from './context.ts';
+import { type DefaultBackendRef, defaultBackendRef } from './default-backend.ts';
 import { endpointScreen, type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
@@ -29,6 +31,8 @@ interface IngressItem {
   config: IngressAnnotations;
   /** Certificate id of proxy-ssl-secret, when the Ingress names one. */
   tlsSecret?: string;
+  /** `default-backend`, resolved: serves unmatched paths of the Ingress's hosts and endpoint-less paths. */
+  fallback?: DefaultBackendRef;
 }
 
 /** Processor 3: every Ingress of our class becomes route candidates and TLS claims, oldest first. */
@@ -85,11 +89,16 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   if (tlsSecret === false) return;
   const item: IngressItem = { ref, rank, spec, config };
   if (tlsSecret !== null) item.tlsSecret = tlsSecret;
+  if (config.defaultBackend !== undefined) {
+    const fallback = defaultBackendRef(ctx, ref, config.defaultBackend, DEFAULT_BACKEND_FIELD);
+    if (fallback !== undefined) item.fallback = fallback;
+  }
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
     processRule(ctx, item, rule, i, tlsHosts);
   });
-  claimAliases(ctx, item);
+  fallbackRoutes(ctx, item);
+  claimAliases(ctx, item.ref, item.rank, item.spec, item.config.aliases);
   if (spec.defaultBackend !== undefined) {
     addRoute(
       ctx,
@@ -102,22 +111,21 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
   }
 }
 
-// ingress-nginx attaches an Ingress's aliases to the server of its first rule with a host; assemble() settles
-// collisions once every object has spoken (an alias never takes a host any object defines).
-function claimAliases(ctx: BuildContext, item: IngressItem): void {
-  if (item.config.aliases.length === 0) return;
-  const field = 'metadata.annotations["nginx.ingress.kubernetes.io/server-alias"]';
-  const host = asArray<unknown>(item.spec.rules)
-    .map((rule) => (isRecord(rule) ? normalizeHost(rule.host) : undefined))
-    .find((h) => h !== undefined && h !== ANY_HOST);
-  if (host === undefined) {
-    const message = `server-alias ignored: the Ingress has no rule with a host to alias`;
-    ctx.report(item.ref, { severity: 'Warning', reason: 'AliasIgnored', message, field });
-    return;
+const DEFAULT_BACKEND_FIELD = 'metadata.annotations["nginx.ingress.kubernetes.io/default-backend"]';
+
+// default-backend: a `/` Prefix route per rule host that loses to every rule route (of any Ingress) there,
+// so it answers only what no path of the host matches. Never on a host the Ingress does not list.
+function fallbackRoutes(ctx: BuildContext, item: IngressItem): void {
+  if (item.fallback === undefined || item.config.canary) return;
+  const hosts = new Set<string>();
+  for (const rule of asArray<unknown>(item.spec.rules)) {
+    const host = isRecord(rule) ? normalizeHost(rule.host) : undefined;
+    if (host !== undefined) hosts.add(host);
   }
-  for (const alias of item.config.aliases) {
-    ctx.addAlias({ alias, host, owner: item.ref, rank: item.rank, field });
-  }
+  [...hosts].forEach((host, i) => {
+    const p = { path: '/', pathType: 'Prefix', backend: item.fallback };
+    addRoute(ctx, item, host, p, `default-backend/${i}`, true, DEFAULT_BACKEND_FIELD);
+  });
 }
 
 // Every regex path must compile to the linear-time matcher before any route of the Ingress is added.
@@ -218,8 +226,9 @@ function addRoute(
   p: Record<string, unknown>,
   suffix: string,
   fallback: boolean,
+  fallbackField = 'spec.defaultBackend',
 ): void {
-  const field = fallback ? 'spec.defaultBackend' : `spec.rules[${suffix.replace('/', '].http.paths[')}]`;
+  const field = fallback ? fallbackField : `spec.rules[${suffix.replace('/', '].http.paths[')}]`;
   const pathType = (p.pathType ?? 'ImplementationSpecific') as PathType;
   const path = p.path === undefined && pathType === 'ImplementationSpecific' ? '/' : p.path;
   if (!PATH_TYPES.includes(pathType) || typeof path !== 'string' || !/^\/[^\s]*$/.test(path)) {
@@ -227,7 +236,12 @@ function addRoute(
     ctx.report(item.ref, { severity: 'Error', reason: 'InvalidPath', message, field });
     return;
   }
-  const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
+  let backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
+  // ingress-nginx: a path whose Service has no ready endpoint is served by the default-backend Service.
+  if (item.fallback !== undefined && !fallback && !backend.endpoints.some((e) => e.ready)) {
+    const substitute = resolveBackend(ctx, item.ref, item.fallback, DEFAULT_BACKEND_FIELD);
+    if (substitute.endpoints.some((e) => e.ready)) backend = substitute;
+  }
   const { config } = item;
   const route: Draft<Omit<Route, 'backend'>> = {
     id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
