@@ -1,4 +1,5 @@
 import type { Backend } from '../../snapshot/types.ts';
+import { NGINX_PREFIX, OWN_PREFIX } from '../annotations/descriptor.ts';
 import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
 import { type PortRef, resolveEndpoints } from './endpoints.ts';
 import { asArray, isRecord, metadataOf, str } from './meta.ts';
@@ -33,6 +34,8 @@ export function patchEndpoints<R extends Patchable>(
   index: () => ViewIndex,
 ): R | undefined {
   if (last === undefined || !view || !onlySlicesChanged(last, view, options)) return undefined;
+  // default-backend substitutes a path's Service when it has no ready endpoint: routes depend on readiness.
+  if (readinessShapesRoutes(view.ingresses)) return undefined;
   const touched = touchedServices(last.view.endpointSlices, view.endpointSlices);
   if (touched === undefined) return undefined;
   // A diagnostic on a slice that changed (a refused address) may go away: only the full build knows.
@@ -99,6 +102,11 @@ function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, option
     v.services === view.services &&
     v.secrets === view.secrets &&
     v.stickyRoutes === view.stickyRoutes &&
+    v.gatewayClasses === view.gatewayClasses &&
+    v.gateways === view.gateways &&
+    v.httpRoutes === view.httpRoutes &&
+    v.referenceGrants === view.referenceGrants &&
+    v.namespaces === view.namespaces &&
     // The store keeps the rejected list's identity until a decode result changes (store.ts).
     (v.rejected === view.rejected ||
       ((v.rejected ?? []).length === 0 && (view.rejected ?? []).length === 0)) &&
@@ -159,4 +167,20 @@ function portRef(index: ViewIndex, namespace: string, name: string, port: string
   const ports = isRecord(spec) ? asArray<unknown>(spec.ports) : [];
   if (ports.some((p) => isRecord(p) && p.name === port)) return undefined;
   return { number: Number(port) };
+}
+
+// Per (frozen) Ingress list: whether any Ingress carries `default-backend`, whose substitution of a path with
+// no ready endpoint is decided at build time (build/ingress.ts), so an endpoint change can change routes.
+const readinessIndex = new WeakMap<readonly unknown[], boolean>();
+
+function readinessShapesRoutes(ingresses: readonly unknown[]): boolean {
+  let known = readinessIndex.get(ingresses);
+  if (known === undefined) {
+    known = ingresses.some((ing) => {
+      const a = isRecord(ing) ? metadataOf(ing).annotations : undefined;
+      return isRecord(a) && (`${OWN_PREFIX}default-backend` in a || `${NGINX_PREFIX}default-backend` in a);
+    });
+    readinessIndex.set(ingresses, known);
+  }
+  return known;
 }
