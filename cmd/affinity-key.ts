@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from './errors.ts';
+import { ConfigError } from '../src/shared/errors.ts';
 
 /** Shortest accepted key: 128 bits, the HMAC-SHA256 guidance floor (RFC 2104, section 3). */
-export const MIN_AFFINITY_KEY_BYTES = 16;
+const MIN_AFFINITY_KEY_BYTES = 16;
 
 /** The key that signs affinity cookies, and whether it was generated (cookies then differ per process). */
 export interface AffinityKey {

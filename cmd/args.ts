@@ -1,7 +1,7 @@
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import type { z } from 'zod';
+import { UsageError } from '../src/shared/errors.ts';
 import { envName, flagName, type ServeConfig, serveSchema } from './config.ts';
-import { UsageError } from './errors.ts';
 import { settingHelp } from './help.ts';
 
 /** The command line of one subcommand after parsing: settings, positionals, extra flags, help/version. */

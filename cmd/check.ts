@@ -1,7 +1,9 @@
-import { build } from '../src/controller/build/index.ts';
-import { type FolderLoad, ManifestFolder, ManifestFolderError } from '../src/controller/manifests/index.ts';
+import { migrationReport } from '../src/controller/annotations/migration.ts';
+import { type BuildResult, build } from '../src/controller/build/index.ts';
+import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
+import type { ClusterView } from '../src/controller/view.ts';
+import { ManifestFolderError, UsageError } from '../src/shared/errors.ts';
 import { parseCommand } from './args.ts';
-import { UsageError } from './errors.ts';
 import { buildKeys, helpText } from './help.ts';
 import { formatDiagnostic, formatProblem } from './report.ts';
 
@@ -26,6 +28,7 @@ export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, 
   const result = build(load.view, { ...cmd.settings, allowLoopbackEndpoints: true });
   for (const p of load.problems) io.out(formatProblem(p));
   for (const d of result.diagnostics) io.out(formatDiagnostic(d));
+  for (const line of migrationLines(load.view, result)) io.out(line);
   const count = load.problems.length + result.diagnostics.length;
   const routes = result.body.hosts.reduce((n, h) => n + h.routes.length, 0);
   const summary = `${load.files} files, ${load.objects} objects: ${result.body.hosts.length} hosts, ${routes} routes, ${result.body.backends.length} backends`;
@@ -35,6 +38,28 @@ export async function runCheck(argv: readonly string[], env: NodeJS.ProcessEnv, 
   }
   io.out(`ok: ${summary}`);
   return 0;
+}
+
+const PAD = { same: 'same    ', differs: 'differs ', refused: 'refused ', ignored: 'ignored ' } as const;
+
+/**
+ * The migration report (issue 15, item 10): for each Ingress of our class carrying ingress-nginx annotations,
+ * a verdict (same / differs / refused) and one line per key saying whether it behaves the same here.
+ */
+export function migrationLines(view: ClusterView, result: BuildResult): string[] {
+  const out: string[] = [];
+  const byName = new Map(view.ingresses.map((i) => [`${i.metadata?.namespace}/${i.metadata?.name}`, i]));
+  for (const status of result.statuses) {
+    if (status.kind !== 'Ingress') continue;
+    const annotations = byName.get(`${status.namespace}/${status.name}`)?.metadata?.annotations ?? {};
+    const lines = migrationReport(annotations);
+    if (lines.length === 0) continue;
+    const refused = !status.accepted || lines.some((l) => l.verdict === 'refused');
+    const verdict = refused ? 'refused' : lines.every((l) => l.verdict === 'same') ? 'same' : 'differs';
+    out.push(`migration Ingress ${status.namespace}/${status.name}: ${verdict}`);
+    for (const l of lines) out.push(`  ${PAD[l.verdict]} ${l.annotation}${l.note ? `: ${l.note}` : ''}`);
+  }
+  return out;
 }
 
 /** The one DIR positional of check and explain. */

@@ -16,6 +16,8 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+const proxyMode = z.enum(['off', 'strict', 'optional']);
+
 export const serveSchema = z.object({
   /** Standalone mode: serve the manifests in this folder instead of watching a cluster. */
   manifests: z.string().min(1).optional(),
@@ -44,6 +46,13 @@ export const serveSchema = z.object({
     .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a kubernetes.io/tls Secret')
     .optional(),
   trustedProxies: list.default([]),
+  /**
+   * PROXY protocol v1/v2 per listener: strict (a trusted peer must send the header), optional (may; unsafe
+   * unless every trusted source sends it), off. Read only from --proxy-protocol-trusted peers.
+   */
+  proxyProtocolHttp: proxyMode.default('off'),
+  proxyProtocolHttps: proxyMode.default('off'),
+  proxyProtocolTrusted: list.default([]),
   publishService: z
     .string()
     .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a Service')

@@ -14,6 +14,9 @@ export type DataplaneConfig = Pick<
   | 'publicHttpsPort'
   | 'publicHttpPort'
   | 'trustedProxies'
+  | 'proxyProtocolHttp'
+  | 'proxyProtocolHttps'
+  | 'proxyProtocolTrusted'
   | 'maxHeaderSize'
   | 'maxClientConnections'
   | 'maxTunnels'
@@ -23,6 +26,7 @@ export type DataplaneConfig = Pick<
   | 'metrics'
   | 'accessLog'
   | 'accessLogSample'
+  | 'workers'
 >;
 
 /** A Dataplane with what observes it; `observability` only with --metrics true. Not started yet. */
@@ -64,6 +68,8 @@ export function createDataplaneSide(
     ...(config.publicHttpPort !== undefined ? { publicHttpPort: config.publicHttpPort } : {}),
     affinityKey,
     trustedProxies: config.trustedProxies,
+    proxyProtocol: { http: config.proxyProtocolHttp, https: config.proxyProtocolHttps },
+    proxyProtocolTrusted: config.proxyProtocolTrusted,
     maxHeaderSize: config.maxHeaderSize,
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,
@@ -71,6 +77,7 @@ export function createDataplaneSide(
     requestHeaderTimeoutMs: config.requestHeaderTimeout,
     keepAliveTimeoutMs: config.keepAliveTimeout,
     logger: log.logger,
+    rateLimitShare: config.workers,
     ...(observer ? { observer } : {}),
   });
   observability?.attach(dataplane);

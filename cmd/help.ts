@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { formatDuration } from '../src/shared/duration.ts';
 import { envName, flagName, type ServeConfig, serveSchema } from './config.ts';
 
 /** Value form and one-line help for every serve setting. Keyed by the schema, so a new setting must get one. */
@@ -26,6 +27,15 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   },
   defaultCertificate: { form: 'NAMESPACE/NAME', help: 'TLS Secret for SNI names no Ingress claims' },
   trustedProxies: { form: 'CIDR[,CIDR...]', help: 'peers whose X-Forwarded-* headers are trusted' },
+  proxyProtocolHttp: {
+    form: 'off|strict|optional',
+    help: 'PROXY protocol v1/v2 on the HTTP listener (strict: a trusted peer without it is closed)',
+  },
+  proxyProtocolHttps: { form: 'off|strict|optional', help: 'PROXY protocol v1/v2 on the HTTPS listener' },
+  proxyProtocolTrusted: {
+    form: 'CIDR[,CIDR...]',
+    help: 'peers whose PROXY header is read (others are direct clients); required when PROXY protocol is on',
+  },
   publishService: { form: 'NAMESPACE/NAME', help: 'Service whose address goes into Ingress status' },
   publishAddress: { form: 'ADDR[,ADDR...]', help: 'addresses to write into Ingress status' },
   leaderElection: { form: 'true|false', help: 'elect one replica to write status' },
@@ -72,19 +82,8 @@ function defaultText(key: keyof ServeConfig): string | undefined {
   return String(value);
 }
 
-function formatDuration(ms: number): string {
-  for (const [unit, size] of [
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
-
 /** Help lines for the given settings: flag, form, env name, default, help. */
-export function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
+function settingsHelp(keys: readonly (keyof ServeConfig)[]): string {
   return keys
     .map((key) => {
       const { form, help } = settingHelp[key];
@@ -119,7 +118,7 @@ export function helpText(command: 'serve' | 'check' | 'explain' | 'convert' | un
     case 'convert':
       return `Usage: sticky-ingress convert DIR [--gateway-class NAME] [--gateway-name NAME]\n\nWrite the Ingresses of DIR as Gateway API objects (one Gateway per namespace, one HTTPRoute per Ingress host) on stdout, affinity annotations as sessionPersistence; what cannot be carried goes to stderr, per object.\n\n  --gateway-class NAME\n      the GatewayClass the Gateways name (default sticky)\n  --gateway-name NAME\n      the Gateway's name in each namespace (default sticky)\n${common}\n`;
     case 'explain':
-      return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]... [--client ADDRESS]\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n  --client ADDRESS\n      the client address routes' access lists are checked against (default: none, which an allow list refuses)\n${settingsHelp(explainKeys)}\n${common}\n`;
+      return `Usage: sticky-ingress explain DIR --url URL [--cookie NAME=VALUE]... [--header NAME:VALUE]... [--client ADDRESS]\n\nShow which host, route, backend and endpoint a request would reach, and why.\n\n  --url URL\n      the request, e.g. https://chat.example.com/socket.io/?EIO=4\n  --cookie NAME=VALUE\n      a cookie the request carries (repeatable)\n  --header NAME:VALUE\n      a request header, for upstream-hash-by keys (repeatable)\n  --client ADDRESS\n      the client address routes' access lists are checked against (default: none, which an allow list refuses)\n${settingsHelp(explainKeys)}\n${common}\n`;
     default:
       return 'Usage: sticky-ingress <command> [flags]\n\nCommands:\n  serve     run the ingress (a cluster, or --manifests DIR)\n  check     validate a folder of manifests offline\n  explain   show where a request to a folder of manifests would go\n  convert   write a folder of Ingresses as Gateway API objects\n\nRun `sticky-ingress <command> --help` for its flags.\n  --version  print the version\n';
   }

@@ -1,13 +1,8 @@
 import type { Logger } from 'pino';
-import {
-  type ControllerObserver,
-  KubeConfigError,
-  startClusterController,
-} from '../src/controller/k8s/index.ts';
-import { ManifestFolderError } from '../src/controller/manifests/index.ts';
+import { type ControllerObserver, startClusterController } from '../src/controller/k8s/index.ts';
 import type { SnapshotPublisher } from '../src/controller/publisher.ts';
+import { ConfigError, KubeConfigError, ManifestFolderError } from '../src/shared/errors.ts';
 import type { ServeConfig } from './config.ts';
-import { ConfigError } from './errors.ts';
 import { startStandalone, type ViewSource } from './standalone.ts';
 
 /** A running view source; `ready` is the cluster's "listed everything once" (absent: always ready). */

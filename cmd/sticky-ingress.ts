@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { UsageError } from '../src/shared/errors.ts';
 import type { Io } from './check.ts';
-import { UsageError } from './errors.ts';
 import { helpText } from './help.ts';
 
 /** The sticky-ingress executable: `serve`, `check`, `explain`; exit 2 on a usage or configuration error. */

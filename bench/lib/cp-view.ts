@@ -1,4 +1,4 @@
-import type { ClusterView } from '../../src/controller/view.ts';
+import { type ClusterView, emptyView } from '../../src/controller/view.ts';
 
 /** Certificate every generated Secret carries (each Secret is still its own certificate in the snapshot). */
 export interface Pem {
@@ -14,14 +14,7 @@ export interface Pem {
 export function generateView(n: number, backendPort: number, pem: Pem): ClusterView {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const tls = { 'tls.crt': b64(pem.certPem), 'tls.key': b64(pem.keyPem) };
-  const view = {
-    ingresses: [],
-    ingressClasses: [],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
-    stickyRoutes: [],
-  };
+  const view = emptyView();
   const out = view as unknown as Record<keyof ClusterView, object[]>;
   for (let i = 0; i < n; i++) {
     const namespace = `ns-${i % 50}`;

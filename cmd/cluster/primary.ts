@@ -3,6 +3,7 @@ import { AggregatorRegistry, type Registry } from 'prom-client';
 import { AdminServer } from '../../src/admin/admin-server.ts';
 import { ControllerMetrics } from '../../src/controller/observe/controller-metrics.ts';
 import { SnapshotPublisher } from '../../src/controller/publisher.ts';
+import { sendUncached } from '../../src/dataplane/observe/observability.ts';
 import { renderStatsPage } from '../../src/dataplane/observe/stats-page.ts';
 import { createRegistry } from '../../src/shared/metrics-registry.ts';
 import type { AffinityKey } from '../affinity-key.ts';
@@ -105,7 +106,7 @@ function routeObservability(admin: AdminServer, pool: WorkerPool, registry: Regi
     const workers = await pool.collect('metrics', COLLECT_TIMEOUT_MS);
     const all = [await registry.getMetricsAsJSON(), ...workers.map((w) => w.m.metrics ?? [])];
     const body = await AggregatorRegistry.aggregate(all).metrics();
-    send(res, registry.contentType, body);
+    sendUncached(res, registry.contentType, body);
   });
   const stats = async () => {
     const workers = await pool.collect('stats', COLLECT_TIMEOUT_MS);
@@ -115,27 +116,12 @@ function routeObservability(admin: AdminServer, pool: WorkerPool, registry: Regi
     );
   };
   admin.route('/stats.json', async (_req, res) => {
-    send(res, 'application/json; charset=utf-8', JSON.stringify(await stats()));
+    sendUncached(res, 'application/json; charset=utf-8', JSON.stringify(await stats()));
   });
   admin.route('/stats', async (_req, res) => {
-    send(res, 'text/html; charset=utf-8', renderStatsPage(await stats()), {
+    sendUncached(res, 'text/html; charset=utf-8', renderStatsPage(await stats()), {
       'content-security-policy':
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
     });
   });
-}
-
-function send(
-  res: import('node:http').ServerResponse,
-  type: string,
-  body: string,
-  extra: Record<string, string> = {},
-): void {
-  res.writeHead(200, {
-    'content-type': type,
-    'content-length': Buffer.byteLength(body),
-    'cache-control': 'no-store',
-    ...extra,
-  });
-  res.end(body);
 }

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { WorkerStartError } from '../../src/shared/errors.ts';
 import type { Snapshot } from '../../src/snapshot/index.ts';
 import type { CollectedMessage, CollectMessage, FromWorker, InitMessage } from './messages.ts';
 
@@ -173,7 +174,7 @@ export class WorkerPool {
         return;
       case 'failed':
         // Its exit follows; #onExit then sees #starting and does not restart it.
-        this.#starting?.reject(new Error(`dataplane worker failed to start: ${m.message}`));
+        this.#starting?.reject(new WorkerStartError(`dataplane worker failed to start: ${m.message}`));
         return;
     }
   }
@@ -197,7 +198,7 @@ export class WorkerPool {
     if (this.#closing) return;
     if (this.#starting) {
       this.#starting.reject(
-        new Error(`dataplane worker ${pid} exited during start-up (code ${code}, ${signal})`),
+        new WorkerStartError(`dataplane worker ${pid} exited during start-up (code ${code}, ${signal})`),
       );
       this.#starting = undefined;
       return;

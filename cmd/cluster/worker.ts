@@ -1,4 +1,5 @@
 import cluster from 'node:cluster';
+import { WorkerStartError } from '../../src/shared/errors.ts';
 import { createRegistry } from '../../src/shared/metrics-registry.ts';
 import { finalizeSnapshot, type Snapshot } from '../../src/snapshot/index.ts';
 import { createDataplaneSide, type DataplaneSide } from '../dataplane-side.ts';
@@ -104,7 +105,8 @@ async function start(runtime: WorkerRuntime, log: ProcessLogger): Promise<void> 
 }
 
 function main(): void {
-  if (!cluster.isWorker) throw new Error('cmd/cluster/worker.ts runs only as a node:cluster worker');
+  if (!cluster.isWorker)
+    throw new WorkerStartError('cmd/cluster/worker.ts runs only as a node:cluster worker');
   process.on('SIGTERM', () => {});
   process.on('SIGINT', () => {});
   let runtime: WorkerRuntime | undefined;

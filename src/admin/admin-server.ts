@@ -1,17 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { AlreadyStartedError, InvalidOptionError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
-
-/** An admin listener lifecycle error; `code` is stable. */
-export class AdminError extends Error {
-  readonly code: 'ADMIN_ERR_ALREADY_STARTED';
-
-  constructor(code: 'ADMIN_ERR_ALREADY_STARTED', message: string) {
-    super(message);
-    this.name = 'AdminError';
-    this.code = code;
-  }
-}
 
 /** Answers one admin GET; may be async. Errors become a 500 and a log line. */
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -35,7 +25,8 @@ export class AdminServer {
   #port = 0;
 
   constructor(options: AdminServerOptions) {
-    if (typeof options.ready !== 'function') throw new TypeError('AdminServer: ready must be a function');
+    if (typeof options.ready !== 'function')
+      throw new InvalidOptionError('admin server', 'ready', 'expected a function');
     this.#options = options;
     this.#routes.set('/healthz', (_req, res) => text(res, 200, 'ok\n'));
     this.#routes.set('/readyz', (_req, res) =>
@@ -54,8 +45,7 @@ export class AdminServer {
   }
 
   async start(): Promise<void> {
-    if (this.#server !== undefined)
-      throw new AdminError('ADMIN_ERR_ALREADY_STARTED', 'admin server already started');
+    if (this.#server !== undefined) throw new AlreadyStartedError('admin server');
     this.#server = createServer((req, res) => this.#serve(req, res));
     this.#port = await listen(this.#server, this.#options.bindAddress, this.#options.port);
   }

@@ -1,34 +1,50 @@
 import type {
-  V1EndpointSlice,
-  V1Ingress,
-  V1IngressClass,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
+  EndpointSlice,
+  GatewayApiObject,
+  Ingress,
+  IngressClass,
+  Namespace,
+  Secret,
+  Service,
+} from './objects.ts';
 import type { StickyRoute } from './stickyroute/types.ts';
 
 /**
  * Everything `build` reads: the objects of one moment, as the store (cluster mode) or the manifest
- * folder (standalone mode) holds them. Plain data; `build` never mutates it.
+ * folder (standalone mode) holds them, decoded at that edge (objects.ts). Plain data; `build` never mutates it.
  */
 export interface ClusterView {
-  ingresses: readonly V1Ingress[];
-  ingressClasses: readonly V1IngressClass[];
-  services: readonly V1Service[];
-  endpointSlices: readonly V1EndpointSlice[];
+  ingresses: readonly Ingress[];
+  ingressClasses: readonly IngressClass[];
+  services: readonly Service[];
+  endpointSlices: readonly EndpointSlice[];
   /** Only Secrets of type kubernetes.io/tls. */
-  secrets: readonly V1Secret[];
+  secrets: readonly Secret[];
   stickyRoutes: readonly StickyRoute[];
   /**
-   * Gateway API objects (gateway.networking.k8s.io/v1), decoded no further than the API server's schema:
-   * the builder reads them defensively. Absent when the CRDs are not installed.
+   * Gateway API objects (gateway.networking.k8s.io/v1), envelope decoded at the store's edge (objects.ts);
+   * the builder reads their specs defensively. Absent when the CRDs are not installed.
    */
-  gatewayClasses?: readonly unknown[];
-  gateways?: readonly unknown[];
-  httpRoutes?: readonly unknown[];
-  referenceGrants?: readonly unknown[];
+  gatewayClasses?: readonly GatewayApiObject[];
+  gateways?: readonly GatewayApiObject[];
+  httpRoutes?: readonly GatewayApiObject[];
+  referenceGrants?: readonly GatewayApiObject[];
   /** Namespaces with their labels, for Gateway `allowedRoutes.namespaces.from: Selector`. */
-  namespaces?: readonly unknown[];
+  namespaces?: readonly Namespace[];
+  /** Objects that did not decode at the store's edge (reason `InvalidObject`); build reports them as they are. */
+  rejected?: readonly Diagnostic[];
+}
+
+/** A view with no objects: the start of every source, and what a missing view builds as. */
+export function emptyView(): ClusterView {
+  return {
+    ingresses: [],
+    ingressClasses: [],
+    services: [],
+    endpointSlices: [],
+    secrets: [],
+    stickyRoutes: [],
+  };
 }
 
 /** Settings of the build that do not come from objects. */

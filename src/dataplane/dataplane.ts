@@ -2,29 +2,39 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
 import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
-import { LifecycleError } from './errors.ts';
 import { CidrSet } from './front/cidr.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
+import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
+import {
+  installProxyProtocol,
+  type ProxyProtocolFront,
+  type ProxyProtocolMode,
+} from './front/proxy-accept.ts';
+import { requestDetails } from './front/request-details.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
 import { TicketKeys } from './front/tls-tickets.ts';
 import { Exchange } from './http/exchange.ts';
 import { applyHeaderEdits } from './http/header-edits.ts';
+import { setHeaders } from './http/header-list.ts';
 import { PoolMap, upstreamHeaders } from './http/http-proxy.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
 import type { DataplaneObserver } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot, pinnedBackend } from './routing/compile.ts';
 import { decide, noEndpoint } from './routing/decide.ts';
+import { RateLimiters } from './routing/rate-limits.ts';
+import { requestHashKey } from './upstream/hash-key.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
 export type { DataplaneObserver, RequestRecord } from './observe/observer.ts';
 
-/** Construction options; validated by the constructor (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
+/** Construction options; validated by the constructor (InvalidOptionError, code STICKY_ERR_OPTION_INVALID). */
 export interface DataplaneOptions {
   bindAddress: string;
   httpPort: number;
@@ -53,8 +63,17 @@ export interface DataplaneOptions {
   maxUpstreamConnections?: number;
   /** TLS session-ticket key rotation period (default 1 h); keys derive from affinityKey and the window. */
   ticketKeyWindowMs?: number;
+  /**
+   * PROXY protocol (v1/v2) per listener (default off): read from peers in `proxyProtocolTrusted` only; strict
+   * closes a trusted peer that sends none. The header must arrive within requestHeaderTimeoutMs.
+   */
+  proxyProtocol?: { http?: ProxyProtocolMode; https?: ProxyProtocolMode };
+  /** CIDRs allowed to send a PROXY header (the load balancer); required when proxyProtocol is on. */
+  proxyProtocolTrusted?: string[];
   /** Clock of the ticket-key windows (tests); default Date.now. */
   clock?: () => number;
+  /** Dataplane processes sharing the per-client limits (`--workers`): each admits limit / share. Default 1. */
+  rateLimitShare?: number;
 }
 
 /**
@@ -67,8 +86,10 @@ export class Dataplane {
   #options: DataplaneOptions;
   #logger: Logger;
   #trusted: CidrSet;
+  #proxyTrusted: CidrSet;
   #config: CompiledConfig<BackendState>;
   #pools: PoolMap;
+  #limits: RateLimiters;
   #drain = new DrainTracker();
   #upgrades: UpgradeHandler;
   #tls: TlsContexts | undefined;
@@ -76,6 +97,9 @@ export class Dataplane {
   #http: Server | undefined;
   #https: HttpsServer | undefined;
   #ports = { http: 0, https: 0 };
+  #proxyFronts: ProxyProtocolFront[] = [];
+  #passthrough: PassthroughTable;
+  #passthroughFront: PassthroughFront | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   #ctx;
 
@@ -84,12 +108,14 @@ export class Dataplane {
     this.#options = options;
     this.#logger = options.logger;
     this.#trusted = new CidrSet(options.trustedProxies);
+    this.#proxyTrusted = new CidrSet(options.proxyProtocolTrusted ?? []);
     this.#pools = new PoolMap({ maxConnections: options.maxUpstreamConnections ?? 512 });
     this.#tickets = new TicketKeys({
       secret: options.affinityKey,
       windowMs: options.ticketKeyWindowMs ?? 3_600_000,
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.#limits = new RateLimiters(options.rateLimitShare);
     this.upstreams = new Upstreams({
       affinityKey: options.affinityKey,
       onConfigProblem: (backend, message) =>
@@ -115,8 +141,10 @@ export class Dataplane {
       this.#trusted,
       (secure) => this.#publicPort(secure),
       options.maxTunnels ?? 20_000,
+      this.#limits,
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
+    this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
   }
 
   /** Ports actually bound (meaningful after start(); port 0 in the options picks a free one). */
@@ -142,8 +170,7 @@ export class Dataplane {
 
   /** Generates the fallback certificate, then binds both listeners. */
   async start(): Promise<void> {
-    if (this.#state !== 'new')
-      throw new LifecycleError('DP_ERR_ALREADY_STARTED', 'dataplane already started');
+    if (this.#state !== 'new') throw new AlreadyStartedError('dataplane');
     this.#state = 'starting';
     const fallback = await generateDefaultCertificate();
     this.#tls = new TlsContexts({ logger: this.#logger, fallback });
@@ -158,6 +185,14 @@ export class Dataplane {
     };
     this.#http = createPlainListener(limits, handlers, o.observer);
     this.#https = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets);
+    // Passthrough first, then PROXY in front of it: the SNI peek sees the client address PROXY carried.
+    this.#passthroughFront = installPassthrough(this.#https, {
+      table: () => this.#passthrough,
+      observer: o.observer,
+      timeoutMs: o.requestHeaderTimeoutMs,
+    });
+    this.#installProxyProtocol(this.#http, o.proxyProtocol?.http, true);
+    this.#installProxyProtocol(this.#https, o.proxyProtocol?.https, false);
     this.#ports = {
       http: await listen(this.#http, o.bindAddress, o.httpPort),
       https: await listen(this.#https, o.bindAddress, o.httpsPort),
@@ -166,18 +201,27 @@ export class Dataplane {
     this.#logger.info({ ports: this.#ports, bindAddress: o.bindAddress }, 'dataplane listening');
   }
 
+  #installProxyProtocol(server: Server | HttpsServer, mode: ProxyProtocolMode | undefined, plain: boolean) {
+    if (mode === undefined || mode === 'off') return;
+    const o = this.#options;
+    const policy = { mode, trusted: this.#proxyTrusted, timeoutMs: o.requestHeaderTimeoutMs };
+    this.#proxyFronts.push(installProxyProtocol(server, policy, o.observer, plain));
+  }
+
   /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
   apply(snapshot: Snapshot): boolean {
-    if (this.#state === 'stopped') throw new LifecycleError('DP_ERR_SHUT_DOWN', 'dataplane was shut down');
+    if (this.#state === 'stopped') throw new ShutDownError('dataplane');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
-    this.upstreams.update(snapshot.backends);
+    this.upstreams.update(snapshot.backends, snapshot.certificates);
     const upstreams = this.upstreams;
     const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
     if (this.#tls?.update(snapshot) && this.#https !== undefined) {
       setDefaultCertificate(this.#https, this.#tls, this.#tickets);
     }
     this.#config = config;
-    if (this.#pools.size > 0) this.#pools.prune(snapshot.backends);
+    this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
+    this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
+    if (this.#pools.size > 0) this.#pools.prune(this.upstreams.backends());
     return true;
   }
 
@@ -193,30 +237,48 @@ export class Dataplane {
       'none',
     );
     const ex = new Exchange(this.#ctx, req, res, record);
-    const decision = decide(this.#config, facts);
+    const decision = decide(this.#config, { ...facts, ...requestDetails(req) });
     recordDecision(record, decision);
     if (decision.kind === 'local') {
-      ex.local(decision.status, decision.hsts);
+      ex.local(decision.status, decision.hsts, decision.headers);
       return;
     }
     if (decision.kind === 'redirect') {
       ex.redirect(decision.status, decision.location);
       return;
     }
+    // limit-rps / limit-rpm / limit-connections: stateful, so here rather than in the pure decide().
+    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
+    if (release === undefined) {
+      ex.local(503, secure ? decision.route.hsts : undefined);
+      return;
+    }
+    if (release !== null) res.once('close', release);
+    // sessionPersistence wins over a weighted split: a request pinned to one of the split's backends stays there.
     const backend = pinnedBackend(decision.route, decision.backend, req.headers.cookie);
-    const selection = backend.pick(req.headers.cookie, secure);
+    const sid = backend.sidOf(decision.target, req.method ?? '');
+    if (sid.kind === 'forged') {
+      // Not a sid we sealed: an error, never a random pod (affinity-sid.ts).
+      ex.local(400, secure ? decision.route.hsts : undefined);
+      return;
+    }
+    const token = sid.kind === 'sealed' ? sid.token : undefined;
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
+    const selection = backend.pick(req.headers.cookie, secure, undefined, token, hashKey);
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       ex.local(none.status, none.hsts);
       return;
     }
+    ex.sealSid = sid.kind === 'none' && sid.handshake;
     record.affinity = selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const headers = applyHeaderEdits(
-      upstreamHeaders(req, fwd, decision.authority),
+      setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders),
       decision.route.filters?.request,
     );
+    ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
     ex.proxy(
       decision.route,
       backend,
@@ -224,7 +286,7 @@ export class Dataplane {
       selection.setCookie,
       secure,
       headers,
-      decision.target,
+      sid.kind === 'sealed' ? sid.target : decision.target,
     );
   }
 
@@ -239,8 +301,10 @@ export class Dataplane {
     const servers = [this.#http, this.#https].filter((s) => s !== undefined);
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const s of servers) s.closeIdleConnections();
+    for (const f of this.#proxyFronts) f.close();
     await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
     this.#upgrades.closeAll();
+    this.#passthroughFront?.close();
     for (const s of servers) s.closeAllConnections();
     // Destroyed sockets report 'close' on a later tick; wait so every tunnel is released and observed.
     await this.#drain.settled(1_000, () => this.#upgrades.tunnels);

@@ -1,12 +1,14 @@
 import { isIP } from 'node:net';
+import { InvalidOptionError } from '../shared/errors.ts';
 import type { DataplaneOptions } from './dataplane.ts';
-import { InvalidOptionError } from './errors.ts';
 
-/** Rejects bad Dataplane options at construction (InvalidOptionError, code DP_ERR_INVALID_OPTION). */
+/** Rejects bad Dataplane options at construction (InvalidOptionError, code STICKY_ERR_OPTION_INVALID). */
 export function validateOptions(o: DataplaneOptions): void {
-  if (o === null || typeof o !== 'object') throw new InvalidOptionError('options', 'expected an object');
+  if (o === null || typeof o !== 'object')
+    throw new InvalidOptionError('dataplane', 'options', 'expected an object');
   if (typeof o.bindAddress !== 'string' || (o.bindAddress !== 'localhost' && isIP(o.bindAddress) === 0)) {
     throw new InvalidOptionError(
+      'dataplane',
       'bindAddress',
       `expected an IP address, got ${JSON.stringify(o.bindAddress)}`,
     );
@@ -16,10 +18,10 @@ export function validateOptions(o: DataplaneOptions): void {
   if (o.publicHttpsPort !== undefined) port(o.publicHttpsPort, 'publicHttpsPort');
   if (o.publicHttpPort !== undefined) port(o.publicHttpPort, 'publicHttpPort');
   if (!Buffer.isBuffer(o.affinityKey) || o.affinityKey.length < 16) {
-    throw new InvalidOptionError('affinityKey', 'expected a Buffer of at least 16 bytes');
+    throw new InvalidOptionError('dataplane', 'affinityKey', 'expected a Buffer of at least 16 bytes');
   }
   if (!Array.isArray(o.trustedProxies))
-    throw new InvalidOptionError('trustedProxies', 'expected an array of CIDRs');
+    throw new InvalidOptionError('dataplane', 'trustedProxies', 'expected an array of CIDRs');
   int(o.maxHeaderSize, 'maxHeaderSize', 1024, 1_048_576);
   int(o.requestHeaderTimeoutMs, 'requestHeaderTimeoutMs', 1, 3_600_000);
   int(o.keepAliveTimeoutMs, 'keepAliveTimeoutMs', 1, 3_600_000);
@@ -29,11 +31,16 @@ export function validateOptions(o: DataplaneOptions): void {
     int(o.maxUpstreamConnections, 'maxUpstreamConnections', 1, 100_000);
   }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
+  proxyProtocol(o);
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
-    throw new InvalidOptionError('logger', 'expected a pino logger');
+    throw new InvalidOptionError('dataplane', 'logger', 'expected a pino logger');
   }
   if (o.observer !== undefined && typeof o.observer?.onRequest !== 'function') {
-    throw new InvalidOptionError('observer', 'expected an object with onRequest() and onTunnelClose()');
+    throw new InvalidOptionError(
+      'dataplane',
+      'observer',
+      'expected an object with onRequest() and onTunnelClose()',
+    );
   }
 }
 
@@ -43,6 +50,38 @@ function port(v: unknown, name: string): void {
 
 function int(v: unknown, name: string, min: number, max: number): void {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw new InvalidOptionError(name, `expected an integer in ${min}..${max}, got ${String(v)}`);
+    throw new InvalidOptionError(
+      'dataplane',
+      name,
+      `expected an integer in ${min}..${max}, got ${String(v)}`,
+    );
+  }
+}
+
+const PROXY_MODES: ReadonlySet<unknown> = new Set(['off', 'strict', 'optional']);
+
+/** PROXY protocol on a listener needs someone to believe: an empty trusted list would close every peer. */
+function proxyProtocol(o: DataplaneOptions): void {
+  const modes = [o.proxyProtocol?.http, o.proxyProtocol?.https];
+  for (const m of modes) {
+    if (m !== undefined && !PROXY_MODES.has(m)) {
+      throw new InvalidOptionError(
+        'dataplane',
+        'proxyProtocol',
+        `expected off, strict or optional, got ${String(m)}`,
+      );
+    }
+  }
+  const on = modes.some((m) => m !== undefined && m !== 'off');
+  const trusted = o.proxyProtocolTrusted;
+  if (trusted !== undefined && !Array.isArray(trusted)) {
+    throw new InvalidOptionError('dataplane', 'proxyProtocolTrusted', 'expected an array of CIDRs');
+  }
+  if (on && (trusted === undefined || trusted.length === 0)) {
+    throw new InvalidOptionError(
+      'dataplane',
+      'proxyProtocolTrusted',
+      'PROXY protocol is on but no source is trusted',
+    );
   }
 }

@@ -1,2 +1,6 @@
 export { canonicalJson, emptySnapshot, finalizeSnapshot, SnapshotHasher } from './hash.ts';
+export { comparePrecedence } from './precedence.ts';
+export { escapeRegex } from './regex/escape.ts';
+export { RegexError } from './regex/parse.ts';
+export { compileRegex, LinearRegex, type RegexMatch, type RegexOptions } from './regex/vm.ts';
 export type * from './types.ts';

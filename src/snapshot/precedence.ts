@@ -8,17 +8,29 @@ import type { Route } from './types.ts';
  * it and the dataplane compiles with it: one definition, so they can never disagree.
  */
 export function comparePrecedence(a: Route, b: Route): number {
+  if (a.match !== undefined || b.match !== undefined) return compareRegexHost(a, b);
   return (
     length(b) - length(a) ||
     exactFirst(a) - exactFirst(b) ||
     methodFirst(a) - methodFirst(b) ||
-    (b.match?.headers?.length ?? 0) - (a.match?.headers?.length ?? 0) ||
-    (b.match?.query?.length ?? 0) - (a.match?.query?.length ?? 0) ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    (b.conditions?.headers?.length ?? 0) - (a.conditions?.headers?.length ?? 0) ||
+    (b.conditions?.query?.length ?? 0) - (a.conditions?.query?.length ?? 0) ||
+    byId(a, b)
   );
 }
 
-const methodFirst = (r: Route) => (r.match?.method === undefined ? 1 : 0);
+const methodFirst = (r: Route) => (r.conditions?.method === undefined ? 1 : 0);
+
+/**
+ * Regex hosts (ingress-nginx `use-regex`: every non-Exact path of the host is a regex): Exact paths first
+ * (nginx `location =` wins outright), then regexes by raw path length, longest first, as ingress-nginx orders
+ * its regex locations (nginx tries them in order and takes the first match), then by id.
+ */
+function compareRegexHost(a: Route, b: Route): number {
+  return exactFirst(a) - exactFirst(b) || b.path.length - a.path.length || byId(a, b);
+}
+
+const byId = (a: Route, b: Route) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 function length(r: Route): number {
   if (r.pathType === 'Exact') return r.path.length;

@@ -10,8 +10,23 @@
  */
 export type Draft<T> = { -readonly [K in keyof T]: T[K] };
 
-/** How a backend picks an endpoint for a request that carries no valid affinity cookie. */
-export type BalancePolicy = 'round-robin' | 'least-conn' | 'random-two';
+/**
+ * How a backend picks an endpoint for a request that carries no valid affinity cookie. `hash`: a consistent
+ * hash (Maglev) of the backend's `hashBy` key, so equal keys reach the same endpoint.
+ */
+export type BalancePolicy = 'round-robin' | 'least-conn' | 'random-two' | 'hash';
+
+/**
+ * One piece of a hash key (ingress-nginx `upstream-hash-by`), parsed from its template at build time and never
+ * evaluated as text: fixed text, the client address (after PROXY protocol / trusted forwarding), the request
+ * target as received, one request header (lower-case name) or one cookie's value.
+ */
+export type HashPart =
+  | { readonly kind: 'literal'; readonly text: string }
+  | { readonly kind: 'remote-addr' }
+  | { readonly kind: 'request-uri' }
+  | { readonly kind: 'header'; readonly name: string }
+  | { readonly kind: 'cookie'; readonly name: string };
 
 /** Ingress v1 path types. ImplementationSpecific is served with Prefix semantics. */
 export type PathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
@@ -57,10 +72,15 @@ export interface AffinityPolicy {
     readonly secure: 'auto' | 'always';
     readonly httpOnly: boolean;
   };
-  /** balanced: re-pick when the pinned endpoint is gone or unhealthy; persistent: keep it while it exists. */
-  readonly mode: 'balanced' | 'persistent';
+  /**
+   * balanced: re-pick when the pinned endpoint is gone, unhealthy or terminating; persistent: keep it while it
+   * exists; drainable: like balanced, but a terminating endpoint that is still `serving` keeps its sessions.
+   */
+  readonly mode: 'balanced' | 'persistent' | 'drainable';
   /** Re-pick (and re-issue the cookie) when the pinned endpoint fails to connect. */
   readonly changeOnFailure: boolean;
+  /** Also pin by the engine.io sid (socket.io clients without cookies): the handshake's sid is sealed. */
+  readonly socketio?: boolean;
 }
 
 /** Active health checking of each endpoint (HTTP GET, 2xx/3xx is healthy). */
@@ -97,11 +117,30 @@ export interface Backend {
   /** Sorted by id. May be empty: requests then get 503. */
   readonly endpoints: readonly Endpoint[];
   readonly balance: BalancePolicy;
+  /** The key `hash` balancing hashes; present exactly when balance is `hash`. */
+  readonly hashBy?: readonly HashPart[];
   readonly affinity?: AffinityPolicy;
   readonly timeouts: Timeouts;
   /** How many more endpoints to try after a connect failure, before anything was sent (HAProxy redispatch). */
   readonly retries: number;
   readonly health: { readonly passive: PassiveHealthCheck; readonly active?: ActiveHealthCheck };
+  /** TLS towards the endpoints (`backend-protocol: HTTPS`); absent means plain HTTP/1.1. */
+  readonly tls?: UpstreamTls;
+}
+
+/**
+ * TLS to a backend's endpoints, for requests and WebSocket tunnels alike (ingress-nginx `proxy-ssl-*`).
+ * `secret` names a Certificate entry: its `caPem` are the trust anchors, its pair the client certificate.
+ */
+export interface UpstreamTls {
+  /** Verify the endpoint's chain and name (`proxy-ssl-verify`); off, any certificate is accepted. */
+  readonly verify: boolean;
+  /** Certificate id (`namespace/name`) from `proxy-ssl-secret`; absent: no client certificate, Node's roots. */
+  readonly secret?: string;
+  /** Name the certificate must carry, and the SNI sent (`proxy-ssl-name`, default the Service's DNS name). */
+  readonly serverName: string;
+  /** Send `serverName` as SNI (`proxy-ssl-server-name`). */
+  readonly sni: boolean;
 }
 
 export interface RedirectPolicy {
@@ -136,7 +175,7 @@ export interface Route {
    */
   readonly listener?: 'http' | 'https';
   /** Conditions beyond host and path (method, headers, query); absent means none. */
-  readonly match?: RequestMatch;
+  readonly conditions?: RequestMatch;
   /**
    * A weighted split (Gateway API backendRefs): when present, each request picks one entry by weight and
    * `backend` is the first entry with a backend. An entry without `backend` is a reference that did not
@@ -145,6 +184,25 @@ export interface Route {
   readonly split?: readonly WeightedBackend[];
   /** Request and response changes (Gateway API HTTPRoute filters); absent means none. */
   readonly filters?: RouteFilters;
+  /** How the path matches; absent means by `pathType`. `Regex` is ingress-nginx `use-regex` (see RouteMatch). */
+  readonly match?: RouteMatch;
+  /** Rewrite of the request path before it is proxied (`rewrite-target`), with `$1`..`$9` from `match`. */
+  readonly rewrite?: string;
+  /** `X-Forwarded-Prefix` value sent to the backend (`x-forwarded-prefix`). */
+  readonly forwardedPrefix?: string;
+  /** Host header sent to the backend instead of the client's (`upstream-vhost`). */
+  readonly upstreamHost?: string;
+  /** A local redirect answer instead of proxying (`app-root`, `permanent-redirect`, `temporal-redirect`). */
+  readonly answer?: RouteRedirect;
+  /** Largest request body in bytes (`proxy-body-size`); absent means unlimited. Above it: 413. */
+  readonly maxBodyBytes?: number;
+  readonly cors?: CorsPolicy;
+  /** A second backend that takes some requests (`canary: "true"` Ingress on the same host and path). */
+  readonly canary?: Canary;
+  /** Per-client-address limits (`limit-*`); above them: 503. */
+  readonly limits?: RateLimits;
+  /** Asks for SSL passthrough of the route's host to the route's backend (see VirtualHost.passthrough). */
+  readonly passthrough?: true;
 }
 
 /** Further conditions a request must meet for a route to match; every listed one must hold. */
@@ -199,6 +257,66 @@ export interface RouteFilters {
 }
 
 /**
+ * `Regex`: an ingress-nginx regex location: `pattern` is matched case-insensitively from the start of the
+ * path (not to its end) by the linear-time matcher of src/snapshot/regex/; capture groups feed `rewrite`.
+ */
+export interface RouteMatch {
+  readonly kind: 'Regex';
+  readonly pattern: string;
+}
+
+/**
+ * A redirect answered at the edge. `app-root`: only the path `/` is redirected, to `location` (a path).
+ * `always`: every request on the route (permanent/temporal redirect); `location` is an absolute URL or a path.
+ */
+export interface RouteRedirect {
+  readonly when: 'app-root' | 'always';
+  readonly location: string;
+  readonly code: 301 | 302 | 303 | 307 | 308;
+}
+
+/** CORS as ingress-nginx `enable-cors` serves it: preflight answered 204 at the edge, headers on responses. */
+export interface CorsPolicy {
+  /** `*`, or origins (`https://a.example.com`, `https://*.example.com`); a request Origin must match one. */
+  readonly allowOrigins: readonly string[];
+  readonly allowMethods: string;
+  readonly allowHeaders: string;
+  readonly exposeHeaders: string;
+  readonly allowCredentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
+/**
+ * Canary (ingress-nginx `canary-*`), in precedence order: header (`always`/`never`, or `headerValue`, or
+ * `headerPattern`), cookie (`always`/`never`), then `weight` out of `weightTotal`. `sticky`: a request whose
+ * affinity cookie pins it to a canary endpoint stays on the canary (`affinity-canary-behavior: sticky`).
+ */
+export interface Canary {
+  readonly backend: string;
+  readonly source: SourceRef;
+  readonly weight: number;
+  readonly weightTotal: number;
+  readonly header?: string;
+  readonly headerValue?: string;
+  /** Matched like RouteMatch patterns (linear time), anywhere in the header value, case-sensitive. */
+  readonly headerPattern?: string;
+  readonly cookie?: string;
+  readonly sticky: boolean;
+}
+
+/**
+ * ingress-nginx `limit-*`, per client address: `rps`/`rpm` with bursts of `burstMultiplier` times the rate,
+ * `connections` requests in progress. Addresses in `whitelist` (CIDRs) are never limited.
+ */
+export interface RateLimits {
+  readonly rps?: number;
+  readonly rpm?: number;
+  readonly connections?: number;
+  readonly burstMultiplier: number;
+  readonly whitelist: readonly string[];
+}
+
+/**
  * Who may use a route, by client address (the peer, or the address a trusted proxy or PROXY protocol header
  * gave). CIDR strings, IPv4 or IPv6; a bare address is a /32 or /128. A client in `deny` gets 403; when `allow`
  * is non-empty, a client outside it gets 403 too. Deny wins over allow.
@@ -213,8 +331,15 @@ export interface VirtualHost {
   readonly hostname: string;
   /** Present when some Ingress lists the host under `tls`; `certificate` absent means the default one. */
   readonly tls?: { readonly certificate?: string };
-  /** Sorted by precedence: Exact before Prefix, longer paths first, then by id. */
+  /** Sorted by precedence (src/snapshot/precedence.ts). */
   readonly routes: readonly Route[];
+  /** Every request to this host is redirected (308) to the same URL on `redirectTo` (`from-to-www-redirect`). */
+  readonly redirectTo?: string;
+  /**
+   * SSL passthrough: TLS for this SNI name is not terminated; the raw connection is relayed to `backend`,
+   * which holds the certificate. The routes still serve the plain HTTP listener.
+   */
+  readonly passthrough?: { readonly backend: string };
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */
@@ -222,6 +347,8 @@ export interface Certificate {
   readonly id: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /** The Secret's `ca.crt`, when it has one: trust anchors for upstream TLS (`proxy-ssl-secret`). */
+  readonly caPem?: string;
 }
 
 export interface Snapshot {

@@ -27,7 +27,7 @@ describe('serve settings: flags and env', () => {
 
   test('a bad flag value names the flag, the value and the allowed form', () => {
     assert.throws(() => parseCommand(['--http-port', 'eighty'], {}, serveKeys), {
-      code: 'STICKY_ERR_USAGE',
+      code: 'STICKY_ERR_CLI_USAGE',
       message: /^invalid --http-port "eighty": expected PORT \(0-65535\)/,
     });
   });
@@ -39,7 +39,9 @@ describe('serve settings: flags and env', () => {
   });
 
   test('an unknown flag is a usage error', () => {
-    assert.throws(() => parseCommand(['--no-such-flag', 'x'], {}, serveKeys), { code: 'STICKY_ERR_USAGE' });
+    assert.throws(() => parseCommand(['--no-such-flag', 'x'], {}, serveKeys), {
+      code: 'STICKY_ERR_CLI_USAGE',
+    });
   });
 
   test('serve --help lists every setting with its env name and default', () => {

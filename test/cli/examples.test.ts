@@ -62,3 +62,10 @@ test('convert writes the documented example as Gateway API objects and lists wha
     /^not carried: Ingress default\/chat-socketio metadata\.annotations: load-balance least-conn/m,
   );
 });
+
+test('the documented migration example validates, with its per-Ingress migration report', async () => {
+  const { stdout } = await run(process.execPath, [...cli, 'check', 'examples/migration']);
+  assert.match(stdout, /^migration Ingress default\/shop: differs$/m);
+  assert.match(stdout, /^migration Ingress default\/shop-canary: same$/m);
+  assert.match(stdout, /^ok: 1 files, 6 objects: 1 hosts, 1 routes, 2 backends$/m);
+});

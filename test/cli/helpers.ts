@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LOOPBACK_PORT_0 } from '../serve-flags.ts';
 
 /** Helpers for the CLI tests: the real executable as a child process, real backends, real sockets. */
 
@@ -108,24 +109,7 @@ export async function runCli(args: string[], env: Record<string, string> = {}) {
 
 /** Starts `serve` on loopback port 0 and resolves once it logged its bound ports. */
 export async function startServe(args: string[], env: Record<string, string> = {}) {
-  const p = new CliProcess(
-    [
-      entry,
-      'serve',
-      '--bind-address',
-      '127.0.0.1',
-      '--admin-bind-address',
-      '127.0.0.1',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--admin-port',
-      '0',
-      ...args,
-    ],
-    env,
-  );
+  const p = new CliProcess([entry, 'serve', ...LOOPBACK_PORT_0, ...args], env);
   const listening = await p.waitForRecord((r) => r.msg === 'listening', 'listening line');
   return {
     p,

@@ -98,6 +98,37 @@ metadata: {name: d}
     assert.equal(load.problems[0]?.file, 'b.yml');
   });
 
+  test('an object that does not decode is a problem naming it; the other objects are served', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'si-manifests-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(
+      join(dir, 'a.yaml'),
+      `${service('web')}---
+apiVersion: v1
+kind: Service
+metadata: {name: broken, namespace: shop, generation: one}
+spec: {ports: [{port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: dated, creationTimestamp: 2024-01-02T03:04:05Z}
+spec: {ingressClassName: sticky}
+`,
+    );
+    const load = await new ManifestFolder({ dir }).load();
+    assert.deepEqual(
+      load.view.services.map((s) => s.metadata.name),
+      ['web'],
+    );
+    assert.deepEqual(
+      load.problems.map((p) => `${p.file} ${p.object}`),
+      ['a.yaml Service shop/broken'],
+    );
+    assert.match(load.problems[0]?.message ?? '', /not a valid Service.*generation/);
+    // YAML 1.1 reads an unquoted timestamp as a Date: decoded to the RFC 3339 string the API server sends.
+    assert.equal(load.view.ingresses[0]?.metadata.creationTimestamp, '2024-01-02T03:04:05.000Z');
+  });
+
   test('watches: an edit reloads, a broken edit keeps the last good objects, a removal drops them', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'si-manifests-'));
     const loads: FolderLoad[] = [];
@@ -154,7 +185,7 @@ metadata: {name: d}
 
   test('load() rejects with a typed error when the folder does not exist', async () => {
     await assert.rejects(new ManifestFolder({ dir: join(tmpdir(), 'si-does-not-exist-xyz') }).load(), {
-      code: 'STICKY_ERR_MANIFEST_FOLDER',
+      code: 'STICKY_ERR_MANIFESTS_FOLDER',
     });
   });
 });

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { LOOPBACK_PORT_0 } from '../serve-flags.ts';
 import {
   appManifests,
   httpGet,
@@ -91,21 +92,7 @@ describe('sticky-ingress serve --manifests', () => {
   });
 
   test('a missing manifest folder: exit 2 naming the flag', async () => {
-    const r = await runCli([
-      'serve',
-      '--manifests',
-      '/nonexistent/si-dir',
-      '--http-port',
-      '0',
-      '--https-port',
-      '0',
-      '--admin-port',
-      '0',
-      '--bind-address',
-      '127.0.0.1',
-      '--admin-bind-address',
-      '127.0.0.1',
-    ]);
+    const r = await runCli(['serve', '--manifests', '/nonexistent/si-dir', ...LOOPBACK_PORT_0]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--manifests: cannot read manifest folder \/nonexistent\/si-dir/);
   });

@@ -21,6 +21,8 @@ const INVALID: Record<string, string> = {
   'session-cookie-httponly': 'maybe',
   'session-cookie-change-on-failure': '1',
   'load-balance': 'ewma',
+  // A variable outside the four (nginx would evaluate $host; we never evaluate anything).
+  'upstream-hash-by': '$host$remote_addr',
   'ssl-redirect': 'TRUE',
   'force-ssl-redirect': 'on',
   hsts: 'yes',
@@ -33,6 +35,44 @@ const INVALID: Record<string, string> = {
   'proxy-next-upstream-tries': '12',
   'health-check-path': 'healthz',
   'health-check-interval': '0',
+  'permanent-redirect': 'javascript:alert(1)',
+  'permanent-redirect-code': '200',
+  'temporal-redirect': 'https://a b',
+  'temporal-redirect-code': '304',
+  'from-to-www-redirect': 'yes',
+  'rewrite-target': 'no-slash',
+  'use-regex': 'True',
+  'app-root': 'app1',
+  'x-forwarded-prefix': 'prefix',
+  canary: 'yes',
+  'canary-weight': '-5',
+  'canary-weight-total': '0',
+  'canary-by-header': 'X Canary',
+  'canary-by-header-value': 'a\u0001b',
+  'canary-by-header-pattern': '(?=lookahead)',
+  'canary-by-cookie': 'bad;cookie',
+  'affinity-canary-behavior': 'sometimes',
+  'enable-cors': 'on',
+  'cors-allow-origin': 'ftp://files.example.com',
+  'cors-allow-methods': 'GET;POST',
+  'cors-allow-headers': 'X-A: b',
+  'cors-expose-headers': 'X A',
+  'cors-allow-credentials': 'nope',
+  'cors-max-age': '-1',
+  'proxy-body-size': '8 MB',
+  'client-body-buffer-size': '1t',
+  'limit-rps': '0',
+  'limit-rpm': '1.5',
+  'limit-connections': 'many',
+  'limit-burst-multiplier': '0',
+  'limit-whitelist': '10.0.0.0/33',
+  'ssl-passthrough': 'yes',
+  'backend-protocol': 'SPDY',
+  'proxy-ssl-secret': 'no-namespace',
+  'proxy-ssl-verify': 'true',
+  'proxy-ssl-name': 'Not A Name',
+  'proxy-ssl-server-name': 'yes',
+  'upstream-vhost': '$service_name.svc',
 };
 
 // Access control fails closed instead of falling back (an empty default would serve the route open).
@@ -54,6 +94,12 @@ describe('every invalid annotation value is reported and falls back to its defau
       const { config, issues } = parseIngressAnnotations({ ...base, [key]: INVALID[d.key] });
       assert.deepEqual(issues.length, 1, JSON.stringify(issues));
       assert.equal(issues[0]?.reason, 'InvalidAnnotation');
+      if (d.refuseInvalid) {
+        // Fail safe: a key whose default would route differently refuses the Ingress instead.
+        assert.equal(issues[0]?.severity, 'Error');
+        assert.equal(config.refused, true);
+        return;
+      }
       assert.equal(issues[0]?.annotation, key);
       assert.match(issues[0]?.message ?? '', new RegExp(`expected ${escapeRegExp(d.values)}`));
       const fallback = parseIngressAnnotations(
@@ -85,6 +131,49 @@ describe('access-control keys fail closed', () => {
     });
     assert.deepEqual(issues, []);
     assert.deepEqual(config.access, { allow: ['::1', '192.168.0.1', '10.0.0.0/8'], deny: ['10.6.0.0/16'] });
+  });
+});
+
+describe('source and key hashing', () => {
+  test('source-ip is a consistent hash of the client address', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}load-balance`]: 'source-ip' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [{ kind: 'remote-addr' }]);
+  });
+  test('upstream-hash-by parses into typed parts and wins over load-balance', () => {
+    // nginx's braced form `${cookie_Team}`, spelled with a `$` the template literal lint accepts.
+    const braced = `$${'{'}cookie_Team}`;
+    const { config, issues } = parseIngressAnnotations({
+      [`${NGINX_PREFIX}upstream-hash-by`]: `tenant:$http_x_tenant_id/${braced}-$request_uri`,
+      [`${NGINX_PREFIX}load-balance`]: 'ewma',
+    });
+    assert.deepEqual(issues, []);
+    assert.equal(config.balance, 'hash');
+    assert.deepEqual(config.hashBy, [
+      { kind: 'literal', text: 'tenant:' },
+      { kind: 'header', name: 'x-tenant-id' },
+      { kind: 'literal', text: '/' },
+      { kind: 'cookie', name: 'Team' },
+      { kind: 'literal', text: '-' },
+      { kind: 'request-uri' },
+    ]);
+  });
+  test('templates that are code, unknown variables or no variable at all are refused with a warning', () => {
+    for (const bad of [
+      '$host',
+      '${remote_addr',
+      'fixed',
+      '$',
+      '\u0007$remote_addr',
+      'x'.repeat(300),
+      '$(id)',
+    ]) {
+      const { config, issues } = parseIngressAnnotations({ [`${NGINX_PREFIX}upstream-hash-by`]: bad });
+      assert.equal(config.balance, 'round-robin', bad);
+      assert.equal(config.hashBy, undefined, bad);
+      assert.equal(issues[0]?.reason, 'InvalidAnnotation', bad);
+    }
   });
 });
 
@@ -146,3 +235,31 @@ function withoutKey(obj: Record<string, string>, key: string): Record<string, st
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('affinity-mode drainable', () => {
+  for (const prefix of [OWN_PREFIX, NGINX_PREFIX]) {
+    for (const value of ['drainable', 'persistent-drainable']) {
+      test(`${prefix}affinity-mode: ${value} gives mode drainable`, () => {
+        const { config, issues } = parseIngressAnnotations({
+          [`${prefix}affinity`]: 'cookie',
+          [`${prefix}affinity-mode`]: value,
+        });
+        assert.deepEqual(issues, []);
+        assert.equal(config.affinity?.mode, 'drainable');
+      });
+    }
+  }
+});
+
+describe('affinity: socketio', () => {
+  test('turns on cookie affinity and the sealed engine.io sid', () => {
+    const { config, issues } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'socketio' });
+    assert.deepEqual(issues, []);
+    assert.equal(config.affinity?.socketio, true);
+    assert.equal(config.affinity?.cookie.name, 'INGRESSCOOKIE', 'the cookie is still issued alongside');
+  });
+  test('affinity: cookie leaves the sid alone', () => {
+    const { config } = parseIngressAnnotations({ [`${OWN_PREFIX}affinity`]: 'cookie' });
+    assert.equal(config.affinity?.socketio, undefined);
+  });
+});

@@ -3,13 +3,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadAllYaml } from '@kubernetes/client-node';
-import { ANNOTATION_DOCS_PATH, renderAnnotationDocs } from '../../scripts/gen-annotation-docs.ts';
+import {
+  ANNOTATION_DOCS_PATH,
+  MIGRATION_DOCS_PATH,
+  renderAnnotationDocs,
+  renderMigrationDoc,
+} from '../../scripts/gen-annotation-docs.ts';
 import { CRD_PATH, renderCrd } from '../../scripts/gen-crd.ts';
+import { ERROR_DOCS_PATH, renderErrorDocs } from '../../scripts/gen-error-docs.ts';
 import { build } from '../../src/controller/build/index.ts';
 import { stickyRouteSpecSchema } from '../../src/controller/stickyroute/schema.ts';
 import { viewFromYaml } from './golden-support.ts';
 
-const STALE = 'is stale: run `node scripts/gen-crd.ts && node scripts/gen-annotation-docs.ts`';
+const STALE = 'is stale: run `npm run gen`';
 
 test('crds/stickyroute.yaml matches the generator', () => {
   assert.equal(readFileSync(CRD_PATH, 'utf8'), renderCrd(), `crds/stickyroute.yaml ${STALE}`);
@@ -21,6 +27,15 @@ test('docs/annotations.md matches the generator', () => {
     renderAnnotationDocs(),
     `docs/annotations.md ${STALE}`,
   );
+});
+
+test('the annotation table of docs/migrating-from-ingress-nginx.md matches the generator', () => {
+  const text = readFileSync(MIGRATION_DOCS_PATH, 'utf8');
+  assert.equal(text, renderMigrationDoc(text), `docs/migrating-from-ingress-nginx.md ${STALE}`);
+});
+
+test('docs/errors.md matches the error catalogue', () => {
+  assert.equal(readFileSync(ERROR_DOCS_PATH, 'utf8'), renderErrorDocs(), `docs/errors.md ${STALE}`);
 });
 
 test('the CRD schema is structural: every node has a type (or is int-or-string), no $ref, anyOf or oneOf', () => {

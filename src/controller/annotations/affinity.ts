@@ -8,8 +8,11 @@ const TEN_YEARS = 315_360_000;
 export const affinityGroup = defineGroup({
   name: 'affinity',
   schema: z.object({
-    affinity: z.enum(['cookie', 'none']).default('none'),
-    'affinity-mode': z.enum(['balanced', 'persistent']).default('balanced'),
+    affinity: z.enum(['cookie', 'socketio', 'none']).default('none'),
+    // persistent-drainable: ingress-nginx's name for the same mode (kubernetes/ingress-nginx#13484).
+    'affinity-mode': z
+      .enum(['balanced', 'persistent', 'drainable', 'persistent-drainable'])
+      .default('balanced'),
     'session-cookie-name': z.string().regex(TOKEN).default('INGRESSCOOKIE'),
     'session-cookie-max-age': uint(1, TEN_YEARS).optional(),
     'session-cookie-expires': uint(1, TEN_YEARS).optional(),
@@ -30,17 +33,19 @@ export const affinityGroup = defineGroup({
     {
       key: 'affinity',
       nginx: true,
-      values: 'cookie, none',
+      values: 'cookie, socketio, none',
       description:
-        'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address).',
+        'cookie: pin each client to one endpoint with a cookie holding a keyed hash of it (never its address). socketio: the same cookie, and also the engine.io sid, for socket.io clients that keep no cookies (docs/socketio.md).',
       risk: 'Low',
+      differs:
+        "the cookie value is a keyed hash, not ingress-nginx's: clients are re-pinned once after the switch",
     },
     {
       key: 'affinity-mode',
       nginx: true,
-      values: 'balanced, persistent',
+      values: 'balanced, persistent, drainable (alias persistent-drainable)',
       description:
-        'balanced: re-pick when the pinned endpoint is unhealthy or gone; persistent: keep it while it exists.',
+        'balanced: re-pick when the pinned endpoint is unhealthy, terminating or gone; persistent: keep it while it exists; drainable: like balanced, but sessions stay on a terminating endpoint while it is still serving.',
       risk: 'Low',
     },
     {

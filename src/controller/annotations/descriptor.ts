@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SchemaGenerationError } from '../../shared/errors.ts';
 
 /** Our annotation prefix; every key is also documented under it. */
 export const OWN_PREFIX = 'sticky-ingress.dev/';
@@ -17,6 +18,13 @@ export interface AnnotationDescriptor {
   description: string;
   /** How much a wrong value can hurt (ingress-nginx's risk levels): Low, Medium, High. */
   risk: 'Low' | 'Medium' | 'High';
+  /**
+   * Fail safe: an invalid value refuses the Ingress instead of falling back to the default, for keys whose
+   * default would send requests to another backend, path or client than the user asked for.
+   */
+  refuseInvalid?: boolean;
+  /** How sticky-ingress's behaviour differs from ingress-nginx's for this key (migration report, docs). */
+  differs?: string;
 }
 
 /** A problem with one annotation; the caller turns it into a Diagnostic on the Ingress. */
@@ -28,10 +36,14 @@ export interface AnnotationIssue {
     | 'InvalidAnnotation'
     | 'UnknownAnnotation'
     | 'IgnoredAnnotation'
+    | 'UnsupportedAnnotation'
     | 'InvalidAccessControl'
     | 'UnsupportedAccessControl';
   message: string;
-  /** The object must not be served at all: serving it would drop protection its author asked for. */
+  /**
+   * The object must not be served at all (fail safe): serving it would drop protection its author asked for,
+   * or route requests to another backend, path or client than it asks. One mechanism for every such key.
+   */
   refuses?: true;
 }
 
@@ -71,7 +83,7 @@ export function defineGroup<S extends z.ZodObject>(group: {
     const parsed = field?.safeParse(undefined);
     const fromSchema = parsed?.success && parsed.data !== undefined ? String(parsed.data) : undefined;
     if ((fromSchema === undefined) === (d.default === undefined)) {
-      throw new Error(
+      throw new SchemaGenerationError(
         `annotation ${d.key}: default must come from the schema or, if it has none, the descriptor`,
       );
     }
@@ -110,6 +122,16 @@ export function parseGroup<S extends z.ZodObject>(
     const value = rewrite ? rewrite(found.value) : found.value;
     if (field?.safeParse(value).success) {
       clean[d.key] = value;
+      continue;
+    }
+    if (d.refuseInvalid) {
+      issues.push({
+        severity: 'Error',
+        annotation: found.key,
+        reason: 'InvalidAnnotation',
+        message: `invalid value ${JSON.stringify(found.value)} for ${found.key}: expected ${d.values}; the Ingress is not served (its default would route requests differently)`,
+        refuses: true,
+      });
       continue;
     }
     issues.push({

@@ -24,6 +24,7 @@ export const proxyGroup = defineGroup({
       values: 'whole seconds, 1 to 86400',
       description: 'Time allowed for the response headers, and between two reads of the response body.',
       risk: 'Low',
+      differs: 'does not close idle WebSockets (websocket-idle-timeout does, default 3600 s)',
     },
     {
       key: 'websocket-idle-timeout',

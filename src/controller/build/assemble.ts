@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../snapshot/hash.ts';
 import { comparePrecedence } from '../../snapshot/precedence.ts';
+import { escapeRegex } from '../../snapshot/regex/escape.ts';
 import type { Backend, Draft, Route, Snapshot, VirtualHost } from '../../snapshot/types.ts';
 import type { BackendRequest, BuildContext, RouteCandidate, TlsClaim } from './context.ts';
 import { compareRank, compareStrings } from './meta.ts';
@@ -12,28 +13,51 @@ type Body = Omit<Snapshot, 'version' | 'hash'>;
  * give hosts their TLS, drop hosts without routes, and sort everything.
  */
 export function assemble(ctx: BuildContext, defaultCertificate: string | undefined): Body {
-  const winners = settleConflicts(ctx);
-  const backendIds = nameBackends(ctx, winners);
+  const winners = settleConflicts(
+    ctx,
+    ctx.routes.filter((c) => !c.canary),
+  );
+  const canaries = attachCanaries(ctx, winners);
+  const backendIds = nameBackends(ctx, [...winners, ...canaries.values()]);
   const byHost = new Map<string, Route[]>();
   const backends = new Map<string, Backend>();
+  const addBackend = (c: RouteCandidate, request: BackendRequest) => {
+    const id = backendIds.get(request)!;
+    const seen = backends.get(id);
+    if (!seen || compareSource(c, seen) < 0) backends.set(id, backendOf(ctx, c, request, id));
+  };
   for (const c of winners) {
     const id = backendIds.get(c.backend)!;
+    const canary = canaries.get(c);
+    const base = routeOf(ctx, c, id, backendIds);
+    const route = canary ? withCanary(base, canary, backendIds.get(canary.backend)!) : base;
     const routes = byHost.get(c.host);
-    if (routes) routes.push(routeOf(ctx, c, id, backendIds));
-    else byHost.set(c.host, [routeOf(ctx, c, id, backendIds)]);
-    for (const request of requestsOf(c)) {
-      const bid = backendIds.get(request)!;
-      const seen = backends.get(bid);
-      if (!seen || compareSource(c, seen) < 0) backends.set(bid, backendOf(ctx, c, request, bid));
-    }
+    if (routes) routes.push(route);
+    else byHost.set(c.host, [route]);
+    for (const request of requestsOf(c)) addBackend(c, request);
+    if (canary) addBackend(canary, canary.backend);
   }
-  const tls = settleTls(ctx, new Set(byHost.keys()));
+  const twins = wwwTwins(winners, byHost);
+  const tls = settleTls(ctx, new Set([...byHost.keys(), ...twins.values()]));
   const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
     const claim = tls.get(hostname);
-    return hostOf(ctx, hostname, routes.sort(comparePrecedence), claim && (claim.certificate ?? ''));
+    return hostOf(
+      ctx,
+      hostname,
+      regexHost(routes).sort(comparePrecedence),
+      claim && (claim.certificate ?? ''),
+    );
   });
+  for (const [twin, target] of twins) {
+    // The twin is served with the target's certificate: ingress-nginx, too, needs it to name both hosts.
+    const claim = tls.get(target);
+    const host: Draft<VirtualHost> = { hostname: twin, routes: [], redirectTo: target };
+    if (claim) host.tls = claim.certificate ? { certificate: claim.certificate } : {};
+    hosts.push(host);
+  }
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
   if (defaultCertificate) used.add(defaultCertificate);
+  for (const b of backends.values()) if (b.tls?.secret) used.add(b.tls.secret);
   const body: Draft<Body> = {
     hosts: hosts.sort((a, b) => compareStrings(a.hostname, b.hostname)),
     backends: [...backends.values()].sort((a, b) => compareStrings(a.id, b.id)),
@@ -101,7 +125,18 @@ function hostOf(
   }
   const host: Draft<VirtualHost> = { hostname, routes };
   if (certificate !== undefined) host.tls = certificate ? { certificate } : {};
+  const passthrough = passthroughRoute(routes);
+  if (passthrough !== undefined) host.passthrough = { backend: passthrough.backend };
   return host;
+}
+
+/**
+ * The route whose backend gets a passthrough host's raw TLS: its `/` Prefix route, else its first passthrough
+ * route by precedence (TLS bytes carry no path to choose by). Only routes that asked for passthrough count.
+ */
+function passthroughRoute(routes: readonly Route[]): Route | undefined {
+  const asked = routes.filter((r) => r.passthrough);
+  return asked.find((r) => r.path === '/' && r.pathType !== 'Exact') ?? asked[0];
 }
 
 // Prefix paths match by element, so `/a/` and `/a` are the same match; ImplementationSpecific is Prefix.
@@ -109,13 +144,69 @@ function matchKey(c: RouteCandidate): string {
   const exact = c.route.pathType === 'Exact';
   const path = exact ? c.route.path : c.route.path.replace(/\/+$/, '') || '/';
   // Routes with different method/header/query conditions do not conflict (Gateway API HTTPRouteMatch).
-  const match = c.route.match ? ` ${canonicalJson(c.route.match)}` : '';
+  const match = c.route.conditions ? ` ${canonicalJson(c.route.conditions)}` : '';
   return `${c.host} ${exact ? 'Exact' : 'Prefix'} ${path}${match}`;
 }
 
-function settleConflicts(ctx: BuildContext): RouteCandidate[] {
+/**
+ * Each canary candidate attaches to the winner of its host+path (ingress-nginx: one canary per rule, the
+ * oldest here); it never takes the path itself, so a canary Ingress cannot steal production traffic.
+ */
+function attachCanaries(ctx: BuildContext, winners: RouteCandidate[]): Map<RouteCandidate, RouteCandidate> {
+  const mains = new Map(winners.filter((w) => !w.fallback).map((w) => [matchKey(w), w]));
+  const attached = new Map<RouteCandidate, RouteCandidate>();
+  const sorted = ctx.routes
+    .filter((c) => c.canary)
+    .sort((a, b) => compareRank(a.rank, b.rank) || compareStrings(a.route.id, b.route.id));
+  for (const c of sorted) {
+    const main = mains.get(matchKey(c));
+    let message: string | undefined;
+    if (!main) {
+      message = `canary path ${c.route.path} on host ${c.host} has no main Ingress path to attach to; it serves nothing`;
+    } else if (attached.has(main)) {
+      message = `${main.route.id} already has the canary ${attached.get(main)!.route.id}; one canary per path, as in ingress-nginx`;
+    }
+    if (message || !main) {
+      ctx.report(c.owner, {
+        severity: 'Warning',
+        reason: 'CanaryNotAttached',
+        message: message!,
+        field: c.field,
+      });
+      continue;
+    }
+    attached.set(main, c);
+  }
+  return attached;
+}
+
+function withCanary(route: Route, canary: RouteCandidate, backend: string): Route {
+  return { ...route, canary: { ...canary.canary!, backend, source: { ...canary.route.source } } };
+}
+
+// ingress-nginx: once one path of a host is a regex, every non-Exact path of the host matches as one
+// (case-insensitive, from the start); literal paths of other Ingresses are escaped so `.` stays a dot.
+function regexHost(routes: Route[]): Route[] {
+  if (!routes.some((r) => r.match)) return routes;
+  return routes.map((r) =>
+    r.match || r.pathType === 'Exact' ? r : { ...r, match: { kind: 'Regex', pattern: escapeRegex(r.path) } },
+  );
+}
+
+// from-to-www-redirect: `www.a` for a rule on `a`, and `a` for a rule on `www.a`, unless something serves it.
+function wwwTwins(winners: RouteCandidate[], served: ReadonlyMap<string, unknown>): Map<string, string> {
+  const twins = new Map<string, string>();
+  for (const c of winners) {
+    if (!c.wwwRedirect || c.host === '*' || c.host.startsWith('*.')) continue;
+    const twin = c.host.startsWith('www.') ? c.host.slice(4) : `www.${c.host}`;
+    if (!served.has(twin) && !twins.has(twin) && twin.includes('.')) twins.set(twin, c.host);
+  }
+  return twins;
+}
+
+function settleConflicts(ctx: BuildContext, candidates: RouteCandidate[]): RouteCandidate[] {
   const groups = new Map<string, RouteCandidate[]>();
-  for (const c of ctx.routes) {
+  for (const c of candidates) {
     const list = groups.get(matchKey(c)) ?? [];
     list.push(c);
     groups.set(matchKey(c), list);

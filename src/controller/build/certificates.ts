@@ -17,7 +17,7 @@ export function loadCertificate(
   ctx: BuildContext,
   namespace: string,
   name: string,
-): { id: string } | { problem: SecretProblem } {
+): { id: string; caPem?: string } | { problem: SecretProblem } {
   const id = `${namespace}/${name}`;
   // Looked up even when another object loaded it already: the lookup is what a replayed object depends on.
   const secret = ctx.index.secret(namespace, name);
@@ -27,7 +27,7 @@ export function loadCertificate(
   if (known?.id !== id) ctx.cache.certificates.set(secret, { id, result });
   if ('reason' in result) return { problem: result };
   ctx.addCertificate(result);
-  return { id };
+  return result.caPem === undefined ? { id } : { id, caPem: result.caPem };
 }
 
 // The same Secret object always gives the same (frozen once published) Certificate object.
@@ -43,9 +43,11 @@ function parseSecret(secret: Record<string, unknown>, id: string): Certificate |
   const plain = isRecord(secret.stringData) ? secret.stringData : {};
   const certPem = decode(data['tls.crt']) ?? str(plain['tls.crt']);
   const keyPem = decode(data['tls.key']) ?? str(plain['tls.key']);
+  const caPem = decode(data['ca.crt']) ?? str(plain['ca.crt']);
   for (const [key, pem] of [
     ['tls.crt', certPem],
     ['tls.key', keyPem],
+    ['ca.crt', caPem],
   ] as const) {
     const bytes = pem === undefined ? 0 : Buffer.byteLength(pem);
     if (bytes > MAX_PEM_BYTES) {
@@ -62,7 +64,8 @@ function parseSecret(secret: Record<string, unknown>, id: string): Certificate |
   if (!keyPem || !hasPrivateKey(keyPem)) {
     return { reason: 'InvalidCertificate', message: `Secret ${id}: tls.key is not a PEM private key` };
   }
-  return { id, certPem, keyPem };
+  // ca.crt is only used as trust anchors for upstream TLS (proxy-ssl-secret); a bad one is left out.
+  return caPem && hasCertificate(caPem) ? { id, certPem, keyPem, caPem } : { id, certPem, keyPem };
 }
 
 function decode(v: unknown): string | undefined {

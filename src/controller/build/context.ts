@@ -1,4 +1,4 @@
-import type { Certificate, Endpoint, Route } from '../../snapshot/types.ts';
+import type { Canary, Certificate, Endpoint, Route } from '../../snapshot/types.ts';
 import type { BuildOptions, Diagnostic } from '../view.ts';
 import type { BuildCache } from './cache.ts';
 import { compareStrings, type ObjectRef, type Rank } from './meta.ts';
@@ -28,6 +28,10 @@ export interface RouteCandidate {
   field: string;
   /** A weighted split (Route.split); `backend` is then its first entry with a backend. No backend: a 500 share. */
   split?: { backend?: BackendRequest; weight: number }[];
+  /** A canary Ingress's path: never a route of its own, attached to the winner of its host+path. */
+  canary?: Omit<Canary, 'backend' | 'source'>;
+  /** `from-to-www-redirect`: the www/non-www twin of `host` redirects here unless something serves it. */
+  wwwRedirect?: boolean;
 }
 
 /** A host some object lists under TLS, with its certificate id when the Secret was usable. */
@@ -139,21 +143,26 @@ export class BuildContext {
 
   /** Diagnostics sorted by object, field, reason and message: input order never shows through. */
   diagnostics(): Diagnostic[] {
-    const key = (d: Diagnostic) =>
-      [d.object.kind, d.object.namespace, d.object.name, d.field ?? '', d.reason, d.message, d.severity].join(
-        '\u0000',
-      );
-    const seen = new Set<string>();
-    const out: Diagnostic[] = [];
-    for (const d of [...this.#diagnostics].sort((a, b) => compareStrings(key(a), key(b)))) {
-      if (seen.has(key(d))) continue;
-      seen.add(key(d));
-      out.push(d);
-    }
-    return out;
+    return sortDiagnostics(this.#diagnostics);
   }
 
   statusAccumulators(): StatusAccumulator[] {
     return [...this.#statuses.values()];
   }
+}
+
+/** `list` sorted by object, field, reason and message, duplicates dropped: input order never shows through. */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  const key = (d: Diagnostic) =>
+    [d.object.kind, d.object.namespace, d.object.name, d.field ?? '', d.reason, d.message, d.severity].join(
+      '\u0000',
+    );
+  const seen = new Set<string>();
+  const out: Diagnostic[] = [];
+  for (const d of [...list].sort((a, b) => compareStrings(key(a), key(b)))) {
+    if (seen.has(key(d))) continue;
+    seen.add(key(d));
+    out.push(d);
+  }
+  return out;
 }

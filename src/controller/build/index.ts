@@ -1,13 +1,13 @@
 import type { Snapshot } from '../../snapshot/types.ts';
 import { type GatewayApiStatus, processGatewayApi } from '../gateway/index.ts';
-import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import { type BuildOptions, type ClusterView, type Diagnostic, emptyView } from '../view.ts';
 import { assemble } from './assemble.ts';
 import { BuildCache } from './cache.ts';
 import { defaultCertificate } from './certificates.ts';
-import { BuildContext } from './context.ts';
+import { BuildContext, sortDiagnostics } from './context.ts';
 import { processIngresses } from './ingress.ts';
 import { processIngressClasses } from './ingress-class.ts';
-import { compareStrings, errorMessage } from './meta.ts';
+import { errorMessage } from './meta.ts';
 import { type ObjectStatus, statusesOf } from './status.ts';
 import { processStickyRoutes } from './stickyroute.ts';
 
@@ -46,7 +46,10 @@ export function build(
     const gatewayApi = processGatewayApi(ctx, view ?? emptyView());
     const body = assemble(ctx, fallbackCert);
     cache.hosts = new Map(body.hosts.map((h) => [h.hostname, h]));
-    const result: BuildResult = { body, diagnostics: ctx.diagnostics(), statuses: statusesOf(ctx) };
+    const diagnostics = view.rejected?.length
+      ? sortDiagnostics([...ctx.diagnostics(), ...view.rejected])
+      : ctx.diagnostics();
+    const result: BuildResult = { body, diagnostics, statuses: statusesOf(ctx) };
     if (gatewayApi.length > 0) result.gatewayApi = gatewayApi;
     return result;
   } catch (err) {
@@ -59,20 +62,4 @@ export function build(
     };
     return { body: { hosts: [], backends: [], certificates: [] }, diagnostics: [diagnostic], statuses: [] };
   }
-}
-
-function emptyView(): ClusterView {
-  return {
-    ingresses: [],
-    ingressClasses: [],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
-    stickyRoutes: [],
-  };
-}
-
-/** Orders statuses like diagnostics, for callers that merge several builds' output. */
-export function compareStatus(a: ObjectStatus, b: ObjectStatus): number {
-  return compareStrings(`${a.kind}/${a.namespace}/${a.name}`, `${b.kind}/${b.namespace}/${b.name}`);
 }

@@ -9,7 +9,7 @@ import { annotationsOf, asArray, isRecord, metadataOf, str } from './meta.ts';
  */
 
 /** `spec.controller` of the IngressClasses this controller serves. */
-export const CONTROLLER_NAME = 'sticky-ingress.dev/controller';
+const CONTROLLER_NAME = 'sticky-ingress.dev/controller';
 const DEFAULT_CLASS_ANNOTATION = 'ingressclass.kubernetes.io/is-default-class';
 const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
 

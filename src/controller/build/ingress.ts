@@ -1,8 +1,8 @@
 import type { Draft, PathType, Route } from '../../snapshot/types.ts';
-import { type IngressAnnotations, parseIngressAnnotations } from '../annotations/index.ts';
+import { type IngressAnnotations, parseIngressAnnotations, pathRegexProblem } from '../annotations/index.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
-import type { BuildContext } from './context.ts';
+import type { BuildContext, RouteCandidate } from './context.ts';
 import { endpointScreen, type PortRef, resolveEndpoints } from './endpoints.ts';
 import { ANY_HOST, normalizeHost, tlsCovers } from './hostname.ts';
 import { isOwnIngress } from './ingress-class.ts';
@@ -18,6 +18,7 @@ import {
   str,
 } from './meta.ts';
 import { ingressPolicy, REDIRECT_CODE } from './policy.ts';
+import { upstreamTlsSecret } from './upstream-tls.ts';
 
 const PATH_TYPES: readonly PathType[] = ['Exact', 'Prefix', 'ImplementationSpecific'];
 
@@ -26,6 +27,8 @@ interface IngressItem {
   rank: Rank;
   spec: Record<string, unknown>;
   config: IngressAnnotations;
+  /** Certificate id of proxy-ssl-secret, when the Ingress names one. */
+  tlsSecret?: string;
 }
 
 /** Processor 3: every Ingress of our class becomes route candidates and TLS claims, oldest first. */
@@ -75,9 +78,13 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
     const d = { severity: issue.severity, reason: issue.reason, message: issue.message, field };
     ctx.report(ref, d, issue.refuses ? 'reject' : 'none');
   }
-  // Access control we cannot enforce (or cannot read) fails closed: no route, no TLS claim (docs/security.md).
-  if (issues.some((i) => i.refuses)) return;
+  // Fail safe: access control we cannot enforce (docs/security.md), or any key we would serve differently
+  // (issue 15, item 9), or a regex path we cannot match in linear time: no route, no TLS claim.
+  if (issues.some((i) => i.refuses) || (config.regex && !regexPathsValid(ctx, ref, spec))) return;
+  const tlsSecret = upstreamTlsSecret(ctx, ref, config);
+  if (tlsSecret === false) return;
   const item: IngressItem = { ref, rank, spec, config };
+  if (tlsSecret !== null) item.tlsSecret = tlsSecret;
   const tlsHosts = processTls(ctx, item);
   asArray<unknown>(spec.rules).forEach((rule, i) => {
     processRule(ctx, item, rule, i, tlsHosts);
@@ -92,6 +99,24 @@ function processIngress(ctx: BuildContext, obj: unknown, ref: ObjectRef, rank: R
       true,
     );
   }
+}
+
+// Every regex path must compile to the linear-time matcher before any route of the Ingress is added.
+function regexPathsValid(ctx: BuildContext, ref: ObjectRef, spec: Record<string, unknown>): boolean {
+  let valid = true;
+  asArray<unknown>(spec.rules).forEach((rule, i) => {
+    const http = isRecord(rule) && isRecord(rule.http) ? rule.http : {};
+    asArray<unknown>(http.paths).forEach((p, j) => {
+      if (!isRecord(p) || p.pathType === 'Exact' || typeof p.path !== 'string') return;
+      const problem = pathRegexProblem(p.path);
+      if (problem === undefined) return;
+      valid = false;
+      const message = `regex path ${JSON.stringify(p.path)} is not served: ${problem} (linear-time subset: no backreferences, lookaround or possessive quantifiers); the Ingress is not served`;
+      const field = `spec.rules[${i}].http.paths[${j}].path`;
+      ctx.report(ref, { severity: 'Error', reason: 'InvalidRegex', message, field }, 'reject');
+    });
+  });
+  return valid;
 }
 
 /** TLS claims of every host listed under spec.tls; returns host -> certificate id ('' for the default one). */
@@ -184,6 +209,7 @@ function addRoute(
     return;
   }
   const backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
+  const { config } = item;
   const route: Draft<Omit<Route, 'backend'>> = {
     id: `Ingress/${item.ref.namespace}/${item.ref.name}/${suffix}`,
     source: sourceRef(item.ref),
@@ -195,19 +221,50 @@ function addRoute(
       code: REDIRECT_CODE,
     },
   };
-  if (item.config.hsts) route.hsts = { ...item.config.hsts };
-  if (item.config.access) {
-    route.access = { allow: [...item.config.access.allow], deny: [...item.config.access.deny] };
-  }
-  ctx.addRoute({
+  if (config.hsts) route.hsts = { ...config.hsts };
+  if (config.sslPassthrough) route.passthrough = true;
+  if (config.access) route.access = { allow: [...config.access.allow], deny: [...config.access.deny] };
+  const regex = config.regex && pathType !== 'Exact';
+  if (regex) route.match = { kind: 'Regex', pattern: path };
+  if (config.rewrite !== undefined) route.rewrite = config.rewrite;
+  if (config.forwardedPrefix !== undefined) route.forwardedPrefix = config.forwardedPrefix;
+  if (config.upstreamHost !== undefined) route.upstreamHost = config.upstreamHost;
+  if (config.answer) route.answer = { ...config.answer };
+  if (config.maxBodyBytes !== undefined) route.maxBodyBytes = config.maxBodyBytes;
+  if (config.cors) route.cors = { ...config.cors, allowOrigins: [...config.cors.allowOrigins] };
+  if (config.limits) route.limits = { ...config.limits, whitelist: [...config.limits.whitelist] };
+  const candidate: RouteCandidate = {
     host,
     route,
-    backend: { ...backend, policy: ingressPolicy(item.config, path) },
+    // A regex path is no cookie path (ingress-nginx asks for session-cookie-path with use-regex): use `/`.
+    backend: {
+      ...backend,
+      policy: ingressPolicy(config, regex ? '/' : path, backend.service, item.tlsSecret),
+    },
     owner: item.ref,
     rank: item.rank,
     fallback,
     field,
-  });
+  };
+  if (config.canary) candidate.canary = canaryRule(config.canary);
+  if (config.wwwRedirect && !fallback) candidate.wwwRedirect = true;
+  ctx.addRoute(candidate);
+}
+
+function canaryRule(c: NonNullable<IngressAnnotations['canary']>): NonNullable<RouteCandidate['canary']> {
+  const rule: Draft<NonNullable<RouteCandidate['canary']>> = {
+    weight: c['canary-weight'],
+    weightTotal: c['canary-weight-total'],
+    sticky: c['affinity-canary-behavior'] === 'sticky',
+  };
+  if (c['canary-by-header'] !== undefined) {
+    rule.header = c['canary-by-header'];
+    // ingress-nginx: the exact value wins over the pattern; both need the header name.
+    if (c['canary-by-header-value'] !== undefined) rule.headerValue = c['canary-by-header-value'];
+    else if (c['canary-by-header-pattern'] !== undefined) rule.headerPattern = c['canary-by-header-pattern'];
+  }
+  if (c['canary-by-cookie'] !== undefined) rule.cookie = c['canary-by-cookie'];
+  return rule;
 }
 
 // A path whose Service or port is missing still gets a route, answered 503: falling through to a shorter

@@ -54,9 +54,10 @@ export function sourceRef(ref: ObjectRef): SourceRef {
   return { kind: ref.kind as SourceRef['kind'], namespace: ref.namespace, name: ref.name };
 }
 
-export function rankOf(obj: unknown, ref: ObjectRef): Rank {
+function rankOf(obj: unknown, ref: ObjectRef): Rank {
   const ts = metadataOf(obj).creationTimestamp;
-  const ms = ts instanceof Date ? ts.getTime() : typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
+  // Decoded at the store's edge (objects.ts): an RFC 3339 string or absent.
+  const ms = typeof ts === 'string' ? Date.parse(ts) : Number.NaN;
   return { created: Number.isFinite(ms) ? ms : Number.MAX_SAFE_INTEGER, key: `${ref.namespace}/${ref.name}` };
 }
 

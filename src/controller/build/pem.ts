@@ -13,7 +13,7 @@ const KEY_LABELS = ['PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY', 'ENCRYPT
  * Whether `text` holds a `-----BEGIN <label>-----` ... `-----END <label>-----` block with something between.
  * Only the first BEGIN needs looking at: if any BEGIN has an END after it, so has the first. Two indexOf: O(n).
  */
-export function hasPemBlock(text: string, label: string): boolean {
+function hasPemBlock(text: string, label: string): boolean {
   const begin = `-----BEGIN ${label}-----`;
   const start = text.indexOf(begin);
   return start !== -1 && text.indexOf(`-----END ${label}-----`, start + begin.length + 1) !== -1;

@@ -2,7 +2,10 @@ import type { AffinityPolicy, Backend, Draft, PassiveHealthCheck } from '../../s
 import type { IngressAnnotations } from '../annotations/index.ts';
 
 /** Everything about a backend that is not its Service or endpoints; routes with equal policies share one. */
-export type BackendPolicy = Pick<Backend, 'balance' | 'affinity' | 'timeouts' | 'retries' | 'health'>;
+export type BackendPolicy = Pick<
+  Backend,
+  'balance' | 'hashBy' | 'affinity' | 'timeouts' | 'retries' | 'health' | 'tls'
+>;
 
 /** Passive ejection is always on: 3 consecutive connect failures take an endpoint out for 10 s. */
 export const PASSIVE_HEALTH: Readonly<PassiveHealthCheck> = { failures: 3, cooldownMs: 10_000 };
@@ -19,10 +22,19 @@ export function defaultCookiePath(routePath: string): string {
   return trimmed === '' ? '/' : trimmed;
 }
 
-/** The backend policy of one Ingress path, from the Ingress's annotations. */
-export function ingressPolicy(config: IngressAnnotations, routePath: string): BackendPolicy {
+/**
+ * The backend policy of one Ingress path, from the Ingress's annotations. `service`: the path's Service, whose
+ * DNS name is the default upstream TLS name; `tlsSecret`: the certificate id proxy-ssl-secret resolved to.
+ */
+export function ingressPolicy(
+  config: IngressAnnotations,
+  routePath: string,
+  service: { namespace: string; name: string },
+  tlsSecret?: string,
+): BackendPolicy {
   const policy: Draft<BackendPolicy> = {
     balance: config.balance,
+    ...(config.hashBy ? { hashBy: config.hashBy.map((p) => ({ ...p })) } : {}),
     timeouts: { ...config.timeouts },
     retries: config.retries,
     health: config.activeHealth
@@ -35,8 +47,19 @@ export function ingressPolicy(config: IngressAnnotations, routePath: string): Ba
       cookie: { ...cookie, path: path ?? defaultCookiePath(routePath) },
       mode: config.affinity.mode,
       changeOnFailure: config.affinity.changeOnFailure,
+      ...(config.affinity.socketio ? { socketio: true } : {}),
     };
     policy.affinity = affinity;
+  }
+  const tls = config.upstreamTls;
+  if (tls) {
+    // Part of the policy, so backends (and their pools) differ when TLS settings differ.
+    policy.tls = {
+      verify: tls.verify,
+      serverName: tls.serverName ?? `${service.name}.${service.namespace}.svc`,
+      sni: tls.sni,
+      ...(tlsSecret !== undefined ? { secret: tlsSecret } : {}),
+    };
   }
   return policy;
 }

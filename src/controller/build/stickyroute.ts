@@ -1,5 +1,6 @@
 import { durationMs } from '../../shared/duration.ts';
 import type { AffinityPolicy, Draft, Route } from '../../snapshot/types.ts';
+import { parseHashBy } from '../annotations/hash-by.ts';
 import { type StickyRouteRoute, type StickyRouteSpec, stickyRouteSpecSchema } from '../stickyroute/schema.ts';
 import type { ClusterView } from '../view.ts';
 import { loadCertificate } from './certificates.ts';
@@ -89,6 +90,7 @@ function routeOf(
 ): Omit<Route, 'backend'> {
   const route: Draft<Omit<Route, 'backend'>> = {
     id: `StickyRoute/${ref.namespace}/${ref.name}/${suffix}`,
+    ...(spec.sslPassthrough ? { passthrough: true as const } : {}),
     source: sourceRef(ref),
     path: r.match.path,
     pathType: r.match.pathType,
@@ -126,10 +128,18 @@ function backendOf(ctx: BuildContext, ref: ObjectRef, r: StickyRouteRoute, i: nu
   };
 }
 
+/** hashBy wins over policy; source-ip is a hash of the client address. The schema checked the template. */
+function balanceOf(lb: StickyRouteRoute['loadBalancing']): Pick<BackendPolicy, 'balance' | 'hashBy'> {
+  const parsed = lb.hashBy === undefined ? undefined : parseHashBy(lb.hashBy);
+  if (parsed !== undefined && 'parts' in parsed) return { balance: 'hash', hashBy: parsed.parts };
+  if (lb.policy === 'source-ip') return { balance: 'hash', hashBy: [{ kind: 'remote-addr' }] };
+  return { balance: lb.policy };
+}
+
 function policyOf(r: StickyRouteRoute): BackendPolicy {
   const t = r.timeouts;
   const policy: Draft<BackendPolicy> = {
-    balance: r.loadBalancing.policy,
+    ...balanceOf(r.loadBalancing),
     timeouts: {
       connectMs: durationMs(t.connect),
       readMs: durationMs(t.read),
@@ -157,6 +167,7 @@ function policyOf(r: StickyRouteRoute): BackendPolicy {
       cookie: { ...cookie, path: path ?? defaultCookiePath(r.match.path) },
       mode: r.affinity.mode,
       changeOnFailure: r.affinity.changeOnFailure,
+      ...(r.affinity.socketio ? { socketio: true } : {}),
     };
     policy.affinity = affinity;
   }

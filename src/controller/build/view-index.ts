@@ -19,11 +19,6 @@ const NO_SLICES: readonly Record<string, unknown>[] = Object.freeze([]);
 type ByName = Map<string, Record<string, unknown>>;
 type SlicesByService = Map<string, readonly Record<string, unknown>[]>;
 
-/** The index of one view, built from scratch. */
-export function indexView(view: ClusterView): ViewIndex {
-  return new ViewIndexer().index(view);
-}
-
 /**
  * Indexes successive views: a list (by array identity) that did not change is not indexed again, and the
  * slice list of a Service whose slices did not change keeps its identity.

@@ -160,7 +160,10 @@ function addRules(
       for (const p of problems) problem(p);
       return;
     }
-    const policy: Draft<BackendPolicy> = { ...ingressPolicy(base, '/') };
+    // No upstream TLS from an HTTPRoute (BackendTLSPolicy is not served), so the Service named here is unused.
+    const policy: Draft<BackendPolicy> = {
+      ...ingressPolicy(base, '/', { namespace: ref.namespace, name: '' }),
+    };
     if (rule.sessionPersistence !== undefined) {
       const mapped = sessionAffinity(rule.sessionPersistence, `${ref.namespace}/${ref.name}/${r}`);
       for (const p of mapped.problems) {
@@ -207,7 +210,7 @@ function addRules(
           pathType: parsed.pathType,
           redirect: { sslRedirect: false, forceSslRedirect: false, code: REDIRECT_CODE },
         };
-        if (parsed.match) route.match = parsed.match;
+        if (parsed.match) route.conditions = parsed.match;
         const protocols = new Set(listeners.map((l) => l.protocol));
         if (protocols.size === 1) route.listener = protocols.has('HTTPS') ? 'https' : 'http';
         if (filters) route.filters = filters;

@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '../../shared/errors.ts';
+
 /**
  * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): the n-th
  * delay is uniform in [base*2^n / 2, base*2^n], capped at `maxMs`, so restarting informers do not stampede.
@@ -9,7 +11,8 @@ export class Backoff {
   #attempt = 0;
 
   constructor(baseMs: number, maxMs: number, random: () => number = Math.random) {
-    if (!(baseMs > 0) || !(maxMs >= baseMs)) throw new RangeError('Backoff: need 0 < baseMs <= maxMs');
+    if (!(baseMs > 0) || !(maxMs >= baseMs))
+      throw new InvalidOptionError('backoff', 'baseMs/maxMs', 'need 0 < baseMs <= maxMs');
     this.#baseMs = baseMs;
     this.#maxMs = maxMs;
     this.#random = random;

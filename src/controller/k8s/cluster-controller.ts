@@ -4,6 +4,7 @@ import type { PublishResult } from '../publisher.ts';
 import type { ClusterView, Diagnostic } from '../view.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { Holdoff } from './holdoff.ts';
+import type { ClusterControllerOptions } from './index.ts';
 import { informerSpecs } from './informer-specs.ts';
 import type { KubeRest } from './kube-rest.ts';
 import { LeaderElector, type LeaderTiming } from './leader-elector.ts';
@@ -17,23 +18,11 @@ export interface Publisher {
   publish(view: ClusterView): PublishResult;
 }
 
-/** Everything the controller is configured with, after defaults. */
-export interface ResolvedOptions {
-  watchNamespaces: string[];
-  ingressClass: string;
-  defaultCertificate?: string;
-  publishService?: string;
-  publishAddress: string[];
-  leaderElection: boolean;
-  leaderElectionNamespace: string;
-  leaderElectionLease: string;
-  podName: string;
-  holdoffMs: number;
-  holdoffMaxMs: number;
-  retry: RetryOptions;
-  leader: LeaderTiming;
-  statusResyncMs: number;
-}
+/** Everything the controller is configured with, after defaults: the settings, with the tuning filled in. */
+export type ResolvedOptions = Omit<ClusterControllerOptions, 'kubeconfig' | keyof Tuning | 'leaderTiming'> &
+  Required<Tuning> & { leader: LeaderTiming; retry: RetryOptions };
+
+type Tuning = Pick<ClusterControllerOptions, 'holdoffMs' | 'holdoffMaxMs' | 'statusResyncMs'>;
 
 /**
  * Contour's shape: informers only enqueue `{kind, op, object}`; one drain owns the store (its only writer);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Diagnostic } from '../view.ts';
-import { statusOf } from './errors.ts';
 import type { KubeRest } from './kube-rest.ts';
+import { statusOf } from './kube-rest.ts';
 import type { ControllerObserver } from './observer.ts';
 
 const API_VERSIONS: Record<string, string> = {
@@ -15,10 +15,10 @@ const API_VERSIONS: Record<string, string> = {
 };
 
 /** How many written Event keys are remembered (least recently seen forgotten first). */
-export const EVENT_MEMORY = 4096;
+const EVENT_MEMORY = 4096;
 
 /** events.k8s.io/v1 reportingController of every Event this controller writes. */
-export const REPORTING_CONTROLLER = 'sticky-ingress.dev/controller';
+const REPORTING_CONTROLLER = 'sticky-ingress.dev/controller';
 
 /**
  * Turns diagnostics into events.k8s.io/v1 Events, one per distinct object+reason+message. The Event's name

@@ -1,3 +1,5 @@
+import { InvalidOptionError } from '../../shared/errors.ts';
+
 /**
  * Coalesces bursts of changes into one rebuild (Contour's holdoff): `fire` runs `delayMs` after the last
  * `trigger`, but never later than `maxDelayMs` after the first pending one, so a steady trickle of
@@ -20,7 +22,7 @@ export class Holdoff {
     now: () => number = () => performance.now(),
   ) {
     if (!(delayMs >= 0) || !(maxDelayMs >= delayMs))
-      throw new RangeError('Holdoff: need 0 <= delayMs <= maxDelayMs');
+      throw new InvalidOptionError('holdoff', 'delayMs/maxDelayMs', 'need 0 <= delayMs <= maxDelayMs');
     this.#fire = fire;
     this.#delayMs = delayMs;
     this.#maxDelayMs = maxDelayMs;

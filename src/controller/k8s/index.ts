@@ -1,18 +1,17 @@
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { KubeConfigError } from '../../shared/errors.ts';
 import {
   ClusterController,
   type ClusterController as Controller,
   type Publisher,
 } from './cluster-controller.ts';
-import { KubeConfigError } from './errors.ts';
 import { KubeRest } from './kube-rest.ts';
 import type { LeaderTiming } from './leader-elector.ts';
 import type { ControllerObserver } from './observer.ts';
 import type { RetryOptions } from './supervised-informer.ts';
 
-export { ClusterControllerError, KubeConfigError, KubeRequestError } from './errors.ts';
 export type { BuildInfo, ControllerObserver, WatchedKind } from './observer.ts';
 
 /** Settings of the cluster controller; the first group mirrors `serve` flags, the rest tunes timing. */
@@ -73,15 +72,9 @@ function loadKubeConfig(path: string | undefined): KubeConfig {
  */
 export async function startClusterController(
   options: ClusterControllerOptions | ServeSettings,
-  deps: { publisher: Publisher; logger: Logger; observer?: ControllerObserver } | Publisher,
-  logger?: Logger,
+  deps: { publisher: Publisher; logger: Logger; observer?: ControllerObserver },
 ): Promise<ClusterControllerHandle> {
-  const resolved = 'watchNamespaces' in options ? options : fromServeSettings(options);
-  if ('publish' in deps) {
-    if (!logger) throw new TypeError('startClusterController(config, publisher, logger): logger missing');
-    return start(resolved, { publisher: deps, logger });
-  }
-  return start(resolved, deps);
+  return start('watchNamespaces' in options ? options : fromServeSettings(options), deps);
 }
 
 /** The `serve` settings this module reads (a subset of cmd/config.ts ServeConfig). */

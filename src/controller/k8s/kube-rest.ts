@@ -1,6 +1,6 @@
 import { HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
-import { KubeRequestError } from './errors.ts';
+import { KubeRequestError } from '../../shared/errors.ts';
 
 const METHODS = {
   GET: HttpMethod.GET,
@@ -9,6 +9,15 @@ const METHODS = {
   PATCH: HttpMethod.PATCH,
   DELETE: HttpMethod.DELETE,
 } as const;
+
+/** The HTTP status of any error the API machinery threw (ours, client-node's watch or ApiException). */
+export function statusOf(err: unknown): number {
+  if (err instanceof KubeRequestError) return err.statusCode;
+  const e = err as { statusCode?: unknown; code?: unknown } | undefined;
+  if (typeof e?.statusCode === 'number') return e.statusCode;
+  if (typeof e?.code === 'number') return e.code;
+  return 0;
+}
 
 /** A JSON list answer of the API server. */
 export interface KubeList<T> {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import { KubeRequestError, statusOf } from './errors.ts';
+import { InvalidOptionError, KubeRequestError, RenewDeadlineError } from '../../shared/errors.ts';
 import type { KubeRest } from './kube-rest.ts';
+import { statusOf } from './kube-rest.ts';
 
 /** Timing of the election; client-go's defaults are 15 s / 10 s / 2 s. */
 export interface LeaderTiming {
@@ -60,7 +61,7 @@ export class LeaderElector {
     onChange: (leader: boolean) => void;
   }) {
     if (!(opts.timing.leaseDurationMs > opts.timing.renewDeadlineMs))
-      throw new RangeError('leader election: lease duration must exceed the renew deadline');
+      throw new InvalidOptionError('leader election', 'leaseDurationMs', 'must exceed the renew deadline');
     this.#rest = opts.rest;
     this.#namespace = opts.namespace;
     this.#name = opts.name;
@@ -116,7 +117,7 @@ export class LeaderElector {
     const abort = new AbortController();
     const expire = setTimeout(
       () => {
-        abort.abort(new Error('renew deadline passed'));
+        abort.abort(new RenewDeadlineError());
         if (this.#leader) {
           this.#logger.warn(
             { renewDeadlineMs: this.#timing.renewDeadlineMs },

@@ -11,7 +11,8 @@ export type WatchedKind =
   | 'HTTPRoute'
   | 'ReferenceGrant';
 
-const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
+/** Every watched kind. */
+export const WATCHED_KINDS: readonly WatchedKind[] = [
   'Ingress',
   'IngressClass',
   'Service',
@@ -22,7 +23,9 @@ const WATCHED: ReadonlySet<string> = new Set<WatchedKind>([
   'Gateway',
   'HTTPRoute',
   'ReferenceGrant',
-]);
+];
+
+const WATCHED: ReadonlySet<string> = new Set(WATCHED_KINDS);
 
 /** Whether a diagnostic's object kind is one the informers watch (`Build` and the like are not). */
 export function isWatchedKind(kind: string): kind is WatchedKind {

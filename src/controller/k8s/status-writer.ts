@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { ObjectStatus } from '../build/status.ts';
-import { statusOf } from './errors.ts';
 import type { KubeRest } from './kube-rest.ts';
+import { statusOf } from './kube-rest.ts';
 import type { ControllerObserver } from './observer.ts';
 
 /** One entry of status.loadBalancer.ingress. */

@@ -1,15 +1,9 @@
-import type {
-  V1EndpointSlice,
-  V1Ingress,
-  V1IngressClass,
-  V1Secret,
-  V1Service,
-} from '@kubernetes/client-node';
+import { sortDiagnostics } from '../build/context.ts';
 import { type OwnClasses, ownClasses, ownsIngress, referencesOf } from '../build/ingress-class.ts';
 import { gatewayReferences } from '../gateway/references.ts';
-import type { StickyRoute } from '../stickyroute/types.ts';
-import type { ClusterView } from '../view.ts';
-import type { WatchedKind } from './observer.ts';
+import { type DecodedKinds, decodeObject, type Ingress } from '../objects.ts';
+import type { ClusterView, Diagnostic } from '../view.ts';
+import { WATCHED_KINDS, type WatchedKind } from './observer.ts';
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -27,9 +21,10 @@ export interface StoredObject {
 const keyOf = (o: StoredObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 /**
- * The cluster controller's cache: the objects the informers delivered, keyed by kind and namespace/name.
- * One writer (the controller loop). `upsert`/`remove` answer whether the change can alter the snapshot, so
- * unreferenced Secrets, Services and EndpointSlices, foreign Ingresses and no-op resyncs cause no rebuild.
+ * The cluster controller's cache: the objects the informers delivered, decoded (objects.ts) and keyed by kind
+ * and namespace/name. One writer (the controller loop). `upsert`/`remove` answer whether the change can alter
+ * the snapshot, so unreferenced Secrets, Services and EndpointSlices, foreign Ingresses and no-op resyncs cause
+ * no rebuild. An object that does not decode is dropped (as if deleted) and reported by the next build.
  */
 export class ClusterStore {
   readonly #objects = new Map<WatchedKind, Map<string, StoredObject>>();
@@ -39,34 +34,32 @@ export class ClusterStore {
   #ownClasses: OwnClasses | undefined;
   /** Sorted lists by kind, as view() last returned them; a list is a new array after any change to it. */
   #lists = new Map<WatchedKind, { keys: string[]; objects: StoredObject[] }>();
+  /** `kind namespace/name` -> why that object did not decode. */
+  readonly #rejected = new Map<string, Diagnostic>();
+  #rejectedList: Diagnostic[] | undefined;
 
   constructor(options: { ingressClass: string; defaultCertificate?: string }) {
     this.#ingressClass = options.ingressClass;
     this.#defaultCertificate = options.defaultCertificate;
-    for (const kind of [
-      'Ingress',
-      'IngressClass',
-      'Service',
-      'EndpointSlice',
-      'Secret',
-      'StickyRoute',
-      'GatewayClass',
-      'Gateway',
-      'HTTPRoute',
-      'ReferenceGrant',
-    ] as const) {
-      this.#objects.set(kind, new Map());
-    }
+    for (const kind of WATCHED_KINDS) this.#objects.set(kind, new Map());
   }
 
-  /** Stores `obj`; true when the snapshot may change because of it. */
-  upsert(kind: WatchedKind, obj: StoredObject): boolean {
+  /** Decodes and stores `raw`; true when the snapshot (or its diagnostics) may change because of it. */
+  upsert(kind: WatchedKind, raw: StoredObject): boolean {
     const map = this.#map(kind);
-    const key = keyOf(obj);
+    const key = keyOf(raw);
     const old = map.get(key);
-    const rv = obj.metadata?.resourceVersion;
+    const rv = raw.metadata?.resourceVersion;
     if (old && rv !== undefined && old.metadata?.resourceVersion === rv) return false;
-    const relevantBefore = old !== undefined && this.#relevant(kind, old);
+    const decoded = decodeObject(kind, raw);
+    if (!decoded.ok) {
+      if (old !== undefined) this.remove(kind, old);
+      this.#setRejected(`${kind} ${key}`, decoded.diagnostic);
+      return true;
+    }
+    const wasRejected = this.#setRejected(`${kind} ${key}`, undefined);
+    const obj: StoredObject = decoded.object;
+    const relevantBefore = wasRejected || (old !== undefined && this.#relevant(kind, old));
     map.set(key, obj);
     this.#invalidate(kind);
     this.#replaceInList(kind, key, old === undefined ? undefined : obj);
@@ -78,7 +71,7 @@ export class ClusterStore {
     const map = this.#map(kind);
     const key = keyOf(obj);
     const old = map.get(key);
-    if (!old) return false;
+    if (!old) return this.#setRejected(`${kind} ${key}`, undefined);
     const relevant = this.#relevant(kind, old);
     map.delete(key);
     this.#invalidate(kind);
@@ -92,24 +85,35 @@ export class ClusterStore {
   }
 
   /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
-  ownIngresses(): V1Ingress[] {
-    return this.#sorted<V1Ingress>('Ingress').filter((i) => this.#ownsIngress(i as StoredObject));
+  ownIngresses(): Ingress[] {
+    return this.#sorted('Ingress').filter((i) => this.#ownsIngress(i));
   }
 
   /** The objects of this moment, sorted by namespace/name so equal stores give equal views. */
   view(): ClusterView {
+    this.#rejectedList ??= sortDiagnostics([...this.#rejected.values()]);
     return {
-      ingresses: this.#sorted<V1Ingress>('Ingress'),
-      ingressClasses: this.#sorted<V1IngressClass>('IngressClass'),
-      services: this.#sorted<V1Service>('Service'),
-      endpointSlices: this.#sorted<V1EndpointSlice>('EndpointSlice'),
-      secrets: this.#sorted<V1Secret>('Secret'),
-      stickyRoutes: this.#sorted<StickyRoute>('StickyRoute'),
-      gatewayClasses: this.#sorted<unknown>('GatewayClass'),
-      gateways: this.#sorted<unknown>('Gateway'),
-      httpRoutes: this.#sorted<unknown>('HTTPRoute'),
-      referenceGrants: this.#sorted<unknown>('ReferenceGrant'),
+      ingresses: this.#sorted('Ingress'),
+      ingressClasses: this.#sorted('IngressClass'),
+      services: this.#sorted('Service'),
+      endpointSlices: this.#sorted('EndpointSlice'),
+      secrets: this.#sorted('Secret'),
+      stickyRoutes: this.#sorted('StickyRoute'),
+      rejected: this.#rejectedList,
+      gatewayClasses: this.#sorted('GatewayClass'),
+      gateways: this.#sorted('Gateway'),
+      httpRoutes: this.#sorted('HTTPRoute'),
+      referenceGrants: this.#sorted('ReferenceGrant'),
     };
+  }
+
+  /** Records (or clears, with undefined) why `id` did not decode; true when there was a record before. */
+  #setRejected(id: string, diagnostic: Diagnostic | undefined): boolean {
+    const had = this.#rejected.has(id);
+    if (diagnostic === undefined) this.#rejected.delete(id);
+    else this.#rejected.set(id, diagnostic);
+    if (had || diagnostic !== undefined) this.#rejectedList = undefined;
+    return had;
   }
 
   #map(kind: WatchedKind): Map<string, StoredObject> {
@@ -117,7 +121,7 @@ export class ClusterStore {
   }
 
   // Unchanged kinds keep their array, so the builder's cache skips them (EndpointSlice churn re-sorts nothing).
-  #sorted<T>(kind: WatchedKind): T[] {
+  #sorted<K extends WatchedKind>(kind: K): DecodedKinds[K][] {
     let list = this.#lists.get(kind);
     if (list === undefined) {
       const map = this.#map(kind);
@@ -125,7 +129,8 @@ export class ClusterStore {
       list = { keys, objects: keys.map((k) => map.get(k) as StoredObject) };
       this.#lists.set(kind, list);
     }
-    return list.objects as T[];
+    // Only decoded objects of `kind` enter its map (upsert).
+    return list.objects as DecodedKinds[K][];
   }
 
   /** A replaced object goes into a copy of its sorted list; an added one drops the list (re-sorted lazily). */

@@ -1,8 +1,8 @@
 import { ADD, DELETE, ERROR, type KubeConfig, ListWatch, UPDATE, Watch } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.ts';
-import { statusOf } from './errors.ts';
 import type { KubeRest } from './kube-rest.ts';
+import { statusOf } from './kube-rest.ts';
 import type { ControllerObserver, WatchedKind } from './observer.ts';
 import type { StoredObject } from './store.ts';
 

@@ -1,6 +1,7 @@
 import { type FSWatcher, watch } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ManifestFolderError } from '../../shared/errors.ts';
 import type { ClusterView } from '../view.ts';
 import { isManifestFile, type ManifestObject, type ManifestProblem, parseManifestText } from './parse.ts';
 import { toClusterView } from './view.ts';
@@ -23,11 +24,6 @@ export interface ManifestFolderOptions {
   onError?: (err: Error) => void;
   /** Quiet time after the last file event before reloading; editors write a file in several steps. */
   debounceMs?: number;
-}
-
-/** Thrown by `load()` when the folder itself cannot be read. */
-export class ManifestFolderError extends Error {
-  readonly code = 'STICKY_ERR_MANIFEST_FOLDER';
 }
 
 /**

@@ -1,7 +1,6 @@
 export {
   type FolderLoad,
   ManifestFolder,
-  ManifestFolderError,
   type ManifestFolderOptions,
 } from './folder-source.ts';
 export {

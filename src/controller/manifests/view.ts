@@ -1,10 +1,25 @@
+import {
+  type DecodedKinds,
+  decodeObject,
+  type EndpointSlice,
+  type GatewayApiObject,
+  type Ingress,
+  type IngressClass,
+  type Namespace,
+  type Secret,
+  type Service,
+} from '../objects.ts';
+import type { StickyRoute } from '../stickyroute/types.ts';
 import type { ClusterView } from '../view.ts';
 import type { ManifestObject, ManifestProblem } from './parse.ts';
 
 /** The objects of several files, in file-name order, sorted into a view. */
 export interface ManifestView {
   view: ClusterView;
-  /** Duplicates (same kind, namespace and name in two places): the first one in file-name order wins. */
+  /**
+   * Duplicates (same kind, namespace and name in two places: the first one in file-name order wins), and
+   * objects that do not decode (objects.ts; skipped, the rest is served).
+   */
   problems: ManifestProblem[];
   /** Objects of kinds the builder does not read (e.g. Deployment), counted for a debug line. */
   ignored: number;
@@ -19,31 +34,23 @@ const GATEWAY_KINDS = {
   ReferenceGrant: 'referenceGrants',
 } as const;
 
-// Element types follow ClusterView, so this file tracks the client's model names without naming them.
-type V1Ingress = ClusterView['ingresses'][number];
-type V1IngressClass = ClusterView['ingressClasses'][number];
-type V1Service = ClusterView['services'][number];
-type EndpointSlice = ClusterView['endpointSlices'][number];
-type V1Secret = ClusterView['secrets'][number];
-type StickyRoute = ClusterView['stickyRoutes'][number];
-
 /**
  * Sorts objects into a ClusterView the way the informers would see them: only the kinds `build` reads, only
  * TLS Secrets, `stringData` folded into `data` (the API server does the same on write).
  */
 export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject[]>): ManifestView {
-  const ingresses: V1Ingress[] = [];
-  const ingressClasses: V1IngressClass[] = [];
-  const services: V1Service[] = [];
+  const ingresses: Ingress[] = [];
+  const ingressClasses: IngressClass[] = [];
+  const services: Service[] = [];
   const endpointSlices: EndpointSlice[] = [];
-  const secrets: V1Secret[] = [];
+  const secrets: Secret[] = [];
   const stickyRoutes: StickyRoute[] = [];
   const gw = {
-    gatewayClasses: [] as unknown[],
-    gateways: [] as unknown[],
-    httpRoutes: [] as unknown[],
-    referenceGrants: [] as unknown[],
-    namespaces: [] as unknown[],
+    gatewayClasses: [] as GatewayApiObject[],
+    gateways: [] as GatewayApiObject[],
+    httpRoutes: [] as GatewayApiObject[],
+    referenceGrants: [] as GatewayApiObject[],
+    namespaces: [] as Namespace[],
   };
   const problems: ManifestProblem[] = [];
   const seen = new Map<string, string>();
@@ -63,34 +70,41 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
         continue;
       }
       seen.set(key, file);
+      const decode = <K extends keyof DecodedKinds>(kind: K, raw: unknown): DecodedKinds[K] | undefined => {
+        const decoded = decodeObject(kind, raw);
+        if (decoded.ok) return decoded.object;
+        problems.push({ file, object: id, message: decoded.diagnostic.message });
+        return undefined;
+      };
+      const push = <T>(list: T[], value: T | undefined) => value !== undefined && list.push(value);
       switch (obj.kind) {
         case 'Ingress':
-          ingresses.push(obj as unknown as V1Ingress);
+          push(ingresses, decode('Ingress', obj));
           break;
         case 'IngressClass':
-          ingressClasses.push(obj as unknown as V1IngressClass);
+          push(ingressClasses, decode('IngressClass', obj));
           break;
         case 'Service':
-          services.push(obj as unknown as V1Service);
+          push(services, decode('Service', obj));
           break;
         case 'EndpointSlice':
-          endpointSlices.push(obj as unknown as EndpointSlice);
+          push(endpointSlices, decode('EndpointSlice', obj));
           break;
         case 'Secret':
-          if (obj.type === TLS_SECRET) secrets.push(foldStringData(obj as unknown as V1Secret));
+          if (obj.type === TLS_SECRET) push(secrets, decode('Secret', foldStringData(obj)));
           else ignored += 1;
           break;
         case 'StickyRoute':
-          stickyRoutes.push(obj as unknown as StickyRoute);
+          push(stickyRoutes, decode('StickyRoute', obj));
           break;
         case 'Namespace':
-          gw.namespaces.push(obj);
+          push(gw.namespaces, decode('Namespace', obj));
           break;
         default: {
           // Gateway API kinds (v1, and v1beta1 for ReferenceGrant), read as the informers would list them.
-          const list =
-            group === GATEWAY_GROUP ? GATEWAY_KINDS[obj.kind as keyof typeof GATEWAY_KINDS] : undefined;
-          if (list !== undefined) gw[list].push(obj);
+          const kind = obj.kind as keyof typeof GATEWAY_KINDS;
+          const list = group === GATEWAY_GROUP ? GATEWAY_KINDS[kind] : undefined;
+          if (list !== undefined) push(gw[list], decode(kind, obj));
           else ignored += 1;
         }
       }
@@ -103,12 +117,12 @@ export function toClusterView(files: ReadonlyMap<string, readonly ManifestObject
   };
 }
 
-function foldStringData(secret: V1Secret): V1Secret {
-  const stringData = (secret as V1Secret & { stringData?: Record<string, string> }).stringData;
-  if (stringData === undefined) return secret;
-  const data: Record<string, string> = { ...(secret.data ?? {}) };
+/** The API server's write-time folding of `stringData` into `data` (base64), before decoding. */
+function foldStringData(secret: ManifestObject): ManifestObject {
+  const { stringData, ...rest } = secret;
+  if (stringData === undefined || stringData === null || typeof stringData !== 'object') return secret;
+  const data: Record<string, unknown> = { ...(rest.data as Record<string, unknown> | undefined) };
   for (const [k, v] of Object.entries(stringData))
     data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-  const { stringData: _dropped, ...rest } = secret as V1Secret & { stringData?: unknown };
-  return { ...rest, data } as V1Secret;
+  return { ...rest, data };
 }

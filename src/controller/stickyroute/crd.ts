@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SchemaGenerationError } from '../../shared/errors.ts';
 import {
   STICKYROUTE_GROUP,
   STICKYROUTE_KIND,
@@ -106,7 +107,7 @@ function structural(node: Json, path: string): Json {
   if (anyOf) {
     const types = anyOf.map((n) => n.type).sort();
     if (types.join() !== 'integer,string')
-      throw new Error(`${path}: only int-or-string unions are supported`);
+      throw new SchemaGenerationError(`${path}: only int-or-string unions are supported`);
     return {
       ...(node.description ? { description: node.description } : {}),
       'x-kubernetes-int-or-string': true,
@@ -129,7 +130,8 @@ function structural(node: Json, path: string): Json {
   if (node.items) out.items = structural(node.items as Json, `${path}[]`);
   const known = new Set<string>([...KEPT, ...DROPPED, 'const', 'properties', 'items', 'anyOf']);
   const unknown = Object.keys(node).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new Error(`${path}: unsupported JSON Schema keywords ${unknown.join(', ')}`);
-  if (!out.type) throw new Error(`${path}: a structural schema needs a type`);
+  if (unknown.length > 0)
+    throw new SchemaGenerationError(`${path}: unsupported JSON Schema keywords ${unknown.join(', ')}`);
+  if (!out.type) throw new SchemaGenerationError(`${path}: a structural schema needs a type`);
   return out;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../../shared/cidr.ts';
 import { DURATION_HINT, DURATION_PATTERN } from '../../shared/duration.ts';
+import { HASH_BY_MAX_LENGTH, parseHashBy } from '../annotations/hash-by.ts';
 
 /**
  * The StickyRoute custom resource (sticky-ingress.dev/v1alpha1), as zod schemas. The builder validates every
@@ -65,17 +66,23 @@ const cookieSchema = z
 const affinitySchema = z
   .object({
     type: z.literal('Cookie').default('Cookie'),
-    cookie: cookieSchema.default({ name: 'INGRESSCOOKIE', secure: 'auto', httpOnly: true }),
+    cookie: cookieSchema.prefault({}), // absent = {}: cookieSchema's field defaults are the only ones
     mode: z
-      .enum(['balanced', 'persistent'])
+      .enum(['balanced', 'persistent', 'drainable'])
       .default('balanced')
       .describe(
-        'balanced: re-pick when the pinned endpoint is unhealthy; persistent: keep it while it exists.',
+        'balanced: re-pick when the pinned endpoint is unhealthy or terminating; persistent: keep it while it exists; drainable: like balanced, but keep sessions on a terminating endpoint while it is still serving.',
       ),
     changeOnFailure: z
       .boolean()
       .default(false)
       .describe('Re-pick when the pinned endpoint refuses connections.'),
+    socketio: z
+      .boolean()
+      .optional()
+      .describe(
+        'Also pin by the engine.io sid, for socket.io clients without cookies (the sid is sealed at the handshake). Off unless set: it rewrites the handshake body.',
+      ),
   })
   .strict();
 
@@ -130,9 +137,25 @@ const routeSchema = z
       .object({ service: z.object({ name: z.string().min(1).max(63), port: servicePort }).strict() })
       .strict(),
     loadBalancing: z
-      .object({ policy: z.enum(['round-robin', 'least-conn', 'random-two']).default('round-robin') })
+      .object({
+        policy: z
+          .enum(['round-robin', 'least-conn', 'random-two', 'source-ip'])
+          .default('round-robin')
+          .describe('source-ip: consistent hash (Maglev) of the client address.'),
+        hashBy: z
+          .string()
+          .max(HASH_BY_MAX_LENGTH)
+          .refine(
+            (v) => 'parts' in parseHashBy(v),
+            'a template of $remote_addr, $request_uri, $http_NAME, $cookie_NAME and text',
+          )
+          .optional()
+          .describe(
+            'Consistent hash (Maglev) of this key picks the endpoint, overriding policy; ingress-nginx upstream-hash-by syntax.',
+          ),
+      })
       .strict()
-      .default({ policy: 'round-robin' }),
+      .prefault({}), // absent = {}: the policy default above is the only one
     affinity: affinitySchema.optional().describe('Cookie affinity; absent: every request is balanced.'),
     // prefault: an absent block is parsed as {}, so the field defaults above are the only StickyRoute defaults.
     timeouts: timeoutsSchema.prefault({}),
@@ -175,6 +198,12 @@ export const stickyRouteSpecSchema = z
       .optional()
       .describe('Send Strict-Transport-Security on HTTPS responses; absent: no HSTS.'),
     routes: z.array(routeSchema).min(1).max(256),
+    sslPassthrough: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Relay TLS for the hosts to the backend of the `/` route (or the first route) without terminating it; the backend presents its own certificate. Clients stick to an endpoint by source address.',
+      ),
   })
   .strict();
 

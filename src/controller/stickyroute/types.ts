@@ -1,5 +1,5 @@
-import type { V1ObjectMeta } from '@kubernetes/client-node';
-import type { StickyRouteSpecInput, StickyRouteStatus } from './schema.ts';
+import type { ObjectMeta } from '../objects.ts';
+import type { StickyRouteStatus } from './schema.ts';
 
 export type { StickyRouteSpec, StickyRouteSpecInput, StickyRouteStatus } from './schema.ts';
 
@@ -10,7 +10,8 @@ export type { StickyRouteSpec, StickyRouteSpecInput, StickyRouteStatus } from '.
 export interface StickyRoute {
   apiVersion: 'sticky-ingress.dev/v1alpha1';
   kind: 'StickyRoute';
-  metadata: V1ObjectMeta;
-  spec: StickyRouteSpecInput;
+  metadata: ObjectMeta;
+  /** Unvalidated: the builder's `stickyRouteSpecSchema.safeParse` reports each bad field. */
+  spec: unknown;
   status?: StickyRouteStatus;
 }

@@ -1,3 +1,5 @@
+import { SchemaGenerationError } from '../../shared/errors.ts';
+
 /**
  * A small deterministic YAML emitter for generated files (the CRD). Keys keep insertion order; strings are
  * plain when unambiguous and JSON-quoted otherwise (a JSON string is a valid YAML double-quoted scalar).
@@ -12,7 +14,7 @@ const RESERVED = /^(true|false|yes|no|on|off|null|y|n|~)$/i;
 function scalar(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  if (typeof v !== 'string') throw new TypeError(`cannot emit ${typeof v} as YAML`);
+  if (typeof v !== 'string') throw new SchemaGenerationError(`cannot emit ${typeof v} as YAML`);
   return PLAIN.test(v) && !RESERVED.test(v) && !v.endsWith(' ') ? v : JSON.stringify(v);
 }
 

@@ -1,6 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { parseCidr } from '../../shared/cidr.ts';
-import { InvalidCidrError } from '../errors.ts';
+import { InvalidCidrError } from '../../shared/errors.ts';
 
 /**
  * A precompiled set of IPv4/IPv6 CIDRs (node's native BlockList). `has()` answers whether a peer address is
@@ -10,7 +10,7 @@ export class CidrSet {
   #list = new BlockList();
   #size = 0;
 
-  /** Throws InvalidCidrError (DP_ERR_INVALID_CIDR) for any entry that is not ADDRESS or ADDRESS/PREFIX. */
+  /** Throws InvalidCidrError (STICKY_ERR_OPTION_CIDR) for any entry that is not ADDRESS or ADDRESS/PREFIX. */
   constructor(cidrs: readonly string[]) {
     for (const raw of cidrs) {
       const cidr = parseCidr(raw);

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type DataplaneObserver, notifyRejected } from '../observe/observer.ts';
 import { upgradeKind } from '../routing/decide.ts';
+import { adoptTlsAddress } from './proxy-accept.ts';
 import { contextOptions, type TlsContexts } from './tls-context.ts';
 import type { TicketKeys } from './tls-tickets.ts';
 
@@ -81,6 +82,8 @@ export function createTlsListener(
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
   });
+  // Before node's HTTP layer sees the TLS socket: a PROXY-protocol client address replaces the kernel peer.
+  server.prependListener('secureConnection', adoptTlsAddress);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.request(req, res, true));
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
     handlers.upgrade(req, socket, head, true),

@@ -37,9 +37,6 @@ export function requestFacts(
     upgrade,
     httpsPort: publicPort(true),
     draining: false,
-    headers: req.headers,
-    // Weighted splits (Route.split) pick by this draw; decide() itself stays pure.
-    roll: Math.random(),
   };
   return { facts, record, fwd };
 }

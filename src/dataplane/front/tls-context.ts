@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
+import { BadCertificateError } from '../../shared/errors.ts';
 import type { Certificate, Snapshot } from '../../snapshot/index.ts';
-import { BadCertificateError } from '../errors.ts';
 import type { PemPair } from './self-signed.ts';
 
 /** TLS settings every secure context shares (the server's own options carry ALPN). */
-export const TLS_MIN_VERSION = 'TLSv1.2';
+const TLS_MIN_VERSION = 'TLSv1.2';
 
 /**
  * Mozilla's "intermediate" configuration (https://wiki.mozilla.org/Security/Server_Side_TLS, v5.7): TLS 1.3
  * suites, then TLS 1.2 with ECDHE and AEAD only (AES-GCM, ChaCha20-Poly1305). No CBC suite (Lucky13, padding
  * oracles), no static RSA key exchange, no DHE. The client's order is honoured, as the guideline says.
  */
-export const TLS_CIPHERS = [
+const TLS_CIPHERS = [
   'TLS_AES_128_GCM_SHA256',
   'TLS_AES_256_GCM_SHA384',
   'TLS_CHACHA20_POLY1305_SHA256',

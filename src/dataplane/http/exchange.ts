@@ -1,12 +1,16 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import { BodyTooLargeError, ClientClosedError } from '../../shared/errors.ts';
 import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
 import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import { requestHashKey } from '../upstream/hash-key.ts';
 import { type RetryState, redispatch } from '../upstream/retry.ts';
+import { HandshakeSeal } from './handshake-seal.ts';
 import { applyHeaderEdits } from './header-edits.ts';
+import { setHeaders } from './header-list.ts';
 import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
 import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
@@ -21,6 +25,7 @@ export interface ExchangeContext {
 }
 
 const kExchange = Symbol('sticky.exchange');
+
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -40,7 +45,12 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   #setCookie: string | undefined;
   #secure = false;
   #headers: string[] = [];
+  #responseHeaders: readonly string[] = [];
+  #maxBodyBytes: number | undefined;
   #target = '/';
+  /** Set before proxy(): this is an engine.io polling handshake whose sid is to be sealed (affinity-sid.ts). */
+  sealSid = false;
+  #held: HandshakeSeal | undefined;
   /** Endpoint ids that failed to connect for this request (RetryState). */
   exclude: Set<string> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
@@ -60,14 +70,25 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   }
 
   /** Answers locally (400, 403, 404, 503, ...) in one write from the shared table; `hsts` on HTTPS routes. */
-  local(status: number, hsts?: string): void {
+  local(status: number, hsts?: string, extra?: readonly string[]): void {
     this.record.status = status;
     this.#done = true;
     if (this.res.headersSent) {
       this.res.destroy();
       return;
     }
-    sendAnswer(this.res, errorAnswer(status, hsts, this.#ctx.draining));
+    const answer = errorAnswer(status, hsts, this.#ctx.draining);
+    if (extra !== undefined) answer.headers.push(...extra);
+    sendAnswer(this.res, answer);
+  }
+
+  /**
+   * What the route adds to the proxied exchange: response headers (CORS, replacing the backend's) and the
+   * request body limit (proxy-body-size) enforced while the body streams.
+   */
+  answerWith(responseHeaders: readonly string[], maxBodyBytes: number | undefined): void {
+    this.#responseHeaders = responseHeaders;
+    this.#maxBodyBytes = maxBodyBytes;
   }
 
   /** Answers with a redirect to `location` (no body). */
@@ -103,12 +124,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#endpoint = endpoint;
     this.record.endpointId = endpoint.id;
     endpoint.acquire();
-    const backend = (this.#backend as BackendState).config;
+    const state = this.#backend as BackendState;
+    const backend = state.config;
     const req = this.req;
     const hasBody =
       req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
     try {
-      this.#ctx.pools.get(endpoint, backend).dispatch(
+      this.#ctx.pools.get(endpoint, state).dispatch(
         {
           path: this.#target,
           method: req.method as Dispatcher.HttpMethod,
@@ -116,6 +138,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           body: hasBody ? req : null,
           headersTimeout: backend.timeouts.readMs,
           bodyTimeout: backend.timeouts.readMs,
+          // One fixed name per TLS backend: undici otherwise takes it from each Host header and drops the
+          // pooled connection whenever two clients' Hosts differ (the connector never sends it; http-proxy.ts).
+          ...(state.tls !== undefined ? { servername: state.tls.serverName } : {}),
         },
         this,
       );
@@ -129,11 +154,15 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#started = true;
     this.record.connectMs = performance.now() - this.record.startMono;
     this.#endpoint?.connectSucceeded();
-    if (this.#closed) controller.abort(new Error('client closed the connection'));
+    if (this.#closed) controller.abort(new ClientClosedError());
   }
 
   onBodySent(chunk: Buffer): void {
     this.record.bytesIn += chunk.length;
+    // A chunked (or lying) body that grows past proxy-body-size: stop it and answer 413 if nothing was answered.
+    if (this.#maxBodyBytes !== undefined && this.record.bytesIn > this.#maxBodyBytes) {
+      this.#controller?.abort(new BodyTooLargeError('request body larger than proxy-body-size'));
+    }
   }
 
   onResponseStart(
@@ -150,14 +179,28 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     pushResponseHeaders(out, headers);
     out = applyHeaderEdits(out, this.#route?.route.filters?.response);
     if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
+    const replaced = setHeaders(out, this.#responseHeaders);
+    if (replaced !== out) out.splice(0, out.length, ...replaced);
     const hsts = this.#route?.hsts;
     if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
     if (this.#ctx.draining) out.push('connection', 'close');
+    if (this.sealSid && HandshakeSeal.accepts(statusCode, headers)) {
+      this.#held = new HandshakeSeal(statusCode, out);
+      return;
+    }
     this.res.writeHead(statusCode, out);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.record.bytesOut += chunk.length;
+    const held = this.#held;
+    if (held !== undefined) {
+      if (held.add(chunk)) return;
+      // Larger than any handshake: not one; send what we held and stream the rest.
+      this.#held = undefined;
+      this.res.writeHead(held.status, held.headers);
+      chunk = held.raw();
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onResponseDrain);
@@ -166,11 +209,25 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
 
   onResponseEnd(): void {
     this.#done = true;
-    this.res.end();
+    const held = this.#held;
+    if (held === undefined) {
+      this.res.end();
+      return;
+    }
+    this.#held = undefined;
+    const endpoint = this.#endpoint;
+    const sealed = held.seal(endpoint && this.#backend?.sealerFor(endpoint));
+    this.res.writeHead(held.status, sealed.headers);
+    this.res.end(sealed.body);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#closed || this.#done) return;
+    if (err instanceof BodyTooLargeError && !this.#responded) {
+      // RFC 9110 §15.5.14; the rest of the body is unread, so the connection cannot be reused.
+      this.local(413, this.#hsts(), ['connection', 'close']);
+      return;
+    }
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
     const code = (err as { code?: string }).code ?? '';
@@ -186,6 +243,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           cookie: req.headers.cookie,
           secure: this.#secure,
           canRetry: !req.readableDidRead && !req.destroyed,
+          hashKey: requestHashKey(backend.config, this.record.clientAddress, req),
         },
         (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
       );
@@ -226,7 +284,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   /** The client response closed (finished or aborted): release, abort upstream if unfinished, report. */
   finish(): void {
     this.#closed = true;
-    if (!this.#done && this.#started) this.#controller?.abort(new Error('client closed the connection'));
+    if (!this.#done && this.#started) this.#controller?.abort(new ClientClosedError());
     if (this.#endpoint !== undefined) {
       this.#endpoint.release();
       this.#endpoint = undefined;

@@ -29,7 +29,5 @@ export const HTTP_REQUEST_SKIP: ReadonlySet<string> = new Set([
   ...FORWARDED_HEADERS,
 ]);
 
-/** Request fields never relayed on an Upgrade: as above, but Upgrade itself travels (Connection is re-set). */
-export const UPGRADE_REQUEST_SKIP: ReadonlySet<string> = new Set(
-  [...HOP_BY_HOP, ...FORWARDED_HEADERS].filter((name) => name !== 'upgrade'),
-);
+/** Request fields never relayed on an Upgrade: as above; Connection and Upgrade are re-set (ws-head.ts). */
+export const UPGRADE_REQUEST_SKIP: ReadonlySet<string> = new Set([...HOP_BY_HOP, ...FORWARDED_HEADERS]);

@@ -1,8 +1,9 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Pool } from 'undici';
-import type { Backend } from '../../snapshot/index.ts';
+import { buildConnector, Pool } from 'undici';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
+import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
+import type { UpstreamTlsOptions } from '../upstream/upstream-tls.ts';
 import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
@@ -11,9 +12,9 @@ import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
  */
 
 /**
- * Owns the upstream pools, one per endpoint id and connect settings: two backends over one pod with different
- * connect timeouts each get theirs, and an edited timeout takes effect on the next connection. Pools are
- * created on first use and pruned when no backend of the snapshot uses their key any more.
+ * Owns the upstream pools, one per endpoint id and connect settings (timeout, TLS): two backends over one pod
+ * with different connect timeouts or TLS settings each get theirs, and an edit takes effect on the next
+ * connection. Pools are created on first use and pruned when no backend of the snapshot uses their key any more.
  */
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: Pool }>();
@@ -27,19 +28,23 @@ export class PoolMap {
   }
 
   /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
-  get(endpoint: EndpointState, backend: Backend): Pool {
+  get(endpoint: EndpointState, backend: BackendState): Pool {
     const key = poolKey(endpoint.id, backend);
+    const tls = backend.tls;
     const entry = this.#pools.get(key);
     if (entry !== undefined && entry.pool.closed === false && entry.pool.destroyed === false) {
-      if (entry.origin === originOf(endpoint)) return entry.pool;
+      if (entry.origin === originOf(endpoint, tls)) return entry.pool;
     }
     if (entry !== undefined) void entry.pool.close().catch(noop);
-    const origin = originOf(endpoint);
-    // headersTimeout/bodyTimeout are set per request (exchange.ts), so only the connect timeout is in the key.
+    const origin = originOf(endpoint, tls);
+    // headersTimeout/bodyTimeout are set per request (exchange.ts), so only connect settings are in the key.
     const pool = new Pool(origin, {
-      connectTimeout: backend.timeouts.connectMs,
+      connectTimeout: backend.config.timeouts.connectMs,
       keepAliveTimeout: this.#keepAliveTimeoutMs,
       pipelining: 1,
+      ...(tls !== undefined
+        ? { connect: connectTls(tls, backend.config.timeouts.connectMs), allowH2: false }
+        : {}),
       // undici's default is unlimited: one slow endpoint could take every file descriptor of the process.
       ...(this.#maxConnections !== undefined ? { connections: this.#maxConnections } : {}),
     });
@@ -53,9 +58,9 @@ export class PoolMap {
   }
 
   /** Closes the pools no backend of `backends` uses any more; in-flight requests on them finish first. */
-  prune(backends: readonly Backend[]): void {
+  prune(backends: Iterable<BackendState>): void {
     const live = new Set<string>();
-    for (const b of backends) for (const e of b.endpoints) live.add(poolKey(e.id, b));
+    for (const b of backends) for (const e of b.config.endpoints) live.add(poolKey(e.id, b));
     for (const [key, entry] of this.#pools) {
       if (live.has(key)) continue;
       this.#pools.delete(key);
@@ -71,12 +76,34 @@ export class PoolMap {
   }
 }
 
-function poolKey(endpointId: string, backend: Backend): string {
-  return `${endpointId} ${backend.timeouts.connectMs}`;
+function poolKey(endpointId: string, backend: BackendState): string {
+  const tls = backend.tls;
+  return `${endpointId} ${backend.config.timeouts.connectMs}${tls === undefined ? '' : ` tls ${tls.key}`}`;
 }
 
-function originOf(e: EndpointState): string {
-  return e.address.includes(':') ? `http://[${e.address}]:${e.port}` : `http://${e.address}:${e.port}`;
+function originOf(e: EndpointState, tls: UpstreamTlsOptions | undefined): string {
+  const scheme = tls === undefined ? 'http' : 'https';
+  return e.address.includes(':')
+    ? `${scheme}://[${e.address}]:${e.port}`
+    : `${scheme}://${e.address}:${e.port}`;
+}
+
+/**
+ * A connector with the backend's TLS options. undici derives SNI from each request's Host header (the
+ * client's): the connector drops it so only proxy-ssl-name is ever sent, or nothing (endpoints are IPs).
+ * ALPN stays http/1.1 (allowH2: false): HTTP/2 upstreams come with issue 16.
+ */
+function connectTls(tls: UpstreamTlsOptions, timeout: number): buildConnector.connector {
+  const connect = buildConnector({
+    timeout,
+    allowH2: false,
+    rejectUnauthorized: tls.rejectUnauthorized,
+    checkServerIdentity: tls.checkServerIdentity,
+    ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.privateKey } : {}),
+    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+  });
+  return (options, callback) => connect({ ...options, servername: undefined }, callback);
 }
 
 function noop(): void {}

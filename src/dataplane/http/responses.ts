@@ -6,9 +6,11 @@ import type { ServerResponse } from 'node:http';
  * stack trace: the body says what happened from the client's side, the log line says why.
  */
 const ANSWERS: Readonly<Record<number, readonly [reason: string, body: string]>> = {
+  204: ['No Content', ''],
   400: ['Bad Request', 'Bad Request\n'],
   403: ['Forbidden', 'Forbidden: this client may not use this route\n'],
   404: ['Not Found', 'Not Found: no route for this host and path\n'],
+  413: ['Content Too Large', "Content Too Large: the request body is above this route's limit\n"],
   502: ['Bad Gateway', 'Bad Gateway: the upstream could not be reached\n'],
   500: ['Internal Server Error', 'Internal Server Error: the route has no valid backend for this request\n'],
   503: ['Service Unavailable', 'Service Unavailable: no upstream endpoint is available\n'],
@@ -18,6 +20,7 @@ const ANSWERS: Readonly<Record<number, readonly [reason: string, body: string]>>
 const REDIRECT_REASONS: Readonly<Record<number, string>> = {
   301: 'Moved Permanently',
   302: 'Found',
+  303: 'See Other',
   307: 'Temporary Redirect',
   308: 'Permanent Redirect',
 };

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream } from 'pino';
-import { ObserveError } from './errors.ts';
+import { InvalidOptionError } from '../../shared/errors.ts';
 import type { RequestRecord } from './observer.ts';
 
 /** Options of the access log. */
@@ -48,10 +48,7 @@ export class AccessLog {
   constructor(options: AccessLogOptions = {}) {
     const sample = options.sample ?? 1;
     if (typeof sample !== 'number' || !(sample >= 0 && sample <= 1)) {
-      throw new ObserveError(
-        'STICKY_OBSERVE_BAD_OPTION',
-        `access log sample must be within 0..1, got ${sample}`,
-      );
+      throw new InvalidOptionError('access log', 'sample', `expected a number within 0..1, got ${sample}`);
     }
     this.sample = sample;
     this.enabled = options.enabled !== false && sample > 0;

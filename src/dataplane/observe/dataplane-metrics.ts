@@ -33,6 +33,10 @@ export class DataplaneMetrics {
   readonly tlsFailures: CounterChild;
   /** Refusals by a cap, by reason (client_connections, tunnels). */
   readonly rejected: FastCounter;
+  /** PROXY protocol headers by outcome (v1, v2, local, absent, untrusted, missing, malformed, oversize, timeout). */
+  readonly proxyProtocol: FastCounter;
+  /** SSL passthrough peeks by outcome (relayed, terminated, no_endpoint, connect_failed, timeout). */
+  readonly passthrough: FastCounter;
 
   constructor(registry: Registry, source: GaugeSource) {
     this.requests = new FastCounter(
@@ -88,6 +92,18 @@ export class DataplaneMetrics {
     );
     this.rejected.child('client_connections');
     this.rejected.child('tunnels');
+    this.proxyProtocol = new FastCounter(
+      registry,
+      `${P}proxy_protocol_total`,
+      'Connections on a PROXY protocol listener by outcome; missing/malformed/oversize/timeout were closed.',
+      ['outcome'],
+    );
+    this.passthrough = new FastCounter(
+      registry,
+      `${P}passthrough_total`,
+      'HTTPS connections whose SNI was peeked because passthrough hosts exist: relayed raw to a backend, terminated here (no, unknown or malformed SNI), or closed (no_endpoint, connect_failed, timeout).',
+      ['outcome'],
+    );
     endpointGauge(
       registry,
       `${P}upstream_active_connections`,

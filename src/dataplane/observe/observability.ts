@@ -77,12 +77,12 @@ export class Observability {
   readonly metricsHandler: Handler = async (_req, res) => {
     this.#sync();
     const body = await this.registry.metrics();
-    send(res, this.registry.contentType, body);
+    sendUncached(res, this.registry.contentType, body);
   };
 
   /** GET /stats: the HTML page. */
   readonly statsHandler: Handler = (_req, res) => {
-    send(res, 'text/html; charset=utf-8', renderStatsPage(this.report()), {
+    sendUncached(res, 'text/html; charset=utf-8', renderStatsPage(this.report()), {
       // Only inline script and style of this document, fetches back to the admin listener; no framing.
       'content-security-policy':
         "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
@@ -91,7 +91,7 @@ export class Observability {
 
   /** GET /stats.json. */
   readonly statsJsonHandler: Handler = (_req, res) => {
-    send(res, 'application/json; charset=utf-8', JSON.stringify(this.report()));
+    sendUncached(res, 'application/json; charset=utf-8', JSON.stringify(this.report()));
   };
 
   /** Registers /metrics, /stats and /stats.json. /healthz and /readyz are the admin server's and untouched. */
@@ -119,7 +119,13 @@ export function createObservability(options: ObservabilityOptions): Observabilit
   return new Observability(options);
 }
 
-function send(res: ServerResponse, type: string, body: string, extra: Record<string, string> = {}): void {
+/** A 200 admin answer that no cache keeps (/metrics, /stats, /stats.json); the `--workers` primary uses it too. */
+export function sendUncached(
+  res: ServerResponse,
+  type: string,
+  body: string,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(200, {
     'content-type': type,
     'content-length': Buffer.byteLength(body),

@@ -1,3 +1,5 @@
+import type { PassthroughOutcome } from '../front/passthrough.ts';
+import type { ProxyOutcome } from '../front/proxy-accept.ts';
 /**
  * The per-request record the dataplane fills while it serves a request or a tunnel, and the observer hook
  * that receives it once at the end (access log, metrics). One record per request, mutated in place.
@@ -50,6 +52,10 @@ export interface DataplaneObserver {
   onConnectFailure?(backendId: string, endpointId: string): void;
   /** Something refused by a cap: a client connection (`client_connections`) or a WebSocket (`tunnels`). */
   onRejected?(reason: RejectReason): void;
+  /** One connection's PROXY protocol header was read, refused or skipped (see ProxyOutcome). */
+  onProxyProtocol?(outcome: ProxyOutcome): void;
+  /** One HTTPS connection's SNI peek ended in a relay (or failed one), or went to the terminating path. */
+  onPassthrough?(outcome: PassthroughOutcome): void;
 }
 
 /** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
@@ -59,6 +65,23 @@ export type RejectReason = 'client_connections' | 'tunnels';
 export function notifyRejected(observer: DataplaneObserver | undefined, reason: RejectReason): void {
   try {
     observer?.onRejected?.(reason);
+  } catch {}
+}
+
+/** Reports a PROXY protocol outcome; an observer's error never escapes. */
+export function notifyProxyProtocol(observer: DataplaneObserver | undefined, outcome: ProxyOutcome): void {
+  try {
+    observer?.onProxyProtocol?.(outcome);
+  } catch {}
+}
+
+/** Reports a passthrough outcome; an observer's error never escapes. */
+export function notifyPassthrough(
+  observer: DataplaneObserver | undefined,
+  outcome: PassthroughOutcome,
+): void {
+  try {
+    observer?.onPassthrough?.(outcome);
   } catch {}
 }
 

@@ -3,7 +3,7 @@ import type { BackendStats, HostStats, StatsReport } from './stats-model.ts';
 import { statsScript } from './stats-script.ts';
 
 /** How often the page refetches stats.json. */
-export const REFRESH_MS = 2000;
+const REFRESH_MS = 2000;
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = {
   '&': '&amp;',

@@ -1,4 +1,6 @@
 import type { Snapshot } from '../../snapshot/index.ts';
+import type { PassthroughOutcome } from '../front/passthrough.ts';
+import type { ProxyOutcome } from '../front/proxy-accept.ts';
 import type { AccessLog } from './access-log.ts';
 import type { BackendCounters, RouteCounters } from './counters.ts';
 import { AFFINITY_INDEX, type DataplaneMetrics } from './dataplane-metrics.ts';
@@ -83,6 +85,14 @@ export class TrafficObserver implements DataplaneObserver {
 
   onRejected(reason: RejectReason): void {
     this.#metrics.rejected.child(reason).value++;
+  }
+
+  onProxyProtocol(outcome: ProxyOutcome): void {
+    this.#metrics.proxyProtocol.child(outcome).value++;
+  }
+
+  onPassthrough(outcome: PassthroughOutcome): void {
+    this.#metrics.passthrough.child(outcome).value++;
   }
 
   onRetry(backendId: string, endpointId: string): void {

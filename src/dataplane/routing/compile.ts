@@ -1,12 +1,13 @@
-import type {
-  HstsPolicy,
-  RequestMatch,
-  Route,
-  RouteFilters,
-  Snapshot,
-  VirtualHost,
+import {
+  comparePrecedence,
+  type HstsPolicy,
+  LinearRegex,
+  type RequestMatch,
+  type Route,
+  type RouteFilters,
+  type Snapshot,
+  type VirtualHost,
 } from '../../snapshot/index.ts';
-import { comparePrecedence } from '../../snapshot/precedence.ts';
 import { type AccessCheck, compileAccess } from './access.ts';
 
 /**
@@ -27,10 +28,15 @@ export interface CompiledRoute<B> {
   readonly redirectCode: number;
   /** Strict-Transport-Security value for HTTPS responses, or undefined. */
   readonly hsts: string | undefined;
+  /** Regex routes (ingress-nginx use-regex): the linear-time matcher, case-insensitive, from the start. */
+  readonly regex: LinearRegex | undefined;
+  /** The canary's upstream state and header pattern, when the route has a canary. */
+  readonly canaryBackend: B | undefined;
+  readonly canaryPattern: LinearRegex | undefined;
   /** Route.access compiled: which client addresses may use the route (403 otherwise). */
   readonly access: AccessCheck;
-  /** Route.match: method/header/query conditions (match.ts), or undefined. */
-  readonly match: RequestMatch | undefined;
+  /** Route.conditions: method/header/query conditions (match.ts), or undefined. */
+  readonly conditions: RequestMatch | undefined;
   /** Route.split resolved to upstream states, with the sum of its weights; undefined without a split. */
   readonly split: CompiledSplit<B> | undefined;
   readonly filters: RouteFilters | undefined;
@@ -47,6 +53,8 @@ export interface CompiledHost<B> {
   readonly hostname: string;
   readonly tls: boolean;
   readonly routes: readonly CompiledRoute<B>[];
+  /** from-to-www-redirect: every request is redirected (308) to this host. */
+  readonly redirectTo: string | undefined;
 }
 
 /** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
@@ -79,6 +87,7 @@ export function compileSnapshot<B>(
     const host = seen?.routes.every(
       (r) =>
         r.backend === resolve(r.backendId) &&
+        r.canaryBackend === canaryOf(r.route, resolve) &&
         (r.split?.entries.every((e) => e.backendId === undefined || e.backend === resolve(e.backendId)) ??
           true),
     )
@@ -96,8 +105,10 @@ export function compileSnapshot<B>(
 function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
-  const routes = [...vhost.routes].sort(byPrecedence).map((route) => compileRoute(route, tls, resolve));
-  return { hostname: vhost.hostname.toLowerCase(), tls, routes };
+  // The snapshot's one precedence (src/snapshot/precedence.ts), the builder's sort too; re-sorted here so a
+  // hand-made snapshot (tests, embedders) routes the same.
+  const routes = [...vhost.routes].sort(comparePrecedence).map((route) => compileRoute(route, tls, resolve));
+  return { hostname: vhost.hostname.toLowerCase(), tls, routes, redirectTo: vhost.redirectTo };
 }
 
 function compileRoute<B>(
@@ -117,8 +128,14 @@ function compileRoute<B>(
     redirectToHttps: route.redirect.forceSslRedirect || (tls && route.redirect.sslRedirect),
     redirectCode: route.redirect.code,
     hsts: route.hsts ? hstsValue(route.hsts) : undefined,
+    regex: route.match ? compilePattern(route.match.pattern, PATH_MATCH) : undefined,
+    canaryBackend: canaryOf(route, resolve),
+    canaryPattern:
+      route.canary?.headerPattern === undefined
+        ? undefined
+        : compilePattern(route.canary.headerPattern, SEARCH),
     access: compileAccess(route.access),
-    match: route.match,
+    conditions: route.conditions,
     split: route.split ? compileSplit(route, resolve) : undefined,
     filters: route.filters,
     listener: route.listener,
@@ -148,8 +165,21 @@ export function pinnedBackend<B extends { pins(cookie: string | undefined): bool
   return drawn;
 }
 
-/** Route precedence: the snapshot's one definition (the builder sorts with the same function). */
-export const byPrecedence = comparePrecedence;
+const PATH_MATCH = { caseInsensitive: true, anchored: true } as const;
+const SEARCH = { caseInsensitive: false, anchored: false } as const;
+
+// The builder validated every pattern; one a hand-written snapshot got wrong matches nothing rather than throw.
+function compilePattern(pattern: string, options: typeof PATH_MATCH | typeof SEARCH): LinearRegex {
+  try {
+    return new LinearRegex(pattern, options);
+  } catch {
+    return new LinearRegex('[^\\s\\S]', options);
+  }
+}
+
+function canaryOf<B>(route: Route, resolve: (id: string) => B | undefined): B | undefined {
+  return route.canary === undefined ? undefined : resolve(route.canary.backend);
+}
 
 function trimSlash(path: string): string {
   let end = path.length;
@@ -158,7 +188,7 @@ function trimSlash(path: string): string {
 }
 
 /** RFC 6797 header value. */
-export function hstsValue(h: HstsPolicy): string {
+function hstsValue(h: HstsPolicy): string {
   let v = `max-age=${h.maxAgeSeconds}`;
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';

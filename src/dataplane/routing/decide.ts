@@ -3,6 +3,7 @@ import { pickWeighted } from './match.ts';
 import { httpsLocation, isAcmeChallenge } from './redirect.ts';
 import { parseTarget } from './request-target.ts';
 import { hostPort, redirectLocation, rewritePath } from './rewrite.ts';
+import { applyRouteRules, hostRedirect, type RuleFacts } from './route-rules.ts';
 import { findHost, findRoute, normalizeHost } from './router.ts';
 
 /**
@@ -28,10 +29,17 @@ export interface RequestFacts {
   readonly httpsPort: number;
   /** True once the dataplane is draining: no new tunnel is opened. */
   readonly draining: boolean;
-  /** The request headers (lower-case names), for routes with header matches; absent: such routes never match. */
-  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
-  /** Uniform in [0, 1), drawn by the caller: picks the entry of a weighted split. Absent counts as 0. */
+  /** A request header by lower-case name (CORS Origin, canary header, Content-Length); absent: none. */
+  readonly header?: (name: string) => string | undefined;
+  /** A request cookie by name (canary-by-cookie); absent: none. */
+  readonly cookie?: (name: string) => string | undefined;
+  /**
+   * Uniform draw in [0, 1) for the canary weight (absent: 1, weight never picks the canary) and for the entry
+   * of a weighted split (Gateway API backendRefs; absent: the first entry).
+   */
   readonly roll?: number;
+  /** Whether the affinity cookie pins the request to an endpoint of `backend` (sticky canary). */
+  readonly pinned?: (backend: unknown) => boolean;
 }
 
 /** Fields every decision carries (for the access log and explain). */
@@ -45,13 +53,18 @@ interface Common<B> {
   readonly route: CompiledRoute<B> | undefined;
 }
 
-/** Answer locally: 400, 403, 404, 500 (split share of an unresolved reference) or 503. `hsts` is the header value to add (HTTPS, route with HSTS). */
+/**
+ * Answer locally: 204, 400, 403, 404, 413, 500 (split share of an unresolved reference) or 503. `hsts` is the
+ * header value to add (HTTPS, route with HSTS).
+ */
 export interface LocalDecision<B> extends Common<B> {
   readonly kind: 'local';
-  readonly status: 400 | 403 | 404 | 500 | 503;
+  readonly status: 204 | 400 | 403 | 404 | 413 | 500 | 503;
   /** Why, in words (explain, debug logs). */
   readonly reason: string;
   readonly hsts: string | undefined;
+  /** More headers of the answer (CORS preflight, `connection: close` after 413). */
+  readonly headers?: readonly string[];
 }
 
 /** Answer with a redirect to HTTPS. */
@@ -68,7 +81,14 @@ export interface ProxyDecision<B> extends Common<B> {
   readonly backend: B;
   readonly target: string;
   readonly authority: string;
+  /** Host header sent upstream: the route's `upstream-vhost`, else `authority`. */
+  readonly upstreamHost: string;
   readonly tunnel: boolean;
+  /** The request went to the route's canary backend. */
+  readonly canary: boolean;
+  /** Request headers the route adds (x-forwarded-prefix), response headers it adds (CORS). */
+  readonly requestHeaders: readonly string[];
+  readonly responseHeaders: readonly string[];
 }
 
 export type Decision<B> = LocalDecision<B> | RedirectDecision<B> | ProxyDecision<B>;
@@ -88,9 +108,12 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   const vhost = findHost(config, host);
   if (vhost === undefined)
     return local(host, path, vhost, undefined, 404, `no host matches ${host}`, undefined);
+  const rules = ruleFacts(facts, path, parsed.query);
+  const twin = hostRedirect(vhost, rules);
+  if (twin?.kind === 'redirect') return { ...twin, host, path, vhost, route: undefined };
   const route = findRoute(vhost, path, {
     method: facts.method,
-    headers: facts.headers,
+    header: rules.header,
     query: parsed.query,
     secure: facts.secure,
   });
@@ -124,7 +147,15 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
       return local(host, path, vhost, route, 400, 'host unsafe for redirect', undefined);
     return { kind: 'redirect', host, path, vhost, route, status: filters.redirect.statusCode, location };
   }
-  let backend = route.backend;
+  // ingress-nginx annotation rules (issue 15): redirects, CORS preflight, body size, canary, rewrite.
+  const ruled = applyRouteRules(route, rules);
+  if (ruled.kind === 'redirect') return { ...ruled, host, path, vhost, route };
+  if (ruled.kind === 'local') {
+    const why =
+      ruled.status === 204 ? 'CORS preflight' : ruled.status === 413 ? 'body too large' : 'bad host';
+    return { ...local(host, path, vhost, route, ruled.status, why, hsts), headers: ruled.headers };
+  }
+  let backend = ruled.backend;
   let backendId = route.backendId;
   if (route.split !== undefined) {
     const entry = pickWeighted(route.split.entries, route.split.total, facts.roll ?? 0);
@@ -139,10 +170,40 @@ export function decide<B>(config: CompiledConfig<B>, facts: RequestFacts): Decis
   }
   const tunnel = facts.upgrade === 'websocket';
   if (tunnel && facts.draining) return local(host, path, vhost, route, 503, 'draining: no new tunnel', hsts);
+  const { canary, requestHeaders, responseHeaders } = ruled;
+  // Gateway API URLRewrite filter: path and Host sent upstream; Ingress routes rewrite by annotation (ruled).
   const rewrite = filters?.rewrite;
-  const target = rewrite?.path ? rewritePath(path, rewrite.path, prefix) + parsed.query : path + parsed.query;
-  const authority = rewrite?.hostname ?? rawHost;
-  return { kind: 'proxy', host, path, vhost, route, backend, target, authority, tunnel };
+  const target = rewrite?.path ? rewritePath(path, rewrite.path, prefix) + parsed.query : ruled.target;
+  return {
+    kind: 'proxy',
+    host,
+    path,
+    vhost,
+    route,
+    backend,
+    target,
+    authority: rawHost,
+    upstreamHost: rewrite?.hostname ?? route.route.upstreamHost ?? rawHost,
+    tunnel,
+    canary,
+    requestHeaders,
+    responseHeaders,
+  };
+}
+
+function ruleFacts(facts: RequestFacts, path: string, query: string): RuleFacts {
+  const none = () => undefined;
+  return {
+    method: facts.method,
+    path,
+    query,
+    hostHeader: facts.host,
+    secure: facts.secure,
+    header: facts.header ?? none,
+    cookie: facts.cookie ?? none,
+    roll: facts.roll ?? 1,
+    pinned: facts.pinned ?? (() => false),
+  };
 }
 
 /** The 503 a proxy decision turns into when the backend has no eligible endpoint. */

@@ -8,7 +8,8 @@ import type { RequestMatch, WeightedBackend } from '../../snapshot/types.ts';
 /** What a request says that matches read. `query` is the raw query with its `?` ('' when none). */
 export interface MatchInput {
   readonly method: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>> | undefined;
+  /** A request header by lower-case name (node:http joins repeated ones with ', '), or undefined. */
+  header(name: string): string | undefined;
   readonly query: string;
   /** True on the HTTPS listener (Route.listener). */
   readonly secure: boolean;
@@ -21,10 +22,7 @@ export function matchesRequest(m: RequestMatch | undefined, input: MatchInput | 
   if (m.method !== undefined && m.method !== input.method) return false;
   if (m.headers !== undefined) {
     for (const h of m.headers) {
-      const v = input.headers?.[h.name];
-      // node:http joins most repeated request headers with ', '; an array only for set-cookie-like ones.
-      const value = v === undefined ? undefined : typeof v === 'string' ? v : v.join(',');
-      if (value !== h.value) return false;
+      if (input.header(h.name) !== h.value) return false;
     }
   }
   if (m.query !== undefined && m.query.length > 0) {

@@ -47,7 +47,7 @@ export function parseTarget(target: string): ParsedTarget | undefined {
  * `%00`, and an encoded `/` or `\` (`%2F`, `%5C`) or a raw `\` anywhere: a backend that decodes them would see a
  * different path than the one we matched, so we refuse rather than keep them opaque.
  */
-export function normalizePath(raw: string): string | undefined {
+function normalizePath(raw: string): string | undefined {
   // Fast path: nothing to decode and no dot segment possible.
   if (raw.indexOf('%') === -1 && raw.indexOf('\\') === -1 && raw.indexOf('/.') === -1) return raw;
   if (raw.indexOf('\\') !== -1) return undefined;

@@ -53,12 +53,14 @@ export function findRoute<B>(
     if (!pathMatches(r, path)) continue;
     if (r.listener !== undefined && (input === undefined || r.listener !== (input.secure ? 'https' : 'http')))
       continue;
-    if (r.match === undefined || matchesRequest(r.match, input)) return r;
+    if (r.conditions === undefined || matchesRequest(r.conditions, input)) return r;
   }
   return undefined;
 }
 
 function pathMatches<B>(r: CompiledRoute<B>, path: string): boolean {
+  // ingress-nginx regex location: first match in order (linear-time VM, never a backtracking RegExp).
+  if (r.regex !== undefined) return r.regex.test(path);
   if (r.exact) return path === r.path;
   const p = r.path;
   // Prefix matches whole path elements: `/foo` matches `/foo`, `/foo/`, `/foo/bar`, never `/foobar`.

@@ -7,6 +7,8 @@ export interface Member {
   /** 1..256, clamped at update. */
   readonly weight: number;
   readonly ready: boolean;
+  /** EndpointSlice `serving`: answers requests, even while terminating (what `drainable` affinity keeps). */
+  readonly serving: boolean;
   readonly terminating: boolean;
   /** Smooth weighted round-robin accumulator; per backend, carried across swaps. */
   current: number;
@@ -16,11 +18,15 @@ export interface Member {
 
 /** Picks one member among the eligible ones; undefined when none is eligible. Must not allocate. */
 export interface Balancer {
-  /** `anyHealth`: ignore health verdicts (panic mode). Excluded ids are never picked. */
+  /**
+   * `anyHealth`: ignore health verdicts (panic mode). Excluded ids are never picked. `key`: the request's
+   * 32-bit hash key, read only by hashing balancers.
+   */
   pick(
     members: readonly Member[],
     anyHealth: boolean,
     exclude: ReadonlySet<string> | undefined,
+    key?: number,
   ): Member | undefined;
 }
 

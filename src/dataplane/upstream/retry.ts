@@ -21,7 +21,7 @@ export function redispatch(
   backend: BackendState,
   failed: EndpointState,
   state: RetryState,
-  request: { cookie: string | undefined; secure: boolean; canRetry: boolean },
+  request: { cookie: string | undefined; secure: boolean; canRetry: boolean; hashKey?: string | undefined },
   notify: RetryNotify,
 ): Selection | undefined {
   failed.connectFailed();
@@ -31,7 +31,7 @@ export function redispatch(
   if (!request.canRetry || record.retries >= backend.config.retries) return undefined;
   if (state.exclude === undefined) state.exclude = new Set();
   state.exclude.add(failed.id);
-  const next = backend.pick(request.cookie, request.secure, state.exclude);
+  const next = backend.pick(request.cookie, request.secure, state.exclude, undefined, request.hashKey);
   if (next === undefined) return undefined;
   record.retries++;
   record.affinity = next.affinity;

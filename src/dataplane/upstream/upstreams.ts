@@ -1,13 +1,14 @@
-import type { ActiveHealthCheck, Backend } from '../../snapshot/index.ts';
+import { InvalidOptionError } from '../../shared/errors.ts';
+import type { ActiveHealthCheck, Backend, Certificate } from '../../snapshot/index.ts';
 import { HealthChecker } from './active-health.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
 import { EndpointState } from './endpoint-state.ts';
-import { UpstreamError } from './errors.ts';
+import { upstreamTlsOptions } from './upstream-tls.ts';
 
 export { BackendState, type Selection } from './backend-state.ts';
 export type { Member } from './balancers.ts';
 export { EndpointState } from './endpoint-state.ts';
-export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
+export type { UpstreamTlsOptions } from './upstream-tls.ts';
 
 /** Options of Upstreams; bad ones are rejected by the constructor. */
 export interface UpstreamsOptions {
@@ -44,11 +45,10 @@ export class Upstreams {
   #checkBackends = new Map<string, string[]>();
   #onFlip = (checker: HealthChecker, healthy: boolean) => this.#flip(checker, healthy);
   #closed = false;
-  #endpointsRemoved = false;
 
   constructor(options: UpstreamsOptions) {
     if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
-      throw new UpstreamError('STICKY_UPSTREAM_BAD_OPTION', 'affinityKey must be a non-empty Buffer');
+      throw new InvalidOptionError('upstreams', 'affinityKey', 'expected a non-empty Buffer');
     }
     this.#options = options;
     this.#now = options.now ?? Date.now;
@@ -58,33 +58,31 @@ export class Upstreams {
   /**
    * Reconciles with a new snapshot's backends: endpoint states survive when their id does (counts, health,
    * totals carry over; address, weight and flags update in place); checkers start and stop to match.
+   * `certificates`: the snapshot's, for backends with upstream TLS.
    */
-  update(backends: readonly Backend[]): void {
+  update(backends: readonly Backend[], certificates: readonly Certificate[] = []): void {
     const endpoints = new Map<string, EndpointState>();
-    let kept = 0;
     for (const b of backends) {
       for (const e of b.endpoints) {
         if (endpoints.has(e.id)) continue;
         let state = this.#endpoints.get(e.id);
-        if (state) {
-          state.apply(e, b.health.passive);
-          kept++;
-        } else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
+        if (state) state.apply(e, b.health.passive);
+        else state = new EndpointState(e, b.health.passive, this.#now, this.#options.onEject);
         endpoints.set(e.id, state);
       }
     }
-    this.#endpointsRemoved = kept < this.#endpoints.size;
     const ctx: BackendContext = {
       affinityKey: this.#options.affinityKey,
       now: this.#now,
       random: this.#random,
       endpoints,
+      certificates: new Map(certificates.map((c) => [c.id, c])),
     };
     const states = new Map<string, BackendState>();
     for (const b of backends) {
       const previous = this.#backends.get(b.id);
       // The same (frozen) Backend over the same endpoint states: nothing to rebuild, nothing new to report.
-      if (previous !== undefined && unchanged(previous, b, endpoints)) {
+      if (previous !== undefined && unchanged(previous, b, endpoints, ctx)) {
         states.set(b.id, previous);
         continue;
       }
@@ -104,16 +102,6 @@ export class Upstreams {
     this.#endpoints = endpoints;
     this.#backends = states;
     this.#reconcileChecks(backends);
-  }
-
-  /** Whether the last update() dropped an endpoint id (pools of dropped endpoints can then be pruned). */
-  get endpointsRemoved(): boolean {
-    return this.#endpointsRemoved;
-  }
-
-  /** Whether `id` is an endpoint of the current snapshot. */
-  hasEndpoint(id: string): boolean {
-    return this.#endpoints.has(id);
   }
 
   /** The backend of the current snapshot with that id. */
@@ -196,8 +184,11 @@ function unchanged(
   previous: BackendState,
   b: Backend,
   endpoints: ReadonlyMap<string, EndpointState>,
+  ctx: BackendContext,
 ): boolean {
   if (previous.config !== b) return false;
+  // The same Backend may name a Secret whose PEM was rotated: its TLS options must follow.
+  if (b.tls !== undefined && previous.tls?.key !== upstreamTlsOptions(b, ctx.certificates)?.key) return false;
   const members = previous.members;
   if (members.length !== b.endpoints.length) return false;
   for (let i = 0; i < members.length; i++) {

@@ -2,13 +2,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CidrSet } from '../front/cidr.ts';
+import { requestDetails } from '../front/request-details.ts';
 import { recordDecision, requestFacts } from '../front/request-facts.ts';
 import { applyHeaderEdits } from '../http/header-edits.ts';
 import { errorAnswer, type LocalAnswer, rawAnswer, redirectAnswer } from '../http/responses.ts';
 import { notifyRejected, type RequestRecord } from '../observe/observer.ts';
 import { type CompiledConfig, pinnedBackend } from '../routing/compile.ts';
 import { decide, noEndpoint, upgradeKind } from '../routing/decide.ts';
+import type { RateLimiters } from '../routing/rate-limits.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
+import { requestHashKey } from '../upstream/hash-key.ts';
 import { upgradeRequestHeaders } from './ws-head.ts';
 import { type TunnelContext, WsProxy } from './ws-proxy.ts';
 
@@ -23,22 +26,26 @@ export class UpgradeHandler {
   #trusted: CidrSet;
   #publicPort: (secure: boolean) => number;
   #maxTunnels: number;
+  #limits: RateLimiters;
 
   /**
    * `publicPort(secure)`: the port the client connected to, for redirects and X-Forwarded-Port;
-   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503.
+   * `maxTunnels`: open tunnels (handshakes included) beyond which an upgrade gets 503; `limits`: the same
+   * per-client limiters as the HTTP path (one object, so an upgrade and a request draw on one budget).
    */
   constructor(
     ctx: TunnelContext & { readonly draining: boolean },
     trusted: CidrSet,
     publicPort: (secure: boolean) => number,
     maxTunnels: number,
+    limits: RateLimiters,
   ) {
     this.#ctx = ctx;
     this.#ws = new WsProxy(ctx);
     this.#trusted = trusted;
     this.#publicPort = publicPort;
     this.#maxTunnels = maxTunnels;
+    this.#limits = limits;
   }
 
   /** Open tunnels. */
@@ -63,7 +70,7 @@ export class UpgradeHandler {
     const upgrade = upgradeKind(req.method, req.headers.upgrade);
     const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#publicPort, upgrade);
     record.tunnel = true;
-    const decision = decide(config, { ...facts, draining: this.#ctx.draining });
+    const decision = decide(config, { ...facts, ...requestDetails(req), draining: this.#ctx.draining });
     recordDecision(record, decision);
     if (decision.kind === 'local') {
       this.#reply(socket, record, errorAnswer(decision.status, decision.hsts, true));
@@ -84,8 +91,28 @@ export class UpgradeHandler {
       this.#reply(socket, record, errorAnswer(503, undefined, true));
       return;
     }
+    // limit-*: a WebSocket upgrade is a request like any other (ingress-nginx limits it the same way), and
+    // an open tunnel is a connection in progress for limit-connections until its client socket closes.
+    const release = this.#limits.admit(decision.route.route, facts.clientAddress, performance.now());
+    if (release === undefined) {
+      this.#reply(socket, record, errorAnswer(503, secure ? decision.route.hsts : undefined, true));
+      return;
+    }
+    if (release !== null) socket.once('close', release);
     const backend = pinnedBackend(decision.route, decision.backend, req.headers.cookie);
-    const selection = backend.pick(req.headers.cookie, secure);
+    const hashKey = requestHashKey(backend.config, facts.clientAddress, req);
+    const sid = backend.sidOf(decision.target, 'GET');
+    if (sid.kind === 'forged') {
+      this.#reply(socket, record, errorAnswer(400, undefined, true));
+      return;
+    }
+    const selection = backend.pick(
+      req.headers.cookie,
+      secure,
+      undefined,
+      sid.kind === 'sealed' ? sid.token : undefined,
+      hashKey,
+    );
     if (selection === undefined) {
       const none = noEndpoint(decision, secure);
       this.#reply(socket, record, errorAnswer(none.status, none.hsts, true));
@@ -95,13 +122,14 @@ export class UpgradeHandler {
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const up = {
       method: 'GET',
-      path: decision.target,
+      path: sid.kind === 'sealed' ? sid.target : decision.target,
       headers: applyHeaderEdits(
-        upgradeRequestHeaders(req, fwd, decision.authority),
+        upgradeRequestHeaders(req, fwd, decision.upstreamHost),
         decision.route.filters?.request,
       ),
       head,
       cookie: req.headers.cookie,
+      hashKey,
       secure,
       hsts: secure ? decision.route.hsts : undefined,
     };

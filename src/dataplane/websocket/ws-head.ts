@@ -11,11 +11,13 @@ import { errorAnswer, rawAnswer } from '../http/responses.ts';
 
 /**
  * The upstream Upgrade request's headers: the client's minus hop-by-hop and Connection-nominated ones, Host
- * set to `host`, `Connection: Upgrade`, the forwarded set.
+ * set to `host`, `Connection: Upgrade` and `Upgrade: websocket`, the forwarded set. Only the WebSocket token
+ * is offered upstream: a client's `Upgrade: websocket, h2c` (or a repeated Upgrade header) must not let the
+ * backend pick another protocol for a tunnel we opened as WebSocket (the h2c-smuggling class).
  */
 export function upgradeRequestHeaders(req: IncomingMessage, fwd: Forwarded, host: string): string[] {
   const out = upstreamHeaders(req, fwd, host, UPGRADE_REQUEST_SKIP);
-  out.push('connection', 'Upgrade');
+  out.push('connection', 'Upgrade', 'upgrade', 'websocket');
   return out;
 }
 

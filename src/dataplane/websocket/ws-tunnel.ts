@@ -1,6 +1,8 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { UpgradeTimeoutError } from '../../shared/errors.ts';
 import type { RequestRecord } from '../observe/observer.ts';
 import type { BackendState, Selection } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
@@ -28,6 +30,8 @@ export interface UpgradeRequest {
   head: Buffer;
   /** The client's Cookie header, for a re-pick on retry. */
   cookie: string | undefined;
+  /** The request's hash key when the backend balances by hash, for a re-pick on retry. */
+  hashKey: string | undefined;
   secure: boolean;
   /** Strict-Transport-Security value for local answers (HTTPS routes with HSTS), as on the HTTP path. */
   hsts: string | undefined;
@@ -92,16 +96,30 @@ export class Tunnel implements RetryState {
     this.record.endpointId = endpoint.id;
     endpoint.acquire();
     let req: Tagged<ClientRequest>;
+    const tls = this.backend.tls;
+    const options = {
+      host: endpoint.address,
+      port: endpoint.port,
+      method: up.method,
+      path: up.path,
+      headers: up.headers,
+      agent: false as const,
+      setHost: false,
+    };
     try {
-      req = request({
-        host: endpoint.address,
-        port: endpoint.port,
-        method: up.method,
-        path: up.path,
-        headers: up.headers,
-        agent: false,
-        setHost: false,
-      });
+      // The same TLS options as the HTTP path's pools (upstream/upstream-tls.ts): one policy, both paths.
+      req =
+        tls === undefined
+          ? request(options)
+          : tlsRequest({
+              ...options,
+              rejectUnauthorized: tls.rejectUnauthorized,
+              checkServerIdentity: tls.checkServerIdentity,
+              ...(tls.ca !== undefined ? { ca: [...tls.ca] } : {}),
+              ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.privateKey } : {}),
+              // Without it node:https derives SNI from the client's Host header; '' sends none (proxy-ssl-server-name).
+              servername: tls.servername ?? '',
+            });
     } catch (err) {
       // node:http refuses a header it cannot send: nothing can be tried elsewhere either.
       this.#owner.logger.debug(
@@ -167,7 +185,7 @@ export class Tunnel implements RetryState {
         this.backend,
         endpoint,
         this,
-        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed },
+        { cookie: up.cookie, secure: up.secure, canRetry: !this.client.destroyed, hashKey: up.hashKey },
         (event, b, e) => this.#owner.observe(event, b, e),
       );
       if (next !== undefined) {
@@ -250,9 +268,7 @@ function onUpstreamTimeout(this: Tagged<Socket>): void {
     return;
   }
   tunnel.timedOut = true;
-  this.destroy(
-    new Error(tunnel.connected ? 'upstream did not answer the upgrade in time' : 'connect timeout'),
-  );
+  this.destroy(new UpgradeTimeoutError(tunnel.connected));
 }
 
 function onUpgrade(this: Tagged<ClientRequest>, res: IncomingMessage, socket: Socket, head: Buffer): void {

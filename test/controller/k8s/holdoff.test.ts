@@ -51,7 +51,7 @@ describe('Holdoff', () => {
   });
 
   test('rejects a maximum below the delay', () => {
-    assert.throws(() => new Holdoff(() => {}, 500, 100), RangeError);
+    assert.throws(() => new Holdoff(() => {}, 500, 100), { code: 'STICKY_ERR_OPTION_INVALID' });
   });
 });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { build } from '../../../src/controller/build/index.ts';
 import { ClusterStore, type StoredObject } from '../../../src/controller/k8s/store.ts';
 
 const meta = (namespace: string, name: string, rv: string, extra: Record<string, unknown> = {}) => ({
@@ -139,7 +140,7 @@ describe('ClusterStore: which changes matter', () => {
     const second = store.view();
     assert.equal(second.services, first.services);
     assert.notEqual(second.endpointSlices, first.endpointSlices);
-    assert.equal(second.endpointSlices[1], replaced);
+    assert.deepEqual(second.endpointSlices[1], replaced, 'decoded at the edge: an equal copy');
     assert.equal(first.endpointSlices[1]?.metadata?.resourceVersion, '1', 'the earlier view is untouched');
     store.upsert('EndpointSlice', meta('app', 'aa', '1'));
     store.remove('EndpointSlice', meta('app', 'c', '1'));
@@ -147,5 +148,45 @@ describe('ClusterStore: which changes matter', () => {
       store.view().endpointSlices.map((s) => s.metadata?.name),
       ['a', 'aa', 'b'],
     );
+  });
+
+  test('an object that does not decode is a diagnostic naming it; the rest keeps serving; a fixed one comes back', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    const spec = { ingressClassName: 'sticky', ...rule('web') };
+    store.upsert('Ingress', ing('good', '1', spec));
+    assert.equal(store.upsert('Ingress', ing('bad', '1', spec)), true);
+    // The same object, now with a spec that is not an object and a creationTimestamp that is not a time.
+    const broken = {
+      ...meta('app', 'bad', '2', { creationTimestamp: 42 }),
+      spec: 'rules: [',
+    } as StoredObject;
+    assert.equal(store.upsert('Ingress', broken), true, 'the diagnostic is news');
+    const view = store.view();
+    assert.deepEqual(
+      view.ingresses.map((i) => i.metadata.name),
+      ['good'],
+      'the broken object is dropped, the other stays',
+    );
+    const out = build(view, { ingressClass: 'sticky' });
+    const invalid = out.diagnostics.filter((d) => d.reason === 'InvalidObject');
+    assert.deepEqual(
+      invalid.map((d) => `${d.object.kind} ${d.object.namespace}/${d.object.name}`),
+      ['Ingress app/bad'],
+    );
+    assert.match(invalid[0]?.message ?? '', /creationTimestamp/);
+    assert.deepEqual(
+      out.body.hosts.map((h) => h.hostname),
+      ['a.example.com'],
+      'the good Ingress keeps serving its host',
+    );
+    assert.equal(store.upsert('Ingress', ing('bad', '3', spec)), true);
+    assert.deepEqual(store.view().rejected, []);
+    assert.deepEqual(
+      store.view().ingresses.map((i) => i.metadata.name),
+      ['bad', 'good'],
+    );
+    store.upsert('Ingress', broken);
+    assert.equal(store.remove('Ingress', broken), true, 'deleting a rejected object clears its diagnostic');
+    assert.deepEqual(store.view().rejected, []);
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Dataplane } from '../../../src/dataplane/dataplane.ts';
-import { DataplaneError } from '../../../src/dataplane/errors.ts';
+import { StickyError } from '../../../src/shared/errors.ts';
 import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
 import { request } from '../helpers/client.ts';
 import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
@@ -91,15 +91,15 @@ describe('listener hardening', () => {
       logger: console as never,
     };
     const cases: [string, Record<string, unknown>, string][] = [
-      ['port out of range', { httpPort: 70000 }, 'DP_ERR_INVALID_OPTION'],
-      ['short affinity key', { affinityKey: Buffer.alloc(4) }, 'DP_ERR_INVALID_OPTION'],
-      ['bad CIDR', { trustedProxies: ['10.0.0.0/40'] }, 'DP_ERR_INVALID_CIDR'],
-      ['bind address not an IP', { bindAddress: 'example.com' }, 'DP_ERR_INVALID_OPTION'],
+      ['port out of range', { httpPort: 70000 }, 'STICKY_ERR_OPTION_INVALID'],
+      ['short affinity key', { affinityKey: Buffer.alloc(4) }, 'STICKY_ERR_OPTION_INVALID'],
+      ['bad CIDR', { trustedProxies: ['10.0.0.0/40'] }, 'STICKY_ERR_OPTION_CIDR'],
+      ['bind address not an IP', { bindAddress: 'example.com' }, 'STICKY_ERR_OPTION_INVALID'],
     ];
     for (const [name, patch, code] of cases) {
       assert.throws(
         () => new Dataplane({ ...base, ...patch } as never),
-        (e: unknown) => e instanceof DataplaneError && e.code === code,
+        (e: unknown) => e instanceof StickyError && e.code === code,
         name,
       );
     }

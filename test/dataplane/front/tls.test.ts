@@ -92,7 +92,7 @@ describe('TLS termination and SNI', () => {
     );
     assert.equal((await peerCertificate(t.dp.ports.https, 'exact.test')).cert.subject.CN, 'fallback');
     assert.equal((await peerCertificate(t.dp.ports.https, 'a.wild.test')).cert.subject.CN, 'fallback');
-    const errors = t.logs.slice(before).filter((l) => l.code === 'DP_ERR_BAD_CERTIFICATE');
+    const errors = t.logs.slice(before).filter((l) => l.code === 'STICKY_ERR_TLS_BAD_CERTIFICATE');
     assert.deepEqual(errors.map((l) => l.certificate).sort(), ['default/exact', 'default/wild']);
     assert.match(String(errors[0]?.msg), /certificate default\/\w+ rejected/);
     // Still serving traffic on the host with the broken certificate.

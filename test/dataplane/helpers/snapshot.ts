@@ -5,6 +5,7 @@ import {
   type BalancePolicy,
   type Certificate,
   finalizeSnapshot,
+  type HashPart,
   type HstsPolicy,
   type PathType,
   type RedirectPolicy,
@@ -27,13 +28,28 @@ export interface HostSpec {
   /** Certificate id; `true` = TLS with the default certificate. */
   tls?: string | true;
   routes: RouteSpec[];
+  /** SSL passthrough to this backend id. */
+  passthrough?: string;
+}
+
+/** One endpoint in shorthand; conditions default to ready, serving, not terminating. */
+export interface EndpointSpec {
+  port: number;
+  address?: string;
+  id?: string;
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+  weight?: number;
 }
 
 export interface BackendSpec {
   id: string;
   /** Ports on 127.0.0.1 (or full endpoint specs). */
-  endpoints: (number | { port: number; address?: string; id?: string; ready?: boolean; weight?: number })[];
+  endpoints: (number | EndpointSpec)[];
   balance?: BalancePolicy;
+  /** Sets balance `hash` with this key. */
+  hashBy?: HashPart[];
   affinity?: Partial<AffinityPolicy> & { cookie?: Partial<AffinityPolicy['cookie']> };
   retries?: number;
   timeouts?: Partial<Timeouts>;
@@ -56,6 +72,7 @@ export function affinity(overrides: BackendSpec['affinity'] = {}): AffinityPolic
     mode: overrides.mode ?? 'balanced',
     changeOnFailure: overrides.changeOnFailure ?? true,
     cookie: { name: 'route', path: '/', secure: 'auto', httpOnly: true, ...overrides.cookie },
+    ...(overrides.socketio ? { socketio: true } : {}),
   };
 }
 
@@ -74,11 +91,12 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
         port: e.port,
         weight: e.weight ?? 1,
         ready: e.ready ?? true,
-        serving: true,
-        terminating: false,
+        serving: e.serving ?? e.ready ?? true,
+        terminating: e.terminating ?? false,
       }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    balance: b.balance ?? 'round-robin',
+    balance: b.hashBy ? ('hash' as const) : (b.balance ?? 'round-robin'),
+    ...(b.hashBy ? { hashBy: b.hashBy } : {}),
     ...(b.affinity ? { affinity: affinity(b.affinity) } : {}),
     timeouts: { ...TEST_TIMEOUTS, ...b.timeouts },
     retries: b.retries ?? 1,
@@ -87,6 +105,7 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
   const hosts = spec.hosts.map((h) => ({
     hostname: h.hostname,
     ...(h.tls === undefined ? {} : { tls: h.tls === true ? {} : { certificate: h.tls } }),
+    ...(h.passthrough === undefined ? {} : { passthrough: { backend: h.passthrough } }),
     routes: h.routes.map((r) => ({
       id: `Ingress/default/${h.hostname}/${n++}`,
       source: { kind: 'Ingress' as const, namespace: 'default', name: `ing-${h.hostname}` },

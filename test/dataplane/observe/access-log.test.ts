@@ -157,7 +157,7 @@ describe('access log', () => {
 
   test('a sample outside 0..1 is rejected at construction', () => {
     for (const sample of [-0.1, 1.5, Number.NaN]) {
-      assert.throws(() => new AccessLog({ sample }), { code: 'STICKY_OBSERVE_BAD_OPTION' });
+      assert.throws(() => new AccessLog({ sample }), { code: 'STICKY_ERR_OPTION_INVALID' });
     }
   });
 });

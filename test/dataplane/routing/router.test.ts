@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { InvalidCidrError } from '../../../src/dataplane/errors.ts';
 import { CidrSet } from '../../../src/dataplane/front/cidr.ts';
 import { compileSnapshot } from '../../../src/dataplane/routing/compile.ts';
 import { httpsLocation, isAcmeChallenge } from '../../../src/dataplane/routing/redirect.ts';
 import { parseTarget } from '../../../src/dataplane/routing/request-target.ts';
 import { findHost, findRoute, normalizeHost } from '../../../src/dataplane/routing/router.ts';
+import { InvalidCidrError } from '../../../src/shared/errors.ts';
 import { buildSnapshot, type RouteSpec } from '../helpers/snapshot.ts';
 
 function routeFor(routes: RouteSpec[], path: string): string | undefined {
@@ -106,7 +106,7 @@ describe('trusted proxy CIDRs', () => {
     for (const bad of ['10.0.0.0/33', 'nope', '::1/129', '1.2.3.4/x']) {
       assert.throws(
         () => new CidrSet([bad]),
-        (e: unknown) => e instanceof InvalidCidrError && e.code === 'DP_ERR_INVALID_CIDR',
+        (e: unknown) => e instanceof InvalidCidrError && e.code === 'STICKY_ERR_OPTION_CIDR',
       );
     }
   });

@@ -87,7 +87,7 @@ describe('Upstreams.update', () => {
 
   test('rejects an empty affinity key with a stable code', () => {
     assert.throws(() => new Upstreams({ affinityKey: Buffer.alloc(0) }), {
-      code: 'STICKY_UPSTREAM_BAD_OPTION',
+      code: 'STICKY_ERR_OPTION_INVALID',
     });
   });
 });

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { LOOPBACK_PORT_0 } from '../../serve-flags.ts';
 import { type Managed, startProcess } from './processes.ts';
 import { waitFor } from './wait.ts';
 
@@ -52,16 +53,7 @@ export async function startController(opts: {
     'serve',
     '--kubeconfig',
     opts.kubeconfig,
-    '--bind-address',
-    '127.0.0.1',
-    '--admin-bind-address',
-    '127.0.0.1',
-    '--http-port',
-    '0',
-    '--https-port',
-    '0',
-    '--admin-port',
-    '0',
+    ...LOOPBACK_PORT_0,
     '--pod-name',
     opts.name,
     '--leader-election-namespace',

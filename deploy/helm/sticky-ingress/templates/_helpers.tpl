@@ -125,6 +125,13 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- with $c.trustedProxies }}
 {{- $a = append $a (printf "--trusted-proxies=%s" (join "," .)) }}
 {{- end }}
+{{- with $c.proxyProtocol }}
+{{- $a = append $a (printf "--proxy-protocol-http=%s" (default "off" .http)) }}
+{{- $a = append $a (printf "--proxy-protocol-https=%s" (default "off" .https)) }}
+{{- with .trusted }}
+{{- $a = append $a (printf "--proxy-protocol-trusted=%s" (join "," .)) }}
+{{- end }}
+{{- end }}
 {{- if $c.publishAddress }}
 {{- $a = append $a (printf "--publish-address=%s" (join "," $c.publishAddress)) }}
 {{- else if $c.publishService.enabled }}
