@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ObjectStatus } from '../build/status.ts';
+import { DEFAULT_CONTROLLER_NAME, type GatewayApiStatus } from '../gateway/index.ts';
 import type { Diagnostic } from '../view.ts';
 import type { EventRecorder } from './event-recorder.ts';
 import type { KubeRest } from './kube-rest.ts';
@@ -11,7 +12,16 @@ import type { ClusterStore } from './store.ts';
 export interface BuildOutcome {
   diagnostics: readonly Diagnostic[];
   statuses?: readonly ObjectStatus[];
+  /** Gateway API objects of ours; absent when there are none. */
+  gatewayApi?: readonly GatewayApiStatus[];
 }
+
+type StatusOptions = {
+  publishService?: string;
+  publishAddress: string[];
+  statusResyncMs: number;
+  gatewayControllerName?: string;
+};
 
 /**
  * Runs the leader's write-back after each build and every `statusResyncMs` (the publish Service's address
@@ -23,7 +33,7 @@ export class StatusSync {
   readonly #events: EventRecorder;
   readonly #store: ClusterStore;
   readonly #logger: Logger;
-  readonly #opts: { publishService?: string; publishAddress: string[]; statusResyncMs: number };
+  readonly #opts: StatusOptions;
   #last: BuildOutcome | undefined;
   #leader = false;
   #running: Promise<void> | undefined;
@@ -37,7 +47,7 @@ export class StatusSync {
     observer: ControllerObserver | undefined;
     events: EventRecorder;
     store: ClusterStore;
-    options: { publishService?: string; publishAddress: string[]; statusResyncMs: number };
+    options: StatusOptions;
   }) {
     this.#writer = new StatusWriter({
       rest: deps.rest,
@@ -94,8 +104,8 @@ export class StatusSync {
     const outcome = this.#last;
     if (!outcome) return;
     const { publishService, publishAddress } = this.#opts;
+    let addresses: LoadBalancerIngress[] | undefined;
     if (publishService || publishAddress.length > 0) {
-      let addresses: LoadBalancerIngress[] | undefined;
       try {
         addresses = await this.#writer.addresses(publishService, publishAddress);
       } catch {
@@ -103,6 +113,16 @@ export class StatusSync {
       }
       if (addresses && this.#leader) await this.#writer.syncIngresses(this.#store.ownIngresses(), addresses);
     }
+    if (!this.#leader) return;
+    // Gateway status.addresses come from the same source as Ingress status.loadBalancer (left as stored
+    // when none is configured or it cannot be read now).
+    await this.#writer.syncGatewayApi(
+      outcome.gatewayApi ?? [],
+      (kind, ns, name) => this.#store.get(kind, ns, name),
+      this.#store.list('HTTPRoute'),
+      addresses,
+      this.#opts.gatewayControllerName ?? DEFAULT_CONTROLLER_NAME,
+    );
     if (!this.#leader) return;
     await this.#writer.syncStickyRoutes(outcome.statuses ?? [], (ns, name) =>
       this.#store.get('StickyRoute', ns, name),

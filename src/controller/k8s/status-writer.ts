@@ -1,6 +1,8 @@
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { ObjectStatus } from '../build/status.ts';
+import type { GatewayApiStatus } from '../gateway/status.ts';
+import { desiredStatus, routeParents, type StoredGatewayStatus, sameStatus } from './gateway-status.ts';
 import type { KubeRest } from './kube-rest.ts';
 import { statusOf } from './kube-rest.ts';
 import type { ControllerObserver } from './observer.ts';
@@ -32,6 +34,14 @@ interface Statused {
     loadBalancer?: { ingress?: LoadBalancerIngress[] };
   };
 }
+
+/** A stored Gateway API object, as far as the status writer reads it. */
+export interface GatewayStored {
+  metadata?: { name?: string; namespace?: string; generation?: number };
+  status?: StoredGatewayStatus;
+}
+
+const GATEWAY_V1 = 'gateway.networking.k8s.io/v1';
 
 const sameAddresses = (a: LoadBalancerIngress[] | undefined, b: LoadBalancerIngress[]) =>
   JSON.stringify((a ?? []).map((x) => [x.ip ?? '', x.hostname ?? ''])) ===
@@ -134,6 +144,47 @@ export class StatusWriter {
         'StickyRoute',
       );
     }
+  }
+
+  /**
+   * Writes Gateway API status (gateway-status.ts) for every object of ours whose stored status differs:
+   * GatewayClass and Gateway conditions, listeners and addresses, HTTPRoute parents of `controllerName`.
+   * `routes`: every stored HTTPRoute, so one that no longer names a Gateway of ours loses our entries.
+   */
+  async syncGatewayApi(
+    statuses: readonly GatewayApiStatus[],
+    lookup: (kind: GatewayApiStatus['kind'], namespace: string, name: string) => GatewayStored | undefined,
+    routes: readonly GatewayStored[],
+    addresses: readonly LoadBalancerIngress[] | undefined,
+    controllerName: string,
+  ): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const seen = new Set<string>();
+    for (const s of statuses) {
+      const current = lookup(s.kind, s.namespace, s.name);
+      if (!current) continue;
+      if (s.kind === 'HTTPRoute') seen.add(`${s.namespace}/${s.name}`);
+      const next = desiredStatus(s, current.status, now, addresses, controllerName);
+      if (sameStatus(current.status ?? {}, next)) continue;
+      await this.#putGateway(s.kind, current, next);
+    }
+    for (const route of routes) {
+      const { namespace = '', name = '' } = route.metadata ?? {};
+      const parents = route.status?.parents;
+      if (seen.has(`${namespace}/${name}`) || !parents?.some((p) => p.controllerName === controllerName))
+        continue;
+      const next = { ...route.status, parents: routeParents([], parents, now, controllerName) };
+      await this.#putGateway('HTTPRoute', route, next);
+    }
+  }
+
+  async #putGateway(kind: GatewayApiStatus['kind'], current: GatewayStored, status: StoredGatewayStatus) {
+    const { namespace, name } = current.metadata ?? {};
+    const plural = { GatewayClass: 'gatewayclasses', Gateway: 'gateways', HTTPRoute: 'httproutes' }[kind];
+    const ns = kind === 'GatewayClass' ? '' : `/namespaces/${namespace}`;
+    // List items may lack apiVersion and kind; a PUT body must name them.
+    const body = { ...current, apiVersion: GATEWAY_V1, kind, status };
+    await this.#put(`/apis/${GATEWAY_V1}${ns}/${plural}/${name}/status`, body, kind);
   }
 
   async #put(path: string, body: unknown, kind: string): Promise<void> {

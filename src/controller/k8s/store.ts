@@ -84,6 +84,11 @@ export class ClusterStore {
     return this.#objects.get(kind)?.get(`${namespace}/${name}`) as T | undefined;
   }
 
+  /** Every stored object of `kind`, sorted by namespace/name. */
+  list<K extends WatchedKind>(kind: K): readonly DecodedKinds[K][] {
+    return this.#sorted(kind);
+  }
+
   /** Ingresses this controller serves (by IngressClass, legacy annotation or default class). */
   ownIngresses(): Ingress[] {
     return this.#sorted('Ingress').filter((i) => this.#ownsIngress(i));

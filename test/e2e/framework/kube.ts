@@ -46,6 +46,10 @@ const KINDS: Record<string, { plural: string; namespaced: boolean }> = {
   CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
   Lease: { plural: 'leases', namespaced: true },
   StickyRoute: { plural: 'stickyroutes', namespaced: true },
+  GatewayClass: { plural: 'gatewayclasses', namespaced: false },
+  Gateway: { plural: 'gateways', namespaced: true },
+  HTTPRoute: { plural: 'httproutes', namespaced: true },
+  ReferenceGrant: { plural: 'referencegrants', namespaced: true },
 };
 
 /** The REST path of a collection (`name` absent) or an object. */
