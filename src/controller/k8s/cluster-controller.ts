@@ -5,13 +5,18 @@ import type { ClusterView, Diagnostic } from '../view.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { Holdoff } from './holdoff.ts';
 import type { ClusterControllerOptions } from './index.ts';
-import { informerSpecs } from './informer-specs.ts';
+import { informerSpecs, namespaceInformerSpec } from './informer-specs.ts';
 import type { KubeRest } from './kube-rest.ts';
 import { LeaderElector, type LeaderTiming } from './leader-elector.ts';
 import type { ControllerObserver } from './observer.ts';
 import { StatusSync } from './status-sync.ts';
 import { ClusterStore } from './store.ts';
-import { type Change, type RetryOptions, SupervisedInformer } from './supervised-informer.ts';
+import {
+  type Change,
+  type InformerSpec,
+  type RetryOptions,
+  SupervisedInformer,
+} from './supervised-informer.ts';
 
 /** What the controller needs of the publisher (SnapshotPublisher satisfies it). */
 export interface Publisher {
@@ -35,6 +40,9 @@ export class ClusterController {
   readonly #observer: ControllerObserver | undefined;
   readonly #store: ClusterStore;
   readonly #informers: SupervisedInformer[];
+  /** The Namespace informer, started (and added to #informers) once a GatewayClass is stored. */
+  #namespaces: SupervisedInformer | undefined;
+  readonly #startNamespaces: () => SupervisedInformer;
   readonly #holdoff: Holdoff;
   readonly #elector: LeaderElector | undefined;
   readonly #status: StatusSync;
@@ -61,18 +69,18 @@ export class ClusterController {
     this.#store = new ClusterStore(options);
     this.#publishService = options.publishService;
     this.#holdoff = new Holdoff(() => this.#rebuild(), options.holdoffMs, options.holdoffMaxMs);
-    this.#informers = informerSpecs(options.watchNamespaces).map(
-      (spec) =>
-        new SupervisedInformer(spec, {
-          kubeconfig: deps.kubeconfig,
-          rest,
-          logger,
-          ...(observer ? { observer } : {}),
-          retry: options.retry,
-          onChange: (change) => this.#enqueue(change),
-          onSettled: () => this.#onSettled(),
-        }),
-    );
+    const informer = (spec: InformerSpec) =>
+      new SupervisedInformer(spec, {
+        kubeconfig: deps.kubeconfig,
+        rest,
+        logger,
+        ...(observer ? { observer } : {}),
+        retry: options.retry,
+        onChange: (change) => this.#enqueue(change),
+        onSettled: () => this.#onSettled(),
+      });
+    this.#informers = informerSpecs(options.watchNamespaces).map(informer);
+    this.#startNamespaces = () => informer(namespaceInformerSpec());
     const events = new EventRecorder({
       rest,
       logger,
@@ -133,6 +141,7 @@ export class ClusterController {
     for (const { kind, op, object } of batch) {
       const changed = op === 'upsert' ? this.#store.upsert(kind, object) : this.#store.remove(kind, object);
       relevant = changed || relevant;
+      if (kind === 'GatewayClass' && op === 'upsert') this.#watchNamespaces();
       if (
         kind === 'Service' &&
         this.#publishService === `${object.metadata?.namespace}/${object.metadata?.name}`
@@ -143,6 +152,15 @@ export class ClusterController {
     if (relevant) this.#holdoff.trigger();
     // The publish Service's address goes into Ingress status, not the snapshot: no rebuild, just a sync.
     else if (publishChanged) this.#status.kick();
+  }
+
+  // Gateway API in use: Namespace labels now decide Selector listeners. Until it lists, no build runs (every
+  // informer must have settled), so a Selector never sees an empty namespace list that is not the truth.
+  #watchNamespaces(): void {
+    if (this.#namespaces !== undefined || this.#closed) return;
+    this.#namespaces = this.#startNamespaces();
+    this.#informers.push(this.#namespaces);
+    this.#namespaces.start();
   }
 
   #onSettled(): void {

@@ -81,3 +81,12 @@ export function informerSpecs(namespaces: readonly string[]): InformerSpec[] {
   }
   return specs;
 }
+
+/**
+ * Namespaces (cluster-scoped), for Gateway `allowedRoutes.namespaces.from: Selector`: their labels decide
+ * which routes attach. Started only once a GatewayClass is seen (the Gateway API CRDs exist and are used);
+ * optional, so a ServiceAccount without the chart's namespaces rule leaves Selector listeners admitting none.
+ */
+export function namespaceInformerSpec(): InformerSpec {
+  return { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces', optional: true };
+}

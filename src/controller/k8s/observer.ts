@@ -9,7 +9,8 @@ export type WatchedKind =
   | 'GatewayClass'
   | 'Gateway'
   | 'HTTPRoute'
-  | 'ReferenceGrant';
+  | 'ReferenceGrant'
+  | 'Namespace';
 
 /** Every watched kind. */
 export const WATCHED_KINDS: readonly WatchedKind[] = [
@@ -23,6 +24,7 @@ export const WATCHED_KINDS: readonly WatchedKind[] = [
   'Gateway',
   'HTTPRoute',
   'ReferenceGrant',
+  'Namespace',
 ];
 
 const WATCHED: ReadonlySet<string> = new Set(WATCHED_KINDS);

@@ -109,6 +109,7 @@ export class ClusterStore {
       gateways: this.#sorted('Gateway'),
       httpRoutes: this.#sorted('HTTPRoute'),
       referenceGrants: this.#sorted('ReferenceGrant'),
+      namespaces: this.#sorted('Namespace'),
     };
   }
 
@@ -177,6 +178,9 @@ export class ClusterStore {
       }
       case 'Secret':
         return this.#references().secrets.has(keyOf(obj));
+      case 'Namespace':
+        // Labels matter only to Gateway listeners (allowedRoutes Selector); none stored, no rebuild.
+        return this.#map('Gateway').size > 0;
       default:
         return true;
     }

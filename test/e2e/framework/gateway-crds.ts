@@ -38,9 +38,7 @@ export async function installGatewayCrds(admin: KubeClient): Promise<void> {
   const text = crdFiles();
   for (const plural of KINDS) {
     const file = `config/crd/standard/gateway.networking.k8s.io_${plural}.yaml`;
-    const crd = (loadAllYaml(text(file)) as KubeObject[]).find(
-      (o) => o?.kind === 'CustomResourceDefinition',
-    );
+    const crd = (loadAllYaml(text(file)) as KubeObject[]).find((o) => o?.kind === 'CustomResourceDefinition');
     if (!crd) throw new Error(`no CustomResourceDefinition in ${file}`);
     await admin.applyParsed(crd);
   }

@@ -250,4 +250,50 @@ describe('Gateway API status written by the leader', () => {
     const again = after.status?.parents?.find((p) => p.controllerName === OURS);
     assert.deepEqual(again, mine, 'our entry, with its lastTransitionTime, is as it was');
   });
+
+  test('allowedRoutes Selector: labelling a Namespace admits its route, removing the label evicts it', async () => {
+    await env.admin.apply({
+      apiVersion: V1,
+      kind: 'Gateway',
+      metadata: { name: 'sel', namespace: ns },
+      spec: {
+        gatewayClassName: 'sticky',
+        listeners: [
+          {
+            name: 'http',
+            protocol: 'HTTP',
+            port: 80,
+            hostname: '*.sel.test',
+            allowedRoutes: {
+              namespaces: { from: 'Selector', selector: { matchLabels: { 'gateway-access': 'yes' } } },
+            },
+          },
+        ],
+      },
+    });
+    const selRoute = httpRoute(other, 'by-label', ['app.sel.test'], { name: 'app', namespace: ns });
+    (selRoute.spec as { parentRefs: object[] }).parentRefs = [{ name: 'sel', namespace: ns }];
+    await env.admin.apply(selRoute);
+    const accepted = (status: string) =>
+      waitFor(
+        async () => {
+          const r = await route(other, 'by-label');
+          const p = r.status?.parents?.find((x) => x.controllerName === OURS && x.parentRef.name === 'sel');
+          const c = byType(p?.conditions).Accepted;
+          return c?.status === status && c.observedGeneration === r.metadata.generation ? c : undefined;
+        },
+        { description: `by-label Accepted ${status}` },
+      );
+    assert.equal((await accepted('False')).reason, 'NotAllowedByListeners');
+    assert.equal((await get(ctl.http, 'app.sel.test', '/')).status, 404);
+    const label = (labels: Record<string, string>) =>
+      env.admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: other, labels } });
+    await label({ 'gateway-access': 'yes' });
+    await accepted('True');
+    const served = await waitForResponse(ctl.http, 'app.sel.test', '/', (x) => x.status === 200);
+    assert.equal(served.backend, 'app-0');
+    await label({});
+    assert.equal((await accepted('False')).reason, 'NotAllowedByListeners');
+    await waitForResponse(ctl.http, 'app.sel.test', '/', (x) => x.status === 404);
+  });
 });

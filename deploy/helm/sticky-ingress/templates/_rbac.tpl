@@ -46,4 +46,9 @@ allow reading every Secret in scope. Use watchNamespaces to narrow that scope.
 - apiGroups: [gateway.networking.k8s.io]
   resources: [gatewayclasses/status]
   verbs: [update]
+{{- /* Gateway allowedRoutes.namespaces.from: Selector matches Namespace labels; read-only, and watched only
+once a GatewayClass exists (docs/gateway-api.md). */}}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [get, list, watch]
 {{- end }}
