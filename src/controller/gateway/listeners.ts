@@ -60,11 +60,14 @@ export function processGateways(ctx: BuildContext, view: ClusterView): GatewayTa
     markConflicts(listeners);
     const usable = listeners.some((l) => l.usable);
     const message = usable ? 'served by sticky-ingress' : 'no listener can serve';
+    // GEP-1364 / conformance GatewayListenerUnsupportedProtocol: Accepted is True while any listener is
+    // accepted, with reason ListenersNotValid as soon as one is not; False when none is.
+    const accepted = listeners.filter((l) => l.conditions[0]?.status === 'True').length;
     const conditions = [
       cond(
         'Accepted',
-        listeners.length > 0,
-        listeners.length > 0 ? 'Accepted' : 'ListenersNotValid',
+        accepted > 0,
+        accepted === listeners.length && accepted > 0 ? 'Accepted' : 'ListenersNotValid',
         message,
         ref.generation,
       ),
