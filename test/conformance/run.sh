@@ -83,7 +83,7 @@ set +e
 suite_status=$?
 set -e
 for result in PASS FAIL SKIP; do
-  log "$result: $(grep -cE "^ +--- $result: TestConformance/" "$report.log" || true) tests"
+  log "$result: $(grep -cE "^    --- $result: TestConformance/" "$report.log" || true) tests"
 done
 log "node up in $up s; suite in $((SECONDS - suite_start)) s (exit $suite_status); report $report, log $report.log"
 exit "$suite_status"
