@@ -1,15 +1,17 @@
 // Runs the Gateway API conformance suite (pinned in go.mod) against the cluster of the current kubeconfig,
-// for the features sticky-ingress claims (docs/gateway-api.md). Not run in CI yet: the suite deploys echo
-// Pods, and the project's test cluster (test/cluster/) does not run Pods until the real node lands.
+// for the features sticky-ingress claims (docs/gateway-api.md). test/conformance/run.sh brings the test node
+// up, installs the CRDs, the echo image and the chart, and runs this with:
 //
-//	cd test/conformance && go test -run TestConformance -v -args \
+//	go test -run TestConformance -v -timeout 60m -args \
 //	  --gateway-class=sticky --report-output=report.yaml
 package conformance
 
 import (
+	"io/fs"
+	"strings"
 	"testing"
+	"testing/fstest"
 
-	"k8s.io/apimachinery/pkg/util/sets"
 	"sigs.k8s.io/gateway-api/conformance"
 	confv1 "sigs.k8s.io/gateway-api/conformance/apis/v1"
 	"sigs.k8s.io/gateway-api/conformance/utils/suite"
@@ -31,10 +33,46 @@ var claimed = []features.FeatureName{
 	features.SupportHTTPRoutePathRewrite,
 }
 
+// Base-manifest objects of profiles we do not claim (GRPC, TCP, UDP): their Pods would only slow the
+// node down, and coredns's image is not one we build (containerd here never pulls).
+var notDeployed = map[string]bool{
+	"grpc-infra-backend-v1": true, "grpc-infra-backend-v2": true, "grpc-infra-backend-v3": true,
+	"coredns": true, "tcp-backend": true,
+}
+
+const baseManifests = "base/sticky-manifests.yaml"
+
+// baseFS serves the suite's base manifests without the objects in notDeployed, under baseManifests.
+func baseFS(t *testing.T) fs.FS {
+	raw, err := fs.ReadFile(&conformance.Manifests, "base/manifests.yaml")
+	if err != nil {
+		t.Fatalf("reading the suite's base manifests: %v", err)
+	}
+	var kept []string
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		if !notDeployed[objectName(doc)] {
+			kept = append(kept, doc)
+		}
+	}
+	return fstest.MapFS{baseManifests: {Data: []byte(strings.Join(kept, "\n---\n"))}}
+}
+
+// objectName is metadata.name of one YAML document (the first two-space-indented name: line).
+func objectName(doc string) string {
+	for _, line := range strings.Split(doc, "\n") {
+		if name, ok := strings.CutPrefix(line, "  name: "); ok {
+			return strings.TrimSpace(name)
+		}
+	}
+	return ""
+}
+
 func TestConformance(t *testing.T) {
 	opts := conformance.DefaultOptions(t)
-	opts.SupportedFeatures = sets.New(claimed...)
-	opts.ConformanceProfiles = sets.New(suite.GatewayHTTPConformanceProfileName)
+	opts.SupportedFeatures = claimed
+	opts.ConformanceProfiles = []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName}
+	opts.BaseManifests = baseManifests
+	opts.ManifestFS = []fs.FS{baseFS(t), &conformance.Manifests}
 	opts.Implementation = confv1.Implementation{
 		Organization: "sticky-ingress",
 		Project:      "sticky-ingress",
@@ -43,4 +81,26 @@ func TestConformance(t *testing.T) {
 		Contact:      []string{"@sticky-ingress/maintainers"},
 	}
 	conformance.RunConformanceWithOptions(t, opts)
+}
+
+// The filtered base manifests keep every HTTP backend and Gateway and drop exactly the notDeployed objects.
+func TestBaseManifestsFilter(t *testing.T) {
+	data, err := fs.ReadFile(baseFS(t), baseManifests)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]int{}
+	for _, doc := range strings.Split(string(data), "\n---\n") {
+		names[objectName(doc)]++
+	}
+	for name := range notDeployed {
+		if names[name] != 0 {
+			t.Errorf("%s still deployed", name)
+		}
+	}
+	for _, name := range []string{"same-namespace", "same-namespace-with-https-listener", "infra-backend-v1", "app-backend-v2", "web-backend"} {
+		if names[name] == 0 {
+			t.Errorf("%s missing", name)
+		}
+	}
 }

@@ -22,7 +22,7 @@ export function processGatewayApi(ctx: BuildContext, view: ClusterView): Gateway
     s.listeners = listeners.map((l) => ({
       name: l.name,
       attachedRoutes: l.attachedRoutes,
-      supportedKinds: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' }],
+      supportedKinds: l.supportedKinds,
       conditions: l.conditions,
     }));
     return s;

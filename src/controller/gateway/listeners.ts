@@ -30,6 +30,8 @@ export interface Listener {
   usable: boolean;
   conditions: GatewayCondition[];
   attachedRoutes: number;
+  /** Route kinds this listener serves: of `allowedRoutes.kinds`, the ones we serve (HTTPRoute); may be empty. */
+  supportedKinds: { group: string; kind: string }[];
 }
 
 /** Our Gateways by `namespace/name`, with their listeners; statuses of classes and Gateways are filled later. */
@@ -60,11 +62,14 @@ export function processGateways(ctx: BuildContext, view: ClusterView): GatewayTa
     markConflicts(listeners);
     const usable = listeners.some((l) => l.usable);
     const message = usable ? 'served by sticky-ingress' : 'no listener can serve';
+    // GEP-1364 / conformance GatewayListenerUnsupportedProtocol: Accepted is True while any listener is
+    // accepted, with reason ListenersNotValid as soon as one is not; False when none is.
+    const accepted = listeners.filter((l) => l.conditions[0]?.status === 'True').length;
     const conditions = [
       cond(
         'Accepted',
-        listeners.length > 0,
-        listeners.length > 0 ? 'Accepted' : 'ListenersNotValid',
+        accepted > 0,
+        accepted === listeners.length && accepted > 0 ? 'Accepted' : 'ListenersNotValid',
         message,
         ref.generation,
       ),
@@ -92,6 +97,7 @@ function listenerOf(ctx: BuildContext, view: ClusterView, gw: ObjectRef, raw: un
     usable: false,
     conditions: [],
     attachedRoutes: 0,
+    supportedKinds: [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }],
   };
   const field = `spec.listeners[${i}]`;
   const reject = (reason: string, message: string) => {
@@ -111,10 +117,13 @@ function listenerOf(ctx: BuildContext, view: ClusterView, gw: ObjectRef, raw: un
       return reject('Invalid', `hostname ${String(l.hostname)} is not a DNS name`);
   const kinds = asArray<unknown>(isRecord(l.allowedRoutes) ? l.allowedRoutes.kinds : undefined);
   let refs = cond('ResolvedRefs', true, 'ResolvedRefs', 'all references resolved', g);
-  if (
-    kinds.some((k) => !isRecord(k) || k.kind !== 'HTTPRoute' || (k.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP)
-  )
+  const served = (k: unknown) =>
+    isRecord(k) && k.kind === 'HTTPRoute' && (k.group ?? GATEWAY_GROUP) === GATEWAY_GROUP;
+  if (kinds.some((k) => !served(k))) {
     refs = cond('ResolvedRefs', false, 'InvalidRouteKinds', 'only HTTPRoute is supported', g);
+    // Conformance GatewayInvalidRouteKind: supportedKinds lists only the valid requested kinds, none if none.
+    listener.supportedKinds = kinds.some(served) ? listener.supportedKinds : [];
+  }
   if (protocol === 'HTTPS') refs = certificateOf(ctx, view, listener, l.tls, field) ?? refs;
   listener.usable = refs.status === 'True' || refs.reason === 'InvalidRouteKinds';
   listener.conditions = [
