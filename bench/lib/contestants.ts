@@ -84,10 +84,6 @@ function nodeScript(id: string, script: string, extra: readonly string[] = []): 
 
 /** The lean node:http + undici reference: what any Node proxy costs before features. */
 const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
-/** node-bare with undici replaced by the raw HTTP/1.1 client prototype (bench/lib/raw-client.ts). */
-const nodeRaw = nodeScript('node-raw', 'bench/lib/raw-proxy.ts');
-/** node-raw relaying the upstream's bytes straight to the client socket (uses node:http internals: measurement only). */
-const nodeRawSocket = nodeScript('node-raw-sock', 'bench/lib/raw-proxy.ts', ['--front', 'socket']);
 
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
@@ -192,8 +188,6 @@ export const CONTESTANTS: readonly Contestant[] = [
   sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,
-  nodeRaw,
-  nodeRawSocket,
   // Feature ladder for CPU per request (bench/cpu-per-request.ts; issue 13 item 2): routing + X-Forwarded-*
   // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`); each with either client.
   ...(['raw', 'undici'] as const).flatMap((client) => {

@@ -6,9 +6,6 @@
 # machine: the same lock as run.sh. Suites: the arguments, or the ones that make sense on a real node.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-exec 9>/tmp/sticky-cluster.lock
-flock 9
-if [ -e "$run_dir" ]; then echo "$run_dir exists: a node is up; run test/cluster/down.sh first" >&2; exit 2; fi
 suites=("$@")
 if [ ${#suites[@]} = 0 ]; then
   suites=(routing/routing affinity/affinity tls/tls socketio/socketio endpoints/endpoints stickyroute/stickyroute
@@ -16,21 +13,7 @@ if [ ${#suites[@]} = 0 ]; then
   suites=("${suites[@]/#/test/e2e/}")
   suites=("${suites[@]/%/.test.ts}")
 fi
-start=$SECONDS
-state_before=$(mktemp /tmp/sticky-cluster-state.XXXX)
-bash "$cluster_here/leftovers.sh" --state >"$state_before"
-finish() {
-  local status=$?
-  bash "$cluster_here/down.sh"
-  if ! bash "$cluster_here/leftovers.sh" "$state_before"; then
-    log "down.sh left the above behind"
-    status=1
-  fi
-  rm -f "$state_before"
-  log "total $((SECONDS - start)) s"
-  exit "$status"
-}
-trap finish EXIT
+node_session
 kubeconfig=$(bash "$cluster_here/up.sh" | tail -n 1)
 up=$((SECONDS - start))
 cd "$repo_root"

@@ -51,3 +51,34 @@ missing_node_packages() {
 }
 
 log() { printf '%s [cluster] %s\n' "$(date +%T)" "$*" >&2; }
+
+# One node per machine: takes /tmp/sticky-cluster.lock for the rest of the calling script, refuses to start when a
+# node is already up, records the host's state and arranges that, whatever happens, the node is torn down
+# (down.sh) and proven clean (leftovers.sh) when the script exits, with its total time logged. Sets $start.
+# A script may define node_on_failure (called while the node is still up, when the script fails) first.
+# Used by run.sh, e2e-on-node.sh and test/conformance/run.sh.
+node_session() {
+  exec 9>/tmp/sticky-cluster.lock
+  flock 9
+  if [ -e "$run_dir" ]; then
+    echo "$run_dir exists: a node is up; run test/cluster/down.sh first" >&2
+    exit 2
+  fi
+  start=$SECONDS
+  node_state_before=$(mktemp /tmp/sticky-cluster-state.XXXX)
+  bash "$cluster_here/leftovers.sh" --state >"$node_state_before"
+  trap node_session_end EXIT
+}
+
+node_session_end() {
+  local status=$?
+  if [ "$status" != 0 ] && declare -F node_on_failure >/dev/null; then node_on_failure || true; fi
+  bash "$cluster_here/down.sh"
+  if ! bash "$cluster_here/leftovers.sh" "$node_state_before"; then
+    log "down.sh left the above behind"
+    status=1
+  fi
+  rm -f "$node_state_before"
+  log "total $((SECONDS - start)) s"
+  exit "$status"
+}

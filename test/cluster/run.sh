@@ -5,25 +5,7 @@
 # cannot start. One node per machine: a lock serialises runs. Prints how long each part took.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
-exec 9>/tmp/sticky-cluster.lock
-flock 9
-if [ -e "$run_dir" ]; then echo "$run_dir exists: a node is up; run test/cluster/down.sh first" >&2; exit 2; fi
-start=$SECONDS
-state_before=$(mktemp /tmp/sticky-cluster-state.XXXX)
-bash "$cluster_here/leftovers.sh" --state >"$state_before"
-# Always torn down, and proven clean: leftovers.sh fails the run if down.sh left anything of the node behind.
-finish() {
-  local status=$?
-  bash "$cluster_here/down.sh"
-  if ! bash "$cluster_here/leftovers.sh" "$state_before"; then
-    log "down.sh left the above behind"
-    status=1
-  fi
-  rm -f "$state_before"
-  log "total $((SECONDS - start)) s"
-  exit "$status"
-}
-trap finish EXIT
+node_session
 kubeconfig=$(bash "$cluster_here/up.sh" | tail -n 1)
 up=$((SECONDS - start))
 cd "$repo_root"

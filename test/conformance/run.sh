@@ -12,29 +12,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../cluster/lib.sh"
 report=${REPORT:-$here/report.yaml}
 export GOTOOLCHAIN=local # the pinned release (v1.6.3) builds with this machine's Go
-exec 9>/tmp/sticky-cluster.lock
-flock 9
-if [ -e "$run_dir" ]; then echo "$run_dir exists: a node is up; run test/cluster/down.sh first" >&2; exit 2; fi
-start=$SECONDS
-state_before=$(mktemp /tmp/sticky-cluster-state.XXXX)
-bash "$cluster_here/leftovers.sh" --state >"$state_before"
-finish() {
-  local status=$?
-  if [ -n "${kubeconfig:-}" ] && [ "$status" != 0 ]; then
-    # What a failed run needs to be understood, kept next to the report.
-    "$tools_dir/kubectl" --kubeconfig "$kubeconfig" -n "$system" logs deploy/sticky-ingress --tail=200 \
-      >"$report.controller.log" 2>&1 || true
-  fi
-  bash "$cluster_here/down.sh"
-  if ! bash "$cluster_here/leftovers.sh" "$state_before"; then
-    log "down.sh left the above behind"
-    status=1
-  fi
-  rm -f "$state_before"
-  log "total $((SECONDS - start)) s"
-  exit "$status"
+node_on_failure() {
+  [ -n "${kubeconfig:-}" ] || return 0
+  # What a failed run needs to be understood, kept next to the report.
+  "$tools_dir/kubectl" --kubeconfig "$kubeconfig" -n "$system" logs deploy/sticky-ingress --tail=200 \
+    >"$report.controller.log" 2>&1 || true
 }
-trap finish EXIT
+node_session
 system=sticky-system
 release=sticky-ingress
 kubeconfig=$(bash "$cluster_here/up.sh" | tail -n 1)

@@ -1,6 +1,6 @@
 /**
  * HTTP/1.1 response head parsing and chunked-body scanning for the upstream client (h1-client.ts), grown from
- * the bench prototype (bench/lib/raw-parser.ts). Strict on purpose: anything ambiguous in the framing
+ * the bench prototype (removed since; PERF-NOTES.md). Strict on purpose: anything ambiguous in the framing
  * (RFC 9112 §6.3, §7.1) is an error, never a guess, because a proxy that frames a response differently from
  * its client is a response-splitting vector (the class of CVE-2023-44487-era desync bugs in proxies).
  */
