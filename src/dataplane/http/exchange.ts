@@ -7,7 +7,7 @@ import type { CompiledRoute } from '../routing/compile.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import { requestHashKey } from '../upstream/hash-key.ts';
-import { type RetryState, redispatch, type TryFailure } from '../upstream/retry.ts';
+import { type RetryState, redispatch, replayableOnStale, type TryFailure } from '../upstream/retry.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
 import { applyHeaderEdits } from './header-edits.ts';
 import { setHeaders } from './header-list.ts';
@@ -178,6 +178,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           body: hasBody ? req : null,
           headersTimeout: backend.timeouts.readMs,
           bodyTimeout: backend.timeouts.readMs,
+          // Our pool resends it once if a reused connection was closed under it (stale keep-alive).
+          idempotent: replayableOnStale(req.method ?? ''),
           // One fixed name per TLS backend: undici otherwise takes it from each Host header and drops the
           // pooled connection whenever two clients' Hosts differ (the connector never sends it; http-proxy.ts).
           ...(state.tls !== undefined ? { servername: state.tls.serverName } : {}),

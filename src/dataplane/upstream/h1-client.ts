@@ -21,14 +21,26 @@ export interface H1Request {
   /** Read (headers and body inactivity) timeout in ms. */
   readonly headersTimeout?: number;
   readonly bodyTimeout?: number;
+  /**
+   * The request may be sent again (undici's option of the same name): when a reused keep-alive connection
+   * closes before any response byte, the pool resends it once on a fresh connection if no body byte was read.
+   */
+  readonly idempotent?: boolean;
+}
+
+/** A request whose reused connection closed under it, for the pool to send again on a fresh one. */
+export interface Replay {
+  readonly req: H1Request;
+  readonly built: { head: string; chunked: boolean };
+  readonly handler: Dispatcher.DispatchHandler;
 }
 
 /** The pool side a connection reports to. */
 export interface ConnectionOwner {
   /** The response was fully read and the connection is clean: hand it the next request or park it. */
   release(c: H1Connection, keepAliveHintMs: number): void;
-  /** The connection is gone. */
-  remove(c: H1Connection): void;
+  /** The connection is gone; `replay`: its request is to be sent again on a fresh connection. */
+  remove(c: H1Connection, replay?: Replay): void;
 }
 
 const MAX_HEAD = 16 * 1024;
@@ -86,6 +98,12 @@ export class H1Connection implements Dispatcher.DispatchController {
   #aborted = false;
   #dead = false;
   #readMs = 0;
+  /** Requests started on this connection: above 1, it is a reused keep-alive connection. */
+  #requests = 0;
+  /** A byte of the current request's response (1xx included) arrived. */
+  #answered = false;
+  /** The current request's body stream gave us a byte or its end: it cannot be sent again. */
+  #bodyRead = false;
   #onChunk = (buf: Buffer, from: number, to: number) => this.#deliver(buf.subarray(from, to));
   #onBodyData = (c: Buffer) => this.#bodyData(c);
   #onBodyEnd = () => this.#bodyEnd();
@@ -103,9 +121,9 @@ export class H1Connection implements Dispatcher.DispatchController {
     this.#socket.once('connect', () => this.#onConnect());
     this.#socket.on('data', (c: Buffer) => this.#onData(c));
     this.#socket.on('end', () => this.#onEnd());
-    this.#socket.on('error', (e) => this.#fail(e));
+    this.#socket.on('error', (e) => this.#fail(e, true));
     this.#socket.on('close', () =>
-      this.#fail(new H1Error('H1_ERR_CLOSED', 'upstream closed the connection')),
+      this.#fail(new H1Error('H1_ERR_CLOSED', 'upstream closed the connection'), true),
     );
     this.#socket.on('timeout', () => this.#onTimeout());
   }
@@ -136,6 +154,9 @@ export class H1Connection implements Dispatcher.DispatchController {
     this.#handler = handler;
     this.#aborted = false;
     this.#paused = false;
+    this.#requests++;
+    this.#answered = false;
+    this.#bodyRead = false;
     this.#readMs = req.headersTimeout ?? req.bodyTimeout ?? 0;
     this.#socket.setTimeout(0);
     if (this.#connected) this.#start();
@@ -154,6 +175,14 @@ export class H1Connection implements Dispatcher.DispatchController {
   /** Whether a request is in flight. */
   get busy(): boolean {
     return this.#handler !== undefined;
+  }
+
+  /**
+   * Whether an idle connection can carry a request: not failed, and the upstream has not ended its side
+   * (a FIN already read; RFC 9112 §9.6: a server that closes sends no more responses on it).
+   */
+  get reusable(): boolean {
+    return !this.#dead && this.#socket.readyState === 'open' && !this.#socket.readableEnded;
   }
 
   pause(): void {
@@ -207,6 +236,7 @@ export class H1Connection implements Dispatcher.DispatchController {
 
   #bodyData(c: Buffer): void {
     if (c.length === 0) return;
+    this.#bodyRead = true;
     const s = this.#socket;
     const ok = this.#chunked
       ? s.write(`${c.length.toString(16)}\r\n`) && s.write(c) && s.write('\r\n')
@@ -216,15 +246,18 @@ export class H1Connection implements Dispatcher.DispatchController {
   }
 
   #bodyEnd(): void {
+    this.#bodyRead = true;
     if (this.#chunked) this.#socket.write('0\r\n\r\n');
     this.#bodyDone = true;
     this.#unhookBody();
   }
 
-  #unhookBody(): void {
+  /** Detaches the request body; `keep`: it is to be sent again, so it stops flowing (no byte is lost). */
+  #unhookBody(keep = false): void {
     const body = this.#body;
     if (body === undefined) return;
     this.#body = undefined;
+    if (keep) body.pause();
     body.off('data', this.#onBodyData);
     body.off('end', this.#onBodyEnd);
     body.off('error', this.#onBodyError);
@@ -238,6 +271,7 @@ export class H1Connection implements Dispatcher.DispatchController {
       this.#fail(new H1Error('H1_ERR_TRAILING_BYTES', 'unsolicited bytes from the upstream'));
       return;
     }
+    this.#answered = true;
     let buf = chunk;
     let off = 0;
     try {
@@ -348,7 +382,7 @@ export class H1Connection implements Dispatcher.DispatchController {
       head.keepAlive = false;
       this.#complete();
     }
-    this.#fail(new H1Error('H1_ERR_CLOSED', 'upstream closed the connection'));
+    this.#fail(new H1Error('H1_ERR_CLOSED', 'upstream closed the connection'), true);
   }
 
   #onTimeout(): void {
@@ -356,17 +390,37 @@ export class H1Connection implements Dispatcher.DispatchController {
     else this.#fail(new H1Error('H1_ERR_READ_TIMEOUT', `no upstream bytes for ${this.#readMs} ms`));
   }
 
-  #fail(err: Error): void {
+  /** `closed`: the upstream closed or reset the connection (not a timeout, an abort or a protocol error). */
+  #fail(err: Error, closed = false): void {
     if (this.#dead) return;
     this.#dead = true;
     clearTimeout(this.#connectTimer);
     const handler = this.#handler;
+    const req = this.#req;
+    const replay = closed && handler !== undefined && req !== undefined && this.#replayable(req);
     this.#handler = undefined;
+    this.#req = undefined;
     this.#head = undefined;
     this.#pending = undefined;
-    this.#unhookBody();
+    this.#unhookBody(replay);
     this.#socket.destroy();
+    if (replay) {
+      this.#owner.remove(this, { req, built: this.#built, handler });
+      return;
+    }
     this.#owner.remove(this);
     handler?.onResponseError?.(this, err);
+  }
+
+  /**
+   * A request that met a stale keep-alive connection (the upstream closed it as the request arrived, RFC 9112
+   * §9.3.1) goes once more on a fresh connection: only on a reused connection (a fresh one is never retried,
+   * so it happens once), before any response byte, for an idempotent request whose body (if any) was not read.
+   * It is not the endpoint's failure: no proxy-next-upstream try is spent, no endpoint changes.
+   */
+  #replayable(req: H1Request): boolean {
+    if (this.#requests < 2 || this.#answered || this.#aborted || req.idempotent !== true) return false;
+    const body = req.body;
+    return body === null || (!this.#bodyRead && body.readable);
   }
 }

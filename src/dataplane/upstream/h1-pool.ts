@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { type ConnectionOwner, H1Connection, type H1Request, requestHead } from './h1-client.ts';
+import { type ConnectionOwner, H1Connection, type H1Request, type Replay, requestHead } from './h1-client.ts';
 import { H1Error } from './h1-parser.ts';
 
 /** Options of an H1Pool. */
@@ -63,7 +63,12 @@ export class H1Pool implements ConnectionOwner {
   dispatch(req: H1Request, handler: Dispatcher.DispatchHandler): boolean {
     const built = requestHead(req, this.#authority);
     if (this.#closed) throw new H1Error('H1_ERR_POOL_CLOSED', 'pool closed');
-    const idle = this.#idle.pop();
+    let idle = this.#idle.pop();
+    // An idle connection whose upstream already sent its FIN is gone, even if its 'end' is not handled yet.
+    while (idle !== undefined && !idle.reusable) {
+      idle.destroy();
+      idle = this.#idle.pop();
+    }
     if (idle !== undefined) this.#run(idle, req, built, handler);
     else if (this.#size < this.#max) this.#run(this.#open(), req, built, handler);
     else this.#queue.push({ req, built, handler });
@@ -87,12 +92,13 @@ export class H1Pool implements ConnectionOwner {
     this.#idle.push(c);
   }
 
-  remove(c: H1Connection): void {
+  remove(c: H1Connection, replay?: Replay): void {
     const i = this.#idle.indexOf(c);
     if (i >= 0) this.#idle.splice(i, 1);
     this.#busy.delete(c);
     this.#size--;
-    const next = this.#closed ? undefined : this.#queue.shift();
+    // A stale keep-alive connection's request takes the freed slot first (it was in flight; the queue waits).
+    const next = replay ?? (this.#closed ? undefined : this.#queue.shift());
     if (next !== undefined) this.#run(this.#open(), next.req, next.built, next.handler);
     if (this.#size === 0) this.#drained?.();
   }

@@ -39,6 +39,19 @@ export const DEFAULT_NEXT_UPSTREAM: NextUpstream = Object.freeze({
 // with `non_idempotent` (RFC 9110 §9.2.2: a repeated non-idempotent request may act twice).
 const NON_IDEMPOTENT = new Set(['POST', 'LOCK', 'PATCH']);
 
+// RFC 9110 §9.2.2: the methods whose repetition has the effect of one request.
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Whether a request may be sent once more, on a fresh connection to the same endpoint, when the reused
+ * keep-alive connection it went out on closed before any response byte (RFC 9112 §9.3.1, the pool does it):
+ * idempotent methods only (RFC 9110 §9.2.2: a proxy must not retry the others). Not proxy-next-upstream's
+ * business: the endpoint did not fail, a connection raced its idle close, so no try is spent.
+ */
+export function replayableOnStale(method: string): boolean {
+  return IDEMPOTENT.has(method);
+}
+
 /** What the caller knows about the request at the failure. */
 export interface RetryRequest {
   cookie: string | undefined;
