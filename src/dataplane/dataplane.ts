@@ -26,7 +26,7 @@ import { setHeaders } from './http/header-list.ts';
 import { PoolMap, type UpstreamClient, upstreamHeaders } from './http/http-proxy.ts';
 import { errorAnswer, sendAnswer } from './http/responses.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
-import type { DataplaneObserver } from './observe/observer.ts';
+import { type DataplaneObserver, notifyUpstream } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot, recompileBackends } from './routing/compile.ts';
 import { decide } from './routing/decide.ts';
@@ -148,6 +148,8 @@ export class Dataplane {
       get draining(): boolean {
         return drain.draining;
       },
+      notify: (event: 'failure' | 'retry', backend: string, endpoint: string) =>
+        notifyUpstream(options.observer, event, backend, endpoint),
       requestEnded: () => drain.requestEnded(),
       tunnelEnded: () => drain.tunnelEnded(),
     };
@@ -320,25 +322,14 @@ export class Dataplane {
       return;
     }
     if (chosen.release !== null) res.once('close', chosen.release);
-    const { selection } = chosen;
-    ex.sealSid = chosen.sealSid;
-    record.affinity = selection.affinity;
+    record.affinity = chosen.selection.affinity;
     // Absolute-form: the target's authority replaced Host (RFC 9112 3.2.2), for X-Forwarded-Host too.
     if (fwd.host === (req.headers.host ?? '')) fwd.host = decision.authority;
     const headers = applyHeaderEdits(
       setHeaders(upstreamHeaders(req, fwd, decision.upstreamHost), decision.requestHeaders),
       decision.route.filters?.request,
     );
-    ex.answerWith(decision.responseHeaders, decision.route.route.maxBodyBytes);
-    ex.proxy(
-      decision.route,
-      chosen.backend,
-      selection.endpoint,
-      selection.setCookie,
-      secure,
-      headers,
-      chosen.target,
-    );
+    ex.proxy(decision, chosen, secure, headers);
   }
 
   /**

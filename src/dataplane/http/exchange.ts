@@ -1,18 +1,17 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
-import { BodyTooLargeError, ClientClosedError, H1Error, NextUpstreamError } from '../../shared/errors.ts';
-import { type DataplaneObserver, notifyUpstream, type RequestRecord } from '../observe/observer.ts';
-import type { CompiledRoute } from '../routing/compile.ts';
+import { BodyTooLargeError, ClientClosedError, NextUpstreamError } from '../../shared/errors.ts';
+import { type DataplaneObserver, notifyRequest, type RequestRecord } from '../observe/observer.ts';
+import type { ProxyDecision } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
-import { requestHashKey } from '../upstream/hash-key.ts';
-import { type RetryState, redispatch, replayableOnStale, type TryFailure } from '../upstream/retry.ts';
+import { type RetryNotify, type RetryState, replayableOnStale, type TryFailure } from '../upstream/retry.ts';
+import { classifyTry, failureStatus, retryHttp, tryErrorCode } from '../upstream/try-failure.ts';
+import type { Chosen } from './choose-endpoint.ts';
 import { HandshakeSeal } from './handshake-seal.ts';
-import { applyHeaderEdits } from './header-edits.ts';
-import { setHeaders } from './header-list.ts';
-import { type PoolMap, pushResponseHeaders } from './http-proxy.ts';
-import { errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
+import { bodiless, type PoolMap, responseHeaders } from './http-proxy.ts';
+import { clientGone, errorAnswer, redirectAnswer, sendAnswer } from './responses.ts';
 
 /** What an exchange needs from its dataplane; one object shared by every request. */
 export interface ExchangeContext {
@@ -20,6 +19,8 @@ export interface ExchangeContext {
   readonly logger: Logger;
   readonly observer: DataplaneObserver | undefined;
   readonly draining: boolean;
+  /** Reports a connect failure or a retry to the observer (retry.ts); never throws. */
+  readonly notify: RetryNotify;
   /** Called once per request when its response closes (drain accounting). */
   requestEnded(): void;
 }
@@ -27,50 +28,26 @@ export interface ExchangeContext {
 const kExchange = Symbol('sticky.exchange');
 
 type Tagged = ServerResponse & { [kExchange]?: Exchange };
-type H2Request = IncomingMessage & { stream: { endAfterHeaders: boolean } };
-
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'H1_ERR_CONNECT_TIMEOUT',
-  'H1_ERR_READ_TIMEOUT',
-]);
-// The connection broke after the request was sent and before a response head: nginx's `error`.
-const BROKEN_CODES = new Set(['UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNRESET', 'EPIPE', 'H1_ERR_CLOSED']);
-// A response head a proxy must not guess at (RFC 9112 6.3, 11.2): nginx's `invalid_header`.
-const INVALID_HEAD_CODES = new Set([
-  'H1_ERR_BAD_STATUS',
-  'H1_ERR_BAD_HEADER',
-  'H1_ERR_BAD_LENGTH',
-  'H1_ERR_BAD_TE',
-  'H1_ERR_CL_AND_TE',
-  'H1_ERR_BARE_LF',
-  'H1_ERR_HEAD_TOO_LARGE',
-]);
 
 /**
- * One proxied (or locally answered) request: the undici dispatch handler that streams the upstream response
- * to the client, retries connect failures on another endpoint, and reports the record when the response closes.
+ * One proxied (or locally answered) request: the dispatch handler (ours or undici's pools) that streams the
+ * upstream response to the client, hands a failed try to the one retry (upstream/try-failure.ts), and reports
+ * the record when the response closes.
  */
 export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly record: RequestRecord;
   #ctx: ExchangeContext;
-  #route: CompiledRoute<BackendState> | undefined;
+  #decision: ProxyDecision<BackendState> | undefined;
+  #chosen: Chosen | undefined;
   #backend: BackendState | undefined;
   #endpoint: EndpointState | undefined;
   #setCookie: string | undefined;
   #secure = false;
   #headers: string[] = [];
-  #responseHeaders: readonly string[] = [];
-  #maxBodyBytes: number | undefined;
-  #target = '/';
   /** No request body: the request can be sent again after a try that was sent (proxy-next-upstream). */
   #replayable = true;
-  /** Set before proxy(): this is an engine.io polling handshake whose sid is to be sealed (affinity-sid.ts). */
-  sealSid = false;
   #held: HandshakeSeal | undefined;
   /** Endpoint ids that failed to connect for this request (RetryState). */
   exclude: Set<string> | undefined;
@@ -88,7 +65,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.res = res;
     this.record = record;
     // Not httpVersionMajor: node's HTTP/1.1 parser accepts a request line saying HTTP/2.0 (the fuzz test).
-    this.#h2 = (req as Partial<H2Request>).stream !== undefined;
+    this.#h2 = (req as { stream?: unknown }).stream !== undefined;
     (res as Tagged)[kExchange] = this;
     // `on`, not `once`: a response closes once, and `once` would allocate a wrapper per request.
     res.on('close', onResponseClose);
@@ -104,23 +81,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       this.res.destroy();
       return;
     }
-    const answer = errorAnswer(status, hsts, this.#ctx.draining && !this.#h2);
-    if (extra !== undefined) {
-      for (let i = 0; i + 1 < extra.length; i += 2) {
-        if (this.#h2 && extra[i] === 'connection') continue;
-        answer.headers.push(extra[i] as string, extra[i + 1] as string);
-      }
-    }
-    sendAnswer(this.res, answer);
-  }
-
-  /**
-   * What the route adds to the proxied exchange: response headers (CORS, replacing the backend's) and the
-   * request body limit (proxy-body-size) enforced while the body streams.
-   */
-  answerWith(responseHeaders: readonly string[], maxBodyBytes: number | undefined): void {
-    this.#responseHeaders = responseHeaders;
-    this.#maxBodyBytes = maxBodyBytes;
+    sendAnswer(this.res, errorAnswer(status, hsts, this.#ctx.draining && !this.#h2, extra, this.#h2));
   }
 
   /** Answers with a redirect to `location` (no body). */
@@ -131,31 +92,18 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   }
 
   /**
-   * Starts proxying to the endpoint `pick` chose. `headers` is the upstream header list (forwarded included);
-   * `target` the origin-form target decide() matched (normalised path and query).
+   * Proxies the request as decide() and chooseEndpoint() said: to the chosen endpoint, with the route's
+   * response headers (CORS) and body limit (proxy-body-size). `headers`: the upstream list (forwarded included).
    */
-  proxy(
-    route: CompiledRoute<BackendState>,
-    backend: BackendState,
-    endpoint: EndpointState,
-    setCookie: string | undefined,
-    secure: boolean,
-    headers: string[],
-    target: string,
-  ): void {
-    this.#target = target;
-    this.#route = route;
-    this.#backend = backend;
-    this.#setCookie = setCookie;
+  proxy(decision: ProxyDecision<BackendState>, chosen: Chosen, secure: boolean, headers: string[]): void {
+    this.#decision = decision;
+    this.#chosen = chosen;
+    this.#backend = chosen.backend;
+    this.#setCookie = chosen.selection.setCookie;
     this.#secure = secure;
     this.#headers = headers;
-    const h = this.req.headers;
-    this.#replayable =
-      h['transfer-encoding'] === undefined &&
-      (h['content-length'] === undefined || h['content-length'] === '0') &&
-      // h2 frames the body itself (RFC 9113 8.1): DATA after HEADERS without END_STREAM, no length needed.
-      !(this.#h2 && (this.req as H2Request).stream.endAfterHeaders === false);
-    this.#dispatch(endpoint);
+    this.#replayable = bodiless(this.req);
+    this.#dispatch(chosen.selection.endpoint);
   }
 
   #dispatch(endpoint: EndpointState): void {
@@ -166,16 +114,13 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     const state = this.#backend as BackendState;
     const backend = state.config;
     const req = this.req;
-    // A bodiless request (no Transfer-Encoding, Content-Length absent or 0) sends no body stream, so a
-    // retry sends the same bytes again (proxy-next-upstream).
-    const hasBody = !this.#replayable;
     try {
       this.#ctx.pools.get(endpoint, state).dispatch(
         {
-          path: this.#target,
+          path: (this.#chosen as Chosen).target,
           method: req.method as Dispatcher.HttpMethod,
           headers: this.#headers,
-          body: hasBody ? req : null,
+          body: this.#replayable ? null : req,
           headersTimeout: backend.timeouts.readMs,
           bodyTimeout: backend.timeouts.readMs,
           // Our pool resends it once if a reused connection was closed under it (stale keep-alive).
@@ -202,7 +147,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   onBodySent(chunk: Buffer): void {
     this.record.bytesIn += chunk.length;
     // A chunked (or lying) body that grows past proxy-body-size: stop it and answer 413 if nothing was answered.
-    if (this.#maxBodyBytes !== undefined && this.record.bytesIn > this.#maxBodyBytes) {
+    const max = this.#decision?.route.route.maxBodyBytes;
+    if (max !== undefined && this.record.bytesIn > max) {
       this.#controller?.abort(new BodyTooLargeError('request body larger than proxy-body-size'));
     }
   }
@@ -218,16 +164,12 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     record.status = statusCode;
     record.responseMs = performance.now() - record.startMono;
     this.#responded = true;
-    let out: string[] = [];
-    pushResponseHeaders(out, headers);
-    out = applyHeaderEdits(out, this.#route?.route.filters?.response);
-    if (this.#setCookie !== undefined) out.push('set-cookie', this.#setCookie);
-    const replaced = setHeaders(out, this.#responseHeaders);
-    if (replaced !== out) out.splice(0, out.length, ...replaced);
-    const hsts = this.#route?.hsts;
-    if (hsts !== undefined && this.#secure) out.push('strict-transport-security', hsts);
+    const decision = this.#decision as ProxyDecision<BackendState>;
+    const route = decision.route;
+    const out = responseHeaders(headers, decision, this.#setCookie);
+    if (this.#secure && route.hsts !== undefined) out.push('strict-transport-security', route.hsts);
     if (this.#ctx.draining && !this.#h2) out.push('connection', 'close');
-    if (this.sealSid && HandshakeSeal.accepts(statusCode, headers)) {
+    if (this.#chosen?.sealSid === true && HandshakeSeal.accepts(statusCode, headers)) {
       this.#held = new HandshakeSeal(statusCode, out);
       return;
     }
@@ -241,8 +183,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       if (held.add(chunk)) return;
       // Larger than any handshake: not one; send what we held and stream the rest.
       this.#held = undefined;
-      this.res.writeHead(held.status, held.headers);
-      chunk = held.raw();
+      chunk = held.release(this.res);
     }
     if (!this.res.write(chunk)) {
       controller.pause();
@@ -259,9 +200,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     }
     this.#held = undefined;
     const endpoint = this.#endpoint;
-    const sealed = held.seal(endpoint && this.#backend?.sealerFor(endpoint));
-    this.res.writeHead(held.status, sealed.headers);
-    this.res.end(sealed.body);
+    held.end(this.res, endpoint && this.#backend?.sealerFor(endpoint));
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
@@ -275,9 +214,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     if (err instanceof NextUpstreamError) return;
     const endpoint = this.#endpoint as EndpointState;
     const backend = this.#backend as BackendState;
-    // Our client's errors carry one catalogue code and the detail in `reason` (src/shared/errors.ts).
-    const code = err instanceof H1Error ? err.reason : ((err as { code?: string }).code ?? '');
-    const failure = this.#failure(code);
+    const code = tryErrorCode(err);
+    const failure = classifyTry(code, this.#started, this.#responded);
     if (failure !== undefined) {
       this.#endpoint = undefined;
       const next = this.#retry(endpoint, failure);
@@ -286,64 +224,29 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
         return;
       }
     }
-    this.#ctx.logger.debug(
-      {
-        err: err.message,
-        code,
-        backend: backend.config.id,
-        endpoint: endpoint.id,
-        route: this.record.routeId,
-      },
-      'upstream request failed',
-    );
+    const ids = { backend: backend.config.id, endpoint: endpoint.id, route: this.record.routeId };
+    this.#ctx.logger.debug({ err: err.message, code, ...ids }, 'upstream request failed');
     if (this.#responded) {
       // Headers already went out: the only honest signal left is to cut the response short.
       this.#done = true;
       this.res.destroy();
       return;
     }
-    this.local(TIMEOUT_CODES.has(code) ? 504 : 502, this.#hsts());
+    this.local(failureStatus(code), this.#hsts());
   }
 
-  // What kind of failure `code` is for proxy-next-upstream; undefined: not the endpoint's (never retried).
-  #failure(code: string): TryFailure | undefined {
-    if (!this.#started) {
-      // Nothing reached the endpoint: a connect failure (counted against it for passive health).
-      if (refusedBeforeConnect(code)) return undefined;
-      return code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'H1_ERR_CONNECT_TIMEOUT'
-        ? 'connect-timeout'
-        : 'connect-error';
-    }
-    if (this.#responded) return undefined;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'H1_ERR_READ_TIMEOUT') return 'timeout';
-    if (code.startsWith('HPE_') || INVALID_HEAD_CODES.has(code)) return 'invalid_header';
-    return BROKEN_CODES.has(code) ? 'error' : undefined;
-  }
-
-  // The one retry decision (upstream/retry.ts): the next endpoint, or undefined. `keep`: the caller goes
-  // on with `failed` when there is no retry (a status not retried is relayed from it).
+  // The one retry decision (upstream/try-failure.ts, retry.ts): the next endpoint, or undefined. `keep`: the
+  // caller goes on with `failed` when there is no retry (a status not retried is relayed from it).
   #retry(failed: EndpointState, failure: TryFailure, keep = false): EndpointState | undefined {
+    const facts = {
+      req: this.req,
+      secure: this.#secure,
+      clientAddress: this.record.clientAddress,
+      closed: this.#closed,
+      replayable: this.#replayable,
+    };
     const backend = this.#backend as BackendState;
-    const req = this.req;
-    const sent = typeof failure === 'number' || !failure.startsWith('connect-');
-    const next = redispatch(
-      backend,
-      failed,
-      this,
-      {
-        cookie: req.headers.cookie,
-        secure: this.#secure,
-        // Before sending, an unread body can still go elsewhere; after, only a bodiless request (replayable).
-        // The client must still be there (undici destroys a consumed body stream, so not req.destroyed).
-        canRetry: !this.#closed && (sent ? this.#replayable : !req.readableDidRead && !req.destroyed),
-        hashKey: requestHashKey(backend.config, this.record.clientAddress, req),
-        failure,
-        method: req.method ?? 'GET',
-        replayable: this.#replayable,
-        keep,
-      },
-      (event, b, e) => notifyUpstream(this.#ctx.observer, event, b, e),
-    );
+    const next = retryHttp(backend, failed, this, failure, facts, this.#ctx.notify, keep);
     if (next === undefined) return undefined;
     if (next.setCookie !== undefined) this.#setCookie = next.setCookie;
     return next.endpoint;
@@ -364,7 +267,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   }
 
   #hsts(): string | undefined {
-    return this.#secure ? this.#route?.hsts : undefined;
+    return this.#secure ? this.#decision?.route.hsts : undefined;
   }
 
   /** The client drained what we wrote: let undici read from the upstream again. */
@@ -383,37 +286,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     const record = this.record;
     record.totalMs = performance.now() - record.startMono;
     if (!this.#done && record.status === 0) record.status = 499;
-    const o = this.#ctx.observer;
-    if (o !== undefined) {
-      try {
-        o.onRequest(record);
-      } catch {}
-    }
+    notifyRequest(this.#ctx.observer, record);
     this.#ctx.requestEnded();
   }
-}
-
-/**
- * Errors undici (or our H1 client) raises about the request itself (invalid argument, unsupported feature) before any connection
- * is attempted: they say nothing about the endpoint, so they never count as connect failures nor retry
- * (issue 10 item 2: four `*` requests used to eject every endpoint).
- */
-function refusedBeforeConnect(code: string): boolean {
-  return (
-    code === '' ||
-    code === 'UND_ERR_INVALID_ARG' ||
-    code === 'UND_ERR_NOT_SUPPORTED' ||
-    code === 'H1_ERR_INVALID_REQUEST' ||
-    code.startsWith('ERR_INVALID')
-  );
-}
-
-/** The response can no longer be written: HTTP/1.1 socket destroyed, or the HTTP/2 stream reset/closed. */
-function clientGone(res: ServerResponse): boolean {
-  // An h2 stream being closed (RST_STREAM, connection gone) reports `closed` before `destroyed`, and its
-  // request's 'aborted' fires in between: the upstream client's error handler runs then.
-  const stream = (res as { stream?: { destroyed: boolean; closed: boolean } }).stream;
-  return stream !== undefined ? stream.destroyed || stream.closed : res.destroyed;
 }
 
 function onResponseClose(this: Tagged): void {

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { MAX_HANDSHAKE_BYTES, sealHandshake } from '../upstream/affinity-sid.ts';
 
 /**
@@ -33,6 +33,19 @@ export class HandshakeSeal {
   /** The buffered body as it was. */
   raw(): Buffer {
     return Buffer.concat(this.#chunks);
+  }
+
+  /** Not a handshake after all (too large): writes the held head to `res`; returns the held body to send. */
+  release(res: ServerResponse): Buffer {
+    res.writeHead(this.status, this.headers);
+    return this.raw();
+  }
+
+  /** The response ended: writes it to `res`, sealed by `sealer` when it is an open packet we understand. */
+  end(res: ServerResponse, sealer: ((backendSid: string) => string) | undefined): void {
+    const sealed = this.seal(sealer);
+    res.writeHead(this.status, sealed.headers);
+    res.end(sealed.body);
   }
 
   /** Headers and body to send: sealed when the body is an open packet we understand, else unchanged. */

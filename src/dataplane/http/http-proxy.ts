@@ -1,11 +1,14 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { buildConnector, type Dispatcher, Pool } from 'undici';
 import { type Forwarded, pushForwarded } from '../front/forwarded.ts';
+import type { ProxyDecision } from '../routing/decide.ts';
 import type { BackendState } from '../upstream/backend-state.ts';
 import type { EndpointState } from '../upstream/endpoint-state.ts';
 import type { H1Request } from '../upstream/h1-client.ts';
 import { H1Pool } from '../upstream/h1-pool.ts';
 import type { UpstreamTlsOptions } from '../upstream/upstream-tls.ts';
+import { applyHeaderEdits } from './header-edits.ts';
+import { setHeaders } from './header-list.ts';
 import { HTTP_REQUEST_SKIP, RESPONSE_SKIP } from './hop-by-hop.ts';
 
 /**
@@ -214,4 +217,35 @@ export function pushResponseHeaders(out: string[], headers: IncomingHttpHeaders)
     if (typeof v === 'string') out.push(name, v);
     else for (const one of v) out.push(name, one);
   }
+}
+
+/**
+ * The response header list sent to the client: the upstream's minus hop-by-hop ones, the route's header edits
+ * (Gateway API), our Set-Cookie after the upstream's, then the route's own headers (CORS) replacing theirs.
+ */
+export function responseHeaders(
+  upstream: IncomingHttpHeaders,
+  decision: ProxyDecision<BackendState>,
+  setCookie: string | undefined,
+): string[] {
+  let out: string[] = [];
+  pushResponseHeaders(out, upstream);
+  out = applyHeaderEdits(out, decision.route.route.filters?.response);
+  if (setCookie !== undefined) out.push('set-cookie', setCookie);
+  return setHeaders(out, decision.responseHeaders);
+}
+
+/**
+ * No request body (no Transfer-Encoding, Content-Length absent or 0; on h2 the HEADERS frame ended the
+ * stream): nothing to stream upstream, so a try that was sent can be sent again (proxy-next-upstream).
+ */
+export function bodiless(req: IncomingMessage): boolean {
+  const h = req.headers;
+  const stream = (req as { stream?: { endAfterHeaders: boolean } }).stream;
+  return (
+    h['transfer-encoding'] === undefined &&
+    (h['content-length'] === undefined || h['content-length'] === '0') &&
+    // h2 frames the body itself (RFC 9113 8.1): DATA after HEADERS without END_STREAM, no length needed.
+    (stream === undefined || stream.endAfterHeaders !== false)
+  );
 }

@@ -33,8 +33,17 @@ export interface LocalAnswer {
   readonly body: string;
 }
 
-/** The local error answer for `status`; `hsts` (HTTPS only) is added; `close` adds `Connection: close`. */
-export function errorAnswer(status: number, hsts: string | undefined, close: boolean): LocalAnswer {
+/**
+ * The local error answer for `status`; `hsts` (HTTPS only) is added; `close` adds `Connection: close`;
+ * `extra` headers are appended, but no `connection` one on `h2` (RFC 9113 8.2.2).
+ */
+export function errorAnswer(
+  status: number,
+  hsts: string | undefined,
+  close: boolean,
+  extra?: readonly string[],
+  h2 = false,
+): LocalAnswer {
   const [reason, body] = ANSWERS[status] ?? ['', `${status}\n`];
   const headers = [
     'content-type',
@@ -46,6 +55,12 @@ export function errorAnswer(status: number, hsts: string | undefined, close: boo
   ];
   if (hsts !== undefined) headers.push('strict-transport-security', hsts);
   if (close) headers.push('connection', 'close');
+  if (extra !== undefined) {
+    for (let i = 0; i + 1 < extra.length; i += 2) {
+      if (h2 && extra[i] === 'connection') continue;
+      headers.push(extra[i] as string, extra[i + 1] as string);
+    }
+  }
   return { status, reason, headers, body };
 }
 
@@ -68,4 +83,12 @@ export function rawAnswer(answer: LocalAnswer): string {
   const h = answer.headers;
   for (let i = 0; i + 1 < h.length; i += 2) head += `${h[i]}: ${h[i + 1]}\r\n`;
   return `${head}\r\n${answer.body}`;
+}
+
+/** The response can no longer be written: HTTP/1.1 socket destroyed, or the HTTP/2 stream reset/closed. */
+export function clientGone(res: ServerResponse): boolean {
+  // An h2 stream being closed (RST_STREAM, connection gone) reports `closed` before `destroyed`, and its
+  // request's 'aborted' fires in between: the upstream client's error handler runs then.
+  const stream = (res as { stream?: { destroyed: boolean; closed: boolean } }).stream;
+  return stream !== undefined ? stream.destroyed || stream.closed : res.destroyed;
 }

@@ -68,6 +68,14 @@ export interface DataplaneObserver {
 /** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
 export type RejectReason = 'client_connections' | 'tunnels';
 
+/** Reports a finished request; an observer's error never escapes. */
+export function notifyRequest(observer: DataplaneObserver | undefined, r: RequestRecord): void {
+  if (observer === undefined) return;
+  try {
+    observer.onRequest(r);
+  } catch {}
+}
+
 /** Reports a refusal by a cap; an observer's error never escapes. */
 export function notifyRejected(observer: DataplaneObserver | undefined, reason: RejectReason): void {
   try {
