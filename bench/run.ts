@@ -112,8 +112,10 @@ async function startContestants(list: readonly Contestant[], t: Topology, procs:
   for (const c of list) {
     try {
       const proxy = await c.start({ topology: t, procs, cpu: PROXY_CPU, repo: REPO });
-      // The node-* references are bare proxies without routing, TLS or affinity: nothing to check.
-      const problems = c.id.startsWith('node-') ? [] : await probe(proxy.ports);
+      // The node-* references are bare proxies without routing, TLS or affinity: nothing to check. The
+      // sticky-route* rungs of the feature ladder have affinity off by design: no cookie to check.
+      const affinity = !c.id.startsWith('sticky-route');
+      const problems = c.id.startsWith('node-') ? [] : await probe(proxy.ports, { affinity });
       if (problems.length > 0) throw new Error(problems.join('; '));
       running.set(c.id, proxy);
     } catch (err) {
