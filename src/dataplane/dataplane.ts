@@ -6,7 +6,7 @@ import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
 import { type Backend, emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
-import type { H2Front } from './front/h2-front.ts';
+import type { H2CloseReason, H2Front } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
 import { installPassthrough, type PassthroughFront, PassthroughTable } from './front/passthrough.ts';
 import {
@@ -26,7 +26,7 @@ import { setHeaders } from './http/header-list.ts';
 import { PoolMap, type UpstreamClient, upstreamHeaders } from './http/http-proxy.ts';
 import { errorAnswer, sendAnswer } from './http/responses.ts';
 import { DrainTracker } from './lifecycle/drain.ts';
-import { type DataplaneObserver, notifyUpstream } from './observe/observer.ts';
+import { type DataplaneObserver, notifyH2Closed, notifyUpstream } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot, recompileBackends } from './routing/compile.ts';
 import { decide } from './routing/decide.ts';
@@ -209,8 +209,10 @@ export class Dataplane {
               maxConcurrentStreams: o.http2MaxConcurrentStreams ?? 128,
               maxHeaderListSize: o.maxHeaderSize,
               idleTimeoutMs: o.keepAliveTimeoutMs,
+              prefaceTimeoutMs: o.requestHeaderTimeoutMs,
             },
             malformed: (res: ServerResponse) => sendAnswer(res, errorAnswer(400, undefined, false)),
+            closed: (reason: H2CloseReason) => notifyH2Closed(o.observer, reason),
           }
         : undefined;
     const tls = createTlsListener(limits, handlers, this.#tls, o.observer, this.#tickets, http2);

@@ -30,7 +30,15 @@ export interface H2Limits {
   maxHeaderListSize: number;
   /** Idle time of a session with no open stream before it is closed with GOAWAY (the h1 keep-alive timeout). */
   idleTimeoutMs: number;
+  /**
+   * Time from the handshake to the client's connection preface (its first SETTINGS, RFC 9113 3.4); a client
+   * that chose h2 and stays silent is closed then (the h1 request-header timeout, where h1 answers 408).
+   */
+  prefaceTimeoutMs: number;
 }
+
+/** Why we ended an h2 connection ourselves: no preface in time, or rapid reset (CVE-2023-44487). */
+export type H2CloseReason = 'preface_timeout' | 'rapid_reset';
 
 /**
  * Rapid reset (CVE-2023-44487): nghttp2 counts RST_STREAM frames from the client per connection in a token
@@ -56,6 +64,8 @@ export interface H2Handlers {
   /** The HTTP/1.1 listener's Upgrade callback: extended CONNECT arrives here as GET + Upgrade (h2-tunnel.ts). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, secure: boolean): void;
   malformed(res: ServerResponse): void;
+  /** We ended a connection for `reason` (counted in a metric); must not throw. */
+  closed?(reason: H2CloseReason): void;
 }
 
 /** Open HTTP/2 sessions of one listener; drain() sends GOAWAY, close() destroys them. */
@@ -69,7 +79,12 @@ export interface H2Front {
 
 const kOpen = Symbol('sticky.h2.open');
 const kResets = Symbol('sticky.h2.resets');
-type Counted = Http2Session & { [kOpen]?: number; [kResets]?: { since: number; count: number } };
+const kHandlers = Symbol('sticky.h2.handlers');
+type Counted = Http2Session & {
+  [kOpen]?: number;
+  [kResets]?: { since: number; count: number };
+  [kHandlers]?: H2Handlers;
+};
 
 /**
  * Puts the ALPN switch in place of node's own HTTP/1.1 'secureConnection' handling on `server`, which must
@@ -95,9 +110,11 @@ export function installHttp2(server: HttpsServer, limits: H2Limits, handlers: H2
   h2.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     (session as Counted)[kOpen] = 0;
+    (session as Counted)[kHandlers] = handlers;
     session.on('stream', onStream);
     session.once('close', () => sessions.delete(session));
     session.on('error', ignore);
+    awaitPreface(session, limits.prefaceTimeoutMs, handlers);
     session.setTimeout(limits.idleTimeoutMs, () => {
       // A long poll or a slow upstream keeps a stream open without bytes: only a session with none is idle.
       if (((session as Counted)[kOpen] ?? 0) === 0) session.close();
@@ -153,6 +170,8 @@ function onStream(this: Counted, stream: ServerHttp2Stream): void {
 
 /** Counts one stream the client cancelled; past the limit the connection ends with ENHANCE_YOUR_CALM. */
 function clientReset(session: Counted): void {
+  // A connection that went away (socket closed) aborts every open stream: that is no RST_STREAM, no attack.
+  if (session.closed || session.destroyed || session.socket?.destroyed !== false) return;
   const now = performance.now();
   let r = session[kResets];
   if (r === undefined || now - r.since > CLIENT_RESETS_WINDOW_MS) {
@@ -160,12 +179,30 @@ function clientReset(session: Counted): void {
     session[kResets] = r;
   }
   if (++r.count <= CLIENT_RESETS_MAX) return;
-  if (session.closed) return;
+  session[kHandlers]?.closed?.('rapid_reset');
   // GOAWAY, then a graceful close so the frame is flushed before the FIN (a destroy() with unread client
   // bytes resets the TCP connection and the client never reads the code); streams it already opened end.
   session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
   session.close();
   setTimeout(() => session.destroy(), GOAWAY_GRACE_MS).unref();
+}
+
+/**
+ * A client that negotiated h2 owes its preface at once (RFC 9113 3.4: "MUST" send it as the first bytes).
+ * One that stays silent holds a connection slot and a session for nothing: ended after `ms` (a destroy: it
+ * sent no stream to answer, so there is nothing a GOAWAY would let finish). node:http2 emits 'remoteSettings'
+ * when the preface's SETTINGS arrives.
+ */
+function awaitPreface(session: ServerHttp2Session, ms: number, handlers: H2Handlers): void {
+  const timer = setTimeout(() => {
+    if (session.destroyed) return;
+    handlers.closed?.('preface_timeout');
+    session.destroy();
+  }, ms);
+  timer.unref();
+  const stop = () => clearTimeout(timer);
+  session.once('remoteSettings', stop);
+  session.once('close', stop);
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { type DataplaneObserver, notifyRejected } from '../observe/observer.ts';
 import { upgradeKind } from '../routing/decide.ts';
-import { type H2Front, type H2Limits, installHttp2 } from './h2-front.ts';
+import { type H2CloseReason, type H2Front, type H2Limits, installHttp2 } from './h2-front.ts';
 import { adoptTlsAddress } from './proxy-accept.ts';
 import { contextOptions, type TlsContexts } from './tls-context.ts';
 import type { TicketKeys } from './tls-tickets.ts';
@@ -68,10 +68,12 @@ export function createPlainListener(
   return server;
 }
 
-/** HTTP/2 on the HTTPS listener (--http2): its session limits and the answer to a malformed request. */
+/** HTTP/2 on the HTTPS listener (--http2): its session limits, the answer to a malformed request, and who
+ * hears of the connections we end (metrics). */
 export interface Http2Setup {
   limits: H2Limits;
   malformed(res: ServerResponse): void;
+  closed?(reason: H2CloseReason): void;
 }
 
 /**
@@ -98,7 +100,11 @@ export function createTlsListener(
   const h2 =
     http2 === undefined
       ? undefined
-      : installHttp2(server, http2.limits, { ...handlers, malformed: http2.malformed });
+      : installHttp2(server, http2.limits, {
+          ...handlers,
+          malformed: http2.malformed,
+          ...(http2.closed ? { closed: http2.closed } : {}),
+        });
   // Before node's HTTP layer sees the TLS socket: a PROXY-protocol client address replaces the kernel peer.
   server.prependListener('secureConnection', adoptTlsAddress);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => handlers.request(req, res, true));

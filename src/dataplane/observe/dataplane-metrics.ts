@@ -40,6 +40,8 @@ export class DataplaneMetrics {
   readonly proxyProtocol: FastCounter;
   /** SSL passthrough peeks by outcome (relayed, terminated, no_endpoint, connect_failed, timeout). */
   readonly passthrough: FastCounter;
+  /** HTTP/2 connections we ended, by reason (preface_timeout, rapid_reset). */
+  readonly h2Closed: FastCounter;
 
   constructor(registry: Registry, source: GaugeSource) {
     this.requests = new FastCounter(
@@ -115,6 +117,14 @@ export class DataplaneMetrics {
       'HTTPS connections whose SNI was peeked because passthrough hosts exist: relayed raw to a backend, terminated here (no, unknown or malformed SNI), or closed (no_endpoint, connect_failed, timeout).',
       ['outcome'],
     );
+    this.h2Closed = new FastCounter(
+      registry,
+      `${P}h2_connections_closed_total`,
+      'HTTP/2 client connections the proxy ended: preface_timeout (no connection preface within --request-header-timeout) or rapid_reset (CVE-2023-44487).',
+      ['reason'],
+    );
+    this.h2Closed.child('preface_timeout');
+    this.h2Closed.child('rapid_reset');
     endpointGauge(
       registry,
       `${P}upstream_active_connections`,

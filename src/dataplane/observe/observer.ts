@@ -1,3 +1,4 @@
+import type { H2CloseReason } from '../front/h2-front.ts';
 import type { PassthroughOutcome } from '../front/passthrough.ts';
 import type { ProxyOutcome } from '../front/proxy-accept.ts';
 /**
@@ -63,6 +64,8 @@ export interface DataplaneObserver {
    * connected) or 503 (no endpoint), bytes and duration of the client connection. One call per relay.
    */
   onRelayClose?(r: RequestRecord): void;
+  /** We ended an HTTP/2 connection: no preface in time, or rapid reset (h2-front.ts). */
+  onH2Closed?(reason: H2CloseReason): void;
 }
 
 /** Why a cap refused: over --max-client-connections on a listener, or over --max-tunnels. */
@@ -118,5 +121,12 @@ export function notifyUpstream(
   try {
     if (event === 'failure') observer.onConnectFailure?.(backendId, endpointId);
     else observer.onRetry?.(backendId, endpointId);
+  } catch {}
+}
+
+/** Reports an HTTP/2 connection we ended; an observer's error never escapes. */
+export function notifyH2Closed(observer: DataplaneObserver | undefined, reason: H2CloseReason): void {
+  try {
+    observer?.onH2Closed?.(reason);
   } catch {}
 }

@@ -1,4 +1,5 @@
 import type { Snapshot } from '../../snapshot/index.ts';
+import type { H2CloseReason } from '../front/h2-front.ts';
 import type { PassthroughOutcome } from '../front/passthrough.ts';
 import type { ProxyOutcome } from '../front/proxy-accept.ts';
 import type { AccessLog } from './access-log.ts';
@@ -95,6 +96,10 @@ export class TrafficObserver implements DataplaneObserver {
 
   onPassthrough(outcome: PassthroughOutcome): void {
     this.#metrics.passthrough.child(outcome).value++;
+  }
+
+  onH2Closed(reason: H2CloseReason): void {
+    this.#metrics.h2Closed.child(reason).value++;
   }
 
   /** A passthrough relay ended: one access-log line (its connections are counted by onPassthrough). */

@@ -16,6 +16,7 @@ import {
   rawH2,
 } from '../helpers/h2.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
+import { sample, startObserved } from '../observe/harness.ts';
 
 /** RFC 9113 7 error codes the assertions name. */
 const PROTOCOL_ERROR = 0x1;
@@ -31,11 +32,16 @@ describe('HTTP/2 limits under attack (--http2)', () => {
   let backends: TestBackend[];
   let t: TestDataplane;
   let victim: ClientHttp2Session;
+  /** Reasons of the connections the proxy ended itself (what sticky_ingress_h2_connections_closed_total counts). */
+  const ended: string[] = [];
   const seen = () => backends.reduce((n, b) => n + b.seen.length, 0);
 
   before(async () => {
     backends = await startBackends(1);
-    t = await startDataplane({ http2: true });
+    t = await startDataplane({
+      http2: true,
+      observer: { onRequest() {}, onTunnelClose() {}, onH2Closed: (reason) => ended.push(reason) },
+    });
     t.dp.apply(
       buildSnapshot({
         hosts: [{ hostname: 'app.test', tls: true, routes: [{ backend: 'web' }] }],
@@ -122,6 +128,8 @@ describe('HTTP/2 limits under attack (--http2)', () => {
     const ok = await served();
     await raw.closed;
     assert.equal(raw.goaway, ENHANCE_YOUR_CALM);
+    // Once, and only this attacker: the earlier tests' connections that died with open streams are not resets.
+    assert.deepEqual(ended, ['rapid_reset']);
     assert.equal(ok, VICTIM);
     // The cancelled streams cost at most the allowance in upstream requests, never one per pair.
     assert.ok(seen() - before - VICTIM <= 101, `${seen() - before - VICTIM} upstream requests`);
@@ -196,5 +204,52 @@ describe('HTTP/2 limits under attack (--http2)', () => {
     await raw.closed;
     assert.equal(raw.goaway, PROTOCOL_ERROR);
     assert.equal(await served(), VICTIM);
+  });
+});
+
+/** Resolves with `p`, or fails the test after `ms` (a bound on waiting, not a speed assertion). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not within ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('HTTP/2 connection preface timeout (--http2)', () => {
+  test('a client that negotiates h2 and sends nothing (or half a preface) is closed and counted; one that sent its preface stays', async () => {
+    const backends = await startBackends(1);
+    // The idle timeout is far away: only the preface bound (--request-header-timeout) can close the silent ones.
+    const o = await startObserved({
+      dataplane: { http2: true, requestHeaderTimeoutMs: 1_000, keepAliveTimeoutMs: 120_000 },
+    });
+    const polite = await h2Session(o.dp.ports.https, 'app.test');
+    try {
+      o.dp.apply(
+        buildSnapshot({
+          hosts: [{ hostname: 'app.test', tls: true, routes: [{ backend: 'web' }] }],
+          backends: [{ id: 'web', endpoints: backends.map((b) => b.port) }],
+        }),
+      );
+      const silent = await rawH2(o.dp.ports.https, 'app.test');
+      const halfway = await rawH2(o.dp.ports.https, 'app.test');
+      // RFC 9113 3.4: the magic string, then a SETTINGS frame that never comes.
+      halfway.socket.write(PREFACE.subarray(0, 24));
+      await within(Promise.all([silent.closed, halfway.closed]), 30_000, 'silent clients closed');
+      assert.equal(polite.closed || polite.destroyed, false, 'the client that sent its preface is kept');
+      assert.equal((await h2Request(polite, { ':path': '/', ':authority': 'app.test' })).status, 200);
+      const series = 'sticky_ingress_h2_connections_closed_total';
+      const metrics = await o.metrics();
+      assert.equal(sample(metrics, `${series}{reason="preface_timeout"}`), 2);
+      assert.equal(sample(metrics, `${series}{reason="rapid_reset"}`), 0);
+    } finally {
+      polite.destroy();
+      await o.close();
+      await closeAll(backends);
+    }
   });
 });

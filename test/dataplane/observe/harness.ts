@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { Registry } from 'prom-client';
 import { AdminServer } from '../../../src/admin/admin-server.ts';
+import type { DataplaneOptions } from '../../../src/dataplane/dataplane.ts';
 import type { AccessLogOptions } from '../../../src/dataplane/observe/access-log.ts';
 import { createObservability, type Observability } from '../../../src/dataplane/observe/observability.ts';
 import type { StatsReport } from '../../../src/dataplane/observe/stats-model.ts';
@@ -18,13 +19,13 @@ export interface ObservedDataplane extends TestDataplane {
   stats(): Promise<StatsReport>;
 }
 
-/** `now` drives the stats rates (a test clock); the access log is off unless given. */
+/** `now` drives the stats rates (a test clock); the access log is off unless given; `dataplane` overrides options. */
 export async function startObserved(
-  options: { accessLog?: AccessLogOptions; now?: () => number } = {},
+  options: { accessLog?: AccessLogOptions; now?: () => number; dataplane?: Partial<DataplaneOptions> } = {},
 ): Promise<ObservedDataplane> {
   const registry = createRegistry({ processMetrics: false });
   const obs = createObservability({ registry, accessLog: options.accessLog ?? false, now: options.now });
-  const t = await startDataplane({ observer: obs.dataplane });
+  const t = await startDataplane({ ...options.dataplane, observer: obs.dataplane });
   obs.attach(t.dp);
   const admin = new AdminServer({
     bindAddress: '127.0.0.1',
