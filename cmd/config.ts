@@ -24,6 +24,15 @@ export const serveSchema = z.object({
   kubeconfig: z.string().min(1).optional(),
   watchNamespace: list.default([]),
   ingressClass: z.string().min(1).default('sticky'),
+  /** GatewayClass `spec.controllerName` this controller answers to: one installation per GatewayClass. */
+  gatewayControllerName: z
+    .string()
+    .max(253)
+    .regex(
+      /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[A-Za-z0-9/._~%!$&'()*+,;=:@-]+$/,
+      'DOMAIN/PATH (GatewayClass controllerName)',
+    )
+    .default('sticky-ingress.dev/controller'),
   bindAddress: z.string().min(1).default('0.0.0.0'),
   httpPort: port.default(8080),
   httpsPort: port.default(8443),

@@ -8,6 +8,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   kubeconfig: { form: 'FILE', help: 'kubeconfig to use instead of the in-cluster service account' },
   watchNamespace: { form: 'NS[,NS...]', help: 'namespaces to watch (default: all)' },
   ingressClass: { form: 'NAME', help: 'IngressClass name this controller answers to' },
+  gatewayControllerName: {
+    form: 'DOMAIN/PATH',
+    help: 'GatewayClass spec.controllerName this controller answers to (one installation per GatewayClass)',
+  },
   bindAddress: { form: 'ADDRESS', help: 'address the HTTP and HTTPS listeners bind' },
   httpPort: { form: 'PORT (0-65535)', help: 'HTTP listener port (0: any free port)' },
   httpsPort: { form: 'PORT (0-65535)', help: 'HTTPS listener port (0: any free port)' },
@@ -108,6 +112,7 @@ export const serveKeys = Object.keys(serveSchema.shape) as (keyof ServeConfig)[]
 /** Settings `check` and `explain` use: the ones the build reads, plus the affinity key for cookies. */
 export const buildKeys = [
   'ingressClass',
+  'gatewayControllerName',
   'defaultCertificate',
 ] as const satisfies readonly (keyof ServeConfig)[];
 export const explainKeys = [

@@ -74,6 +74,7 @@ export async function runPrimary(
   const publisher = new SnapshotPublisher(
     {
       ingressClass: config.ingressClass,
+      gatewayControllerName: config.gatewayControllerName,
       defaultCertificate: config.defaultCertificate,
       // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
       allowLoopbackEndpoints: config.manifests !== undefined,

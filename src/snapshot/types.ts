@@ -197,6 +197,11 @@ export interface Route {
    * served on HTTPS, and the reverse); absent means both, as for Ingress.
    */
   readonly listener?: 'http' | 'https';
+  /**
+   * Gateway API hostname semantics (HTTPRoute): under a `*.example.com` host the route also serves names
+   * with several labels in place of the `*` (`a.b.example.com`); absent, exactly one label, as for Ingress.
+   */
+  readonly wildcardAnyLabels?: true;
   /** Conditions beyond host and path (method, headers, query); absent means none. */
   readonly conditions?: RequestMatch;
   /**
@@ -350,7 +355,10 @@ export interface AccessPolicy {
 }
 
 export interface VirtualHost {
-  /** `chat.example.com`, `*.example.com` (one label), or `*` for rules without a host. Lower case. */
+  /**
+   * `chat.example.com`, `*.example.com` (one label; several too for routes with `wildcardAnyLabels`), or `*`
+   * for rules without a host. Lower case.
+   */
   readonly hostname: string;
   /** Present when some Ingress lists the host under `tls`; `certificate` absent means the default one. */
   readonly tls?: { readonly certificate?: string };
@@ -365,6 +373,12 @@ export interface VirtualHost {
   readonly passthrough?: { readonly backend: string };
   /** `server-alias`: this host is served exactly like `aliasOf` (same routes); `explain` shows it. */
   readonly aliasOf?: string;
+}
+
+/** One HTTPS listener's certificate (a Certificate id) for the SNI names its hostname covers. */
+export interface ListenerCertificate {
+  readonly hostname: string;
+  readonly certificate: string;
 }
 
 /** A PEM certificate chain and key, by id (usually the Secret's namespace/name). */
@@ -389,4 +403,10 @@ export interface Snapshot {
   readonly certificates: readonly Certificate[];
   /** Certificate for SNI names no host claims; absent means the dataplane's generated self-signed one. */
   readonly defaultCertificate?: string;
+  /**
+   * Certificates of Gateway API HTTPS listeners by listener hostname, for SNI names no host's certificate
+   * covers, tried before the default: exact names, `*.example.com` (any number of labels, Gateway API), `*`
+   * (a listener without hostname). Sorted by hostname; absent when there are none.
+   */
+  readonly listenerCertificates?: readonly ListenerCertificate[];
 }

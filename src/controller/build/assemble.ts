@@ -39,7 +39,11 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
     if (canary) addBackend(canary, canary.backend);
   }
   const twins = wwwTwins(winners, byHost);
-  const tls = settleTls(ctx, new Set([...byHost.keys(), ...twins.values()]));
+  const served = new Set([...byHost.keys(), ...twins.values()]);
+  const tls = settleTls(
+    ctx,
+    ctx.tls.filter((claim) => served.has(claim.host)),
+  );
   const hosts: VirtualHost[] = [...byHost].map(([hostname, routes]) => {
     const claim = tls.get(hostname);
     return hostOf(
@@ -57,7 +61,12 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
     hosts.push(host);
   }
   hosts.push(...aliasHosts(ctx, hosts, definedHosts(ctx, winners, twins)));
+  const listenerCertificates = [...settleTls(ctx, ctx.listenerTls)]
+    .filter(([, claim]) => claim.certificate !== undefined)
+    .map(([hostname, claim]) => ({ hostname, certificate: claim.certificate as string }))
+    .sort((a, b) => compareStrings(a.hostname, b.hostname));
   const used = new Set(hosts.map((h) => h.tls?.certificate).filter((c): c is string => !!c));
+  for (const l of listenerCertificates) used.add(l.certificate);
   if (defaultCertificate) used.add(defaultCertificate);
   for (const b of backends.values()) if (b.tls?.secret) used.add(b.tls.secret);
   const body: Draft<Body> = {
@@ -68,6 +77,7 @@ export function assemble(ctx: BuildContext, defaultCertificate: string | undefin
       .sort((a, b) => compareStrings(a.id, b.id)),
   };
   if (defaultCertificate) body.defaultCertificate = defaultCertificate;
+  if (listenerCertificates.length > 0) body.listenerCertificates = listenerCertificates;
   return body;
 }
 
@@ -297,11 +307,10 @@ function compareSource(c: RouteCandidate, b: Backend): number {
   );
 }
 
-/** One claim per served host: the oldest claim with a usable certificate, else the oldest claim. */
-function settleTls(ctx: BuildContext, served: ReadonlySet<string>): Map<string, TlsClaim> {
+/** One claim per host: the oldest claim with a usable certificate, else the oldest claim. */
+function settleTls(ctx: BuildContext, claims: readonly TlsClaim[]): Map<string, TlsClaim> {
   const byHost = new Map<string, TlsClaim[]>();
-  for (const claim of ctx.tls) {
-    if (!served.has(claim.host)) continue;
+  for (const claim of claims) {
     const list = byHost.get(claim.host) ?? [];
     list.push(claim);
     byHost.set(claim.host, list);

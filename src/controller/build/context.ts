@@ -70,6 +70,8 @@ export class BuildContext {
   readonly index: ViewIndex;
   readonly routes: RouteCandidate[] = [];
   readonly tls: TlsClaim[] = [];
+  /** Gateway HTTPS listeners' certificates by listener hostname (`*` without one): SNI names no host covers. */
+  readonly listenerTls: TlsClaim[] = [];
   readonly aliases: AliasClaim[] = [];
   /** Usable certificates by id; only those a host or the default refers to reach the snapshot. */
   readonly certificates = new Map<string, Certificate>();

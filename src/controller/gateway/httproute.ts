@@ -101,12 +101,17 @@ function attach(
   const named = gw.listeners.filter(
     (l) => (!section || l.name === section) && (parentRef.port === undefined || l.port === parentRef.port),
   );
-  const allowed = named.filter((l) => l.usable && namespaceAllowed(view, l, route.namespace));
+  const allowed = named.filter((l) => l.attachable && namespaceAllowed(view, l, route.namespace));
   const hosts = new Map<string, Listener[]>();
+  let matched = 0;
   for (const l of allowed) {
     const hs = intersectHosts(l.hostname, hostnames);
-    if (hs.length > 0) l.attachedRoutes += 1;
-    for (const h of hs) hosts.set(h, [...(hosts.get(h) ?? []), l]);
+    if (hs.length === 0) continue;
+    // Attached (and counted) even when the listener is not programmed, e.g. its certificate does not
+    // resolve; only a programmed listener's routes are served.
+    matched++;
+    l.attachedRoutes += 1;
+    if (l.usable) for (const h of hs) hosts.set(h, [...(hosts.get(h) ?? []), l]);
   }
   const accepted =
     named.length === 0
@@ -119,7 +124,7 @@ function attach(
         )
       : allowed.length === 0
         ? cond('Accepted', false, 'NotAllowedByListeners', 'no listener allows routes from this namespace', g)
-        : hosts.size === 0
+        : matched === 0
           ? cond(
               'Accepted',
               false,
@@ -211,6 +216,8 @@ function addRules(
           redirect: { sslRedirect: false, forceSslRedirect: false, code: REDIRECT_CODE },
         };
         if (parsed.match) route.conditions = parsed.match;
+        // Gateway API: `*.example.com` matches any number of labels, unlike Ingress's one (HTTPRoute hostnames).
+        if (host.startsWith('*.')) route.wildcardAnyLabels = true;
         const protocols = new Set(listeners.map((l) => l.protocol));
         if (protocols.size === 1) route.listener = protocols.has('HTTPS') ? 'https' : 'http';
         if (filters) route.filters = filters;

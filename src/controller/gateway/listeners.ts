@@ -26,7 +26,12 @@ export interface Listener {
   allowed: AllowedFrom;
   /** HTTPS: the certificate id when its first certificateRef resolved. */
   certificate: string | undefined;
-  /** Accepted and not conflicted: routes may attach. */
+  /**
+   * Accepted and not conflicted: routes attach and count in `attachedRoutes`, even while a reference does not
+   * resolve (Gateway API ListenerStatus.attachedRoutes; conformance GatewayWithAttachedRoutes).
+   */
+  attachable: boolean;
+  /** Attachable and programmed (its certificate resolved): its routes are served. */
   usable: boolean;
   conditions: GatewayCondition[];
   attachedRoutes: number;
@@ -55,11 +60,20 @@ export function processGateways(ctx: BuildContext, view: ClusterView): GatewayTa
     classStatuses.push(status);
   }
   const gateways: GatewayTable['gateways'] = new Map();
-  for (const { obj, ref } of ctx.cache.sorted('Gateway', view.gateways)) {
+  for (const { obj, ref, rank } of ctx.cache.sorted('Gateway', view.gateways)) {
     const spec = isRecord(obj) && isRecord(obj.spec) ? obj.spec : {};
     if (!ref.name || typeof spec.gatewayClassName !== 'string' || !ours.has(spec.gatewayClassName)) continue;
     const listeners = asArray<unknown>(spec.listeners).map((l, i) => listenerOf(ctx, view, ref, l, i));
     markConflicts(listeners);
+    for (const l of listeners)
+      if (l.usable && l.certificate !== undefined)
+        ctx.listenerTls.push({
+          host: l.hostname ?? '*',
+          certificate: l.certificate,
+          owner: ref,
+          rank,
+          field: `listener ${l.name}`,
+        });
     const usable = listeners.some((l) => l.usable);
     const message = usable ? 'served by sticky-ingress' : 'no listener can serve';
     // GEP-1364 / conformance GatewayListenerUnsupportedProtocol: Accepted is True while any listener is
@@ -94,6 +108,7 @@ function listenerOf(ctx: BuildContext, view: ClusterView, gw: ObjectRef, raw: un
     hostname,
     allowed: allowedOf(l.allowedRoutes),
     certificate: undefined,
+    attachable: false,
     usable: false,
     conditions: [],
     attachedRoutes: 0,
@@ -102,6 +117,8 @@ function listenerOf(ctx: BuildContext, view: ClusterView, gw: ObjectRef, raw: un
   const field = `spec.listeners[${i}]`;
   const reject = (reason: string, message: string) => {
     ctx.report(gw, { severity: 'Error', reason, message, field });
+    // Conformance GatewayListenerUnsupportedProtocol: a listener that is not accepted supports no route kind.
+    listener.supportedKinds = [];
     listener.conditions = [
       cond('Accepted', false, reason, message, g),
       cond('ResolvedRefs', true, 'ResolvedRefs', 'no references', g),
@@ -125,6 +142,7 @@ function listenerOf(ctx: BuildContext, view: ClusterView, gw: ObjectRef, raw: un
     listener.supportedKinds = kinds.some(served) ? listener.supportedKinds : [];
   }
   if (protocol === 'HTTPS') refs = certificateOf(ctx, view, listener, l.tls, field) ?? refs;
+  listener.attachable = true;
   listener.usable = refs.status === 'True' || refs.reason === 'InvalidRouteKinds';
   listener.conditions = [
     cond('Accepted', true, 'Accepted', 'listener accepted', g),
@@ -223,7 +241,10 @@ function markConflicts(listeners: Listener[]): void {
     );
   }
   for (const l of listeners)
-    if (l.conditions.some((c) => c.type === 'Conflicted' && c.status === 'True')) l.usable = false;
+    if (l.conditions.some((c) => c.type === 'Conflicted' && c.status === 'True')) {
+      l.usable = false;
+      l.attachable = false;
+    }
 }
 
 /** GatewayClass objects are cluster-scoped: their ref has namespace ''. */

@@ -21,6 +21,8 @@ export interface ClusterControllerOptions {
   /** Empty: every namespace. */
   watchNamespaces: string[];
   ingressClass: string;
+  /** GatewayClass `spec.controllerName` of ours (status entries carry it); default `sticky-ingress.dev/controller`. */
+  gatewayControllerName?: string;
   defaultCertificate?: string;
   publishService?: string;
   publishAddress: string[];
@@ -82,6 +84,7 @@ export interface ServeSettings {
   kubeconfig?: string | undefined;
   watchNamespace: string[];
   ingressClass: string;
+  gatewayControllerName?: string | undefined;
   defaultCertificate?: string | undefined;
   publishService?: string | undefined;
   publishAddress: string[];
@@ -96,6 +99,7 @@ function fromServeSettings(c: ServeSettings): ClusterControllerOptions {
     ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}),
     watchNamespaces: c.watchNamespace,
     ingressClass: c.ingressClass,
+    ...(c.gatewayControllerName ? { gatewayControllerName: c.gatewayControllerName } : {}),
     ...(c.defaultCertificate ? { defaultCertificate: c.defaultCertificate } : {}),
     ...(c.publishService ? { publishService: c.publishService } : {}),
     publishAddress: c.publishAddress,
@@ -123,6 +127,7 @@ async function start(
     options: {
       watchNamespaces: options.watchNamespaces,
       ingressClass: options.ingressClass,
+      ...(options.gatewayControllerName ? { gatewayControllerName: options.gatewayControllerName } : {}),
       ...(options.defaultCertificate ? { defaultCertificate: options.defaultCertificate } : {}),
       ...(options.publishService ? { publishService: options.publishService } : {}),
       publishAddress: options.publishAddress,

@@ -25,9 +25,15 @@ const TLS_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+interface ListenerContexts {
+  exact: Map<string, SecureContext>;
+  wildcard: Map<string, SecureContext>;
+  any: SecureContext | undefined;
+}
+
 /**
  * The certificates of the current snapshot as secure contexts, chosen per handshake by SNI: exact host, then
- * one-label wildcard, then the default. Contexts are cached by certificate content hash, so an unchanged
+ * one-label wildcard, then the Gateway API listeners' certificates, then the default. Contexts are cached by certificate content hash, so an unchanged
  * certificate is not re-parsed on a swap and a renewed one is served from the next handshake on.
  */
 export class TlsContexts {
@@ -41,6 +47,8 @@ export class TlsContexts {
   #hashes = new WeakMap<Certificate, string>();
   #exact = new Map<string, SecureContext>();
   #wildcard = new Map<string, SecureContext>();
+  /** Snapshot.listenerCertificates: exact names, `*.` suffixes (any number of labels) and `*`. */
+  #listeners: ListenerContexts = { exact: new Map(), wildcard: new Map(), any: undefined };
   #default: SecureContext;
   #defaultPem: PemPair;
 
@@ -74,6 +82,15 @@ export class TlsContexts {
       if (name.startsWith('*.')) wildcard.set(name.slice(2), ctx);
       else exact.set(name, ctx);
     }
+    const listeners: ListenerContexts = { exact: new Map(), wildcard: new Map(), any: undefined };
+    for (const l of snapshot.listenerCertificates ?? []) {
+      const ctx = this.#context(l.certificate, byId.get(l.certificate), { used, rejected }, l.hostname);
+      if (ctx === undefined) continue;
+      const name = l.hostname.toLowerCase();
+      if (name === '*') listeners.any = ctx;
+      else if (name.startsWith('*.')) listeners.wildcard.set(name.slice(2), ctx);
+      else listeners.exact.set(name, ctx);
+    }
     let defaultPem = this.#fallback;
     let defaultCtx: SecureContext | undefined;
     if (snapshot.defaultCertificate !== undefined) {
@@ -87,6 +104,7 @@ export class TlsContexts {
     this.#defaultPem = defaultPem;
     this.#exact = exact;
     this.#wildcard = wildcard;
+    this.#listeners = listeners;
     this.#cache = used;
     this.#rejected = rejected;
     return changed;
@@ -98,12 +116,23 @@ export class TlsContexts {
     const name = servername.toLowerCase();
     const exact = this.#exact.get(name);
     if (exact !== undefined) return exact;
-    const dot = name.indexOf('.');
+    let dot = name.indexOf('.');
     if (dot > 0) {
       const wild = this.#wildcard.get(name.slice(dot + 1));
       if (wild !== undefined) return wild;
     }
-    return this.#default;
+    // Gateway API HTTPS listeners: the listener whose hostname matches the SNI name most specifically
+    // (exact, then the longest `*.` suffix, any number of labels), then one without hostname.
+    const l = this.#listeners;
+    if (l.exact.size > 0 || l.wildcard.size > 0) {
+      const exactListener = l.exact.get(name);
+      if (exactListener !== undefined) return exactListener;
+      for (; dot > 0; dot = name.indexOf('.', dot + 1)) {
+        const wild = l.wildcard.get(name.slice(dot + 1));
+        if (wild !== undefined) return wild;
+      }
+    }
+    return l.any ?? this.#default;
   }
 
   /** node's SNICallback, bound once. */

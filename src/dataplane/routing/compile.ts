@@ -57,6 +57,11 @@ export interface CompiledHost<B> {
   readonly redirectTo: string | undefined;
   /** `server-alias`: the rule host this host is an alias of. */
   readonly aliasOf: string | undefined;
+  /**
+   * A `*.` host's routes that follow Gateway API wildcards (Route.wildcardAnyLabels), for names with more
+   * than one label in place of the `*`; undefined when it has none.
+   */
+  readonly deep: CompiledHost<B> | undefined;
 }
 
 /** The compiled form of one snapshot. findHost()/findRoute() in router.ts read it; decide() uses them. */
@@ -65,6 +70,8 @@ export interface CompiledConfig<B> {
   readonly exact: ReadonlyMap<string, CompiledHost<B>>;
   /** `*.example.com` stored under `example.com`. */
   readonly wildcard: ReadonlyMap<string, CompiledHost<B>>;
+  /** How many of `wildcard` have a `deep` part: 0 (Ingress only) skips the walk over a name's suffixes. */
+  readonly deepWildcards: number;
   readonly catchAll: CompiledHost<B> | undefined;
   /** Compiled hosts by the snapshot's VirtualHost object, so the next compile can reuse unchanged ones. */
   readonly byVhost: ReadonlyMap<VirtualHost, CompiledHost<B>>;
@@ -84,6 +91,7 @@ export function compileSnapshot<B>(
   const wildcard = new Map<string, CompiledHost<B>>();
   const byVhost = new Map<VirtualHost, CompiledHost<B>>();
   let catchAll: CompiledHost<B> | undefined;
+  let deepWildcards = 0;
   for (const vhost of snapshot.hosts) {
     const seen = Object.isFrozen(vhost) ? previous?.byVhost.get(vhost) : undefined;
     const host = seen?.routes.every(
@@ -98,10 +106,12 @@ export function compileSnapshot<B>(
     byVhost.set(vhost, host);
     const name = vhost.hostname.toLowerCase();
     if (name === '*') catchAll = host;
-    else if (name.startsWith('*.')) wildcard.set(name.slice(2), host);
-    else exact.set(name, host);
+    else if (name.startsWith('*.')) {
+      wildcard.set(name.slice(2), host);
+      if (host.deep !== undefined) deepWildcards++;
+    } else exact.set(name, host);
   }
-  return { snapshot, exact, wildcard, catchAll, byVhost };
+  return { snapshot, exact, wildcard, deepWildcards, catchAll, byVhost };
 }
 
 function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
@@ -111,7 +121,12 @@ function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefin
   // hand-made snapshot (tests, embedders) routes the same.
   const routes = [...vhost.routes].sort(comparePrecedence).map((route) => compileRoute(route, tls, resolve));
   const hostname = vhost.hostname.toLowerCase();
-  return { hostname, tls, routes, redirectTo: vhost.redirectTo, aliasOf: vhost.aliasOf };
+  const host = { hostname, tls, routes, redirectTo: vhost.redirectTo, aliasOf: vhost.aliasOf };
+  // Gateway API (HTTPRoute hostnames): `*.example.com` also matches `a.b.example.com`; Ingress routes of the
+  // same host keep the Ingress rule (exactly one label), so only the Gateway routes serve deeper names.
+  const deepRoutes = hostname.startsWith('*.') ? routes.filter((r) => r.route.wildcardAnyLabels) : [];
+  const deep = deepRoutes.length === 0 ? undefined : { ...host, routes: deepRoutes, deep: undefined };
+  return { ...host, deep };
 }
 
 function compileRoute<B>(
@@ -237,6 +252,7 @@ export function recompileBackends<B>(
   const wildcard = previous.wildcard as Map<string, CompiledHost<B>>;
   const byVhost = previous.byVhost as Map<VirtualHost, CompiledHost<B>>;
   let catchAll = previous.catchAll;
+  let deepWildcards = previous.deepWildcards;
   const done = new Set<VirtualHost>();
   for (const id of changed) {
     for (const vhost of index.get(id) ?? []) {
@@ -247,9 +263,13 @@ export function recompileBackends<B>(
       const name = vhost.hostname.toLowerCase();
       // Two VirtualHosts never share a name in a snapshot (the builder merges them); the last one wins as above.
       if (name === '*') catchAll = host;
-      else if (name.startsWith('*.')) wildcard.set(name.slice(2), host);
-      else exact.set(name, host);
+      else if (name.startsWith('*.')) {
+        // Same routes, same wildcardAnyLabels: only the count's bookkeeping, should a producer differ.
+        deepWildcards +=
+          Number(host.deep !== undefined) - Number(wildcard.get(name.slice(2))?.deep !== undefined);
+        wildcard.set(name.slice(2), host);
+      } else exact.set(name, host);
     }
   }
-  return { snapshot, exact, wildcard, catchAll, byVhost };
+  return { snapshot, exact, wildcard, deepWildcards, catchAll, byVhost };
 }

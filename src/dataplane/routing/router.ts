@@ -2,8 +2,8 @@ import type { CompiledConfig, CompiledHost, CompiledRoute } from './compile.ts';
 import { type MatchInput, matchesRequest } from './match.ts';
 
 /**
- * Request -> route matching on a compiled snapshot: exact host, then one-label wildcard, then `*`; within a
- * host the first route (precedence order) whose path matches (Ingress v1 Exact/Prefix semantics).
+ * Request -> route matching on a compiled snapshot: exact host, then wildcard (one label; more for Gateway
+ * API routes), then `*`; within a host the first route (precedence order) whose path matches (Ingress v1 Exact/Prefix semantics).
  */
 
 /**
@@ -23,16 +23,27 @@ export function normalizeHost(header: string | undefined): string {
   return h.toLowerCase();
 }
 
-/** The virtual host serving `host` (already normalised), or undefined (404). */
+/**
+ * The virtual host serving `host` (already normalised), or undefined (404): the exact name, else the most
+ * specific wildcard, else `*`. O(labels) map lookups, never a scan of the hosts.
+ */
 export function findHost<B>(config: CompiledConfig<B>, host: string): CompiledHost<B> | undefined {
   const exact = config.exact.get(host);
   if (exact !== undefined) return exact;
   if (config.wildcard.size > 0) {
-    const dot = host.indexOf('.');
-    // `*.example.com` covers exactly one label: `a.example.com`, not `example.com` nor `a.b.example.com`.
+    let dot = host.indexOf('.');
+    // Ingress: `*.example.com` covers exactly one label: `a.example.com`, not `example.com` nor `a.b.example.com`.
     if (dot > 0) {
       const wild = config.wildcard.get(host.slice(dot + 1));
       if (wild !== undefined) return wild;
+      // Gateway API (HTTPRoute hostnames): a wildcard covers any number of labels and the longest suffix
+      // wins, so `a.b.example.com` tries `*.b.example.com` above, then `*.example.com`, `*.com` here.
+      if (config.deepWildcards > 0) {
+        for (dot = host.indexOf('.', dot + 1); dot !== -1; dot = host.indexOf('.', dot + 1)) {
+          const deep = config.wildcard.get(host.slice(dot + 1))?.deep;
+          if (deep !== undefined) return deep;
+        }
+      }
     }
   }
   return config.catchAll;

@@ -21,6 +21,8 @@ export interface RouteSpec {
   redirect?: Partial<RedirectPolicy>;
   hsts?: HstsPolicy;
   access?: AccessPolicy;
+  /** Route.wildcardAnyLabels: Gateway API wildcard semantics under a `*.` host. */
+  anyLabels?: boolean;
 }
 
 export interface HostSpec {
@@ -121,6 +123,7 @@ export function buildSnapshot(spec: SnapshotSpec, version = 1): Snapshot {
       redirect: { sslRedirect: true, forceSslRedirect: false, code: 308 as const, ...r.redirect },
       ...(r.hsts ? { hsts: r.hsts } : {}),
       ...(r.access ? { access: r.access } : {}),
+      ...(r.anyLabels ? { wildcardAnyLabels: true as const } : {}),
     })),
   }));
   return finalizeSnapshot(

@@ -91,6 +91,61 @@ describe('host matching', () => {
   });
 });
 
+describe('host matching: Gateway API wildcards (any number of labels) next to Ingress ones (one label)', () => {
+  const snap = buildSnapshot({
+    hosts: [
+      { hostname: 'foo.bar.com', routes: [{ backend: 'exact', anyLabels: true }] },
+      { hostname: '*.bar.com', routes: [{ backend: 'gw-bar', anyLabels: true }] },
+      { hostname: '*.b.bar.com', routes: [{ backend: 'gw-b-bar', anyLabels: true }] },
+      // One host, both kinds: the Ingress route keeps its one-label rule, the HTTPRoute's serves deeper names.
+      {
+        hostname: '*.mixed.com',
+        routes: [
+          { path: '/ing', backend: 'ingress' },
+          { path: '/gw', backend: 'gateway', anyLabels: true },
+        ],
+      },
+      { hostname: '*.ingress.com', routes: [{ backend: 'ingress-only' }] },
+      { hostname: '*', routes: [{ backend: 'any' }] },
+    ],
+    backends: [],
+  });
+  const config = compileSnapshot(snap, () => undefined);
+  const route = (host: string, path = '/') => {
+    const h = findHost(config, normalizeHost(host));
+    return h && findRoute(h, path)?.backendId;
+  };
+  test('a Gateway wildcard matches one label and several, never the bare suffix', () => {
+    assert.equal(route('baz.bar.com'), 'gw-bar');
+    assert.equal(route('multiple.prefixes.bar.com'), 'gw-bar');
+    assert.equal(route('a.b.c.d.bar.com:8080'), 'gw-bar');
+    assert.equal(route('bar.com'), 'any');
+  });
+  test('the exact name wins, then the longest wildcard suffix', () => {
+    assert.equal(route('foo.bar.com'), 'exact');
+    assert.equal(route('x.b.bar.com'), 'gw-b-bar');
+    assert.equal(route('y.x.b.bar.com'), 'gw-b-bar');
+    assert.equal(route('b.bar.com'), 'gw-bar');
+  });
+  test('Ingress wildcards keep exactly one label, also on a host shared with an HTTPRoute', () => {
+    assert.equal(route('a.ingress.com'), 'ingress-only');
+    assert.equal(route('a.b.ingress.com'), 'any');
+    assert.equal(route('a.mixed.com', '/ing'), 'ingress');
+    assert.equal(route('a.mixed.com', '/gw'), 'gateway');
+    assert.equal(route('a.b.mixed.com', '/gw'), 'gateway');
+    assert.equal(route('a.b.mixed.com', '/ing'), undefined);
+  });
+  test('a snapshot without Gateway wildcards never walks the suffixes', () => {
+    const ingressOnly = compileSnapshot(
+      buildSnapshot({ hosts: [{ hostname: '*.example.com', routes: [{ backend: 'w' }] }], backends: [] }),
+      () => undefined,
+    );
+    assert.equal(ingressOnly.deepWildcards, 0);
+    assert.equal(config.deepWildcards, 3);
+    assert.equal(findHost(ingressOnly, 'a.b.example.com'), undefined);
+  });
+});
+
 describe('trusted proxy CIDRs', () => {
   test('IPv4, IPv6 and IPv4-mapped peers', () => {
     const set = new CidrSet(['10.0.0.0/8', 'fd00::/8', '192.168.1.7']);

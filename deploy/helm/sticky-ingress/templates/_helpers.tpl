@@ -98,6 +98,7 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- $c := .Values.controller }}
 {{- $a := list "serve" }}
 {{- $a = append $a (printf "--ingress-class=%s" .Values.ingressClass.name) }}
+{{- $a = append $a (printf "--gateway-controller-name=%s" .Values.gateway.controllerName) }}
 {{- $a = append $a (printf "--http-port=%d" (int .Values.containerPorts.http)) }}
 {{- $a = append $a (printf "--https-port=%d" (int .Values.containerPorts.https)) }}
 {{- $a = append $a (printf "--admin-port=%d" (int .Values.containerPorts.admin)) }}
