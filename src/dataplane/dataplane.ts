@@ -14,7 +14,6 @@ import {
   type ProxyProtocolFront,
   type ProxyProtocolMode,
 } from './front/proxy-accept.ts';
-import { requestDetails } from './front/request-details.ts';
 import { recordDecision, requestFacts } from './front/request-facts.ts';
 import { generateDefaultCertificate } from './front/self-signed.ts';
 import { TlsContexts } from './front/tls-context.ts';
@@ -113,6 +112,8 @@ export class Dataplane {
   #passthroughFront: PassthroughFront | undefined;
   #h2: H2Front | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  /** #publicPort as one function for every request (not a closure per request). */
+  #publicPortOf = (secure: boolean): number => this.#publicPort(secure);
   #ctx;
 
   constructor(options: DataplaneOptions) {
@@ -300,15 +301,9 @@ export class Dataplane {
     this.#drain.requestStarted();
     // Any Upgrade that reaches the HTTP path is not a WebSocket one (listeners' shouldUpgradeCallback): it is
     // served as a plain request, its Upgrade and Connection-nominated headers stripped (RFC 9110 7.8).
-    const { facts, record, fwd } = requestFacts(
-      req,
-      secure,
-      this.#trusted,
-      (s) => this.#publicPort(s),
-      'none',
-    );
+    const { facts, record, fwd } = requestFacts(req, secure, this.#trusted, this.#publicPortOf, 'none', true);
     const ex = new Exchange(this.#ctx, req, res, record);
-    const decision = decide(this.#config, { ...facts, ...requestDetails(req) });
+    const decision = decide(this.#config, facts);
     recordDecision(record, decision);
     if (decision.kind === 'local') {
       ex.local(decision.status, decision.hsts, decision.headers);

@@ -127,7 +127,7 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
           idempotent: replayableOnStale(req.method ?? ''),
           // One fixed name per TLS backend: undici otherwise takes it from each Host header and drops the
           // pooled connection whenever two clients' Hosts differ (the connector never sends it; http-proxy.ts).
-          ...(state.tls !== undefined ? { servername: state.tls.serverName } : {}),
+          servername: state.tls?.serverName,
         },
         this,
       );

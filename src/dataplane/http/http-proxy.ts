@@ -35,6 +35,12 @@ export interface UpstreamPool {
  */
 export class PoolMap {
   #pools = new Map<string, { origin: string; pool: UpstreamPool }>();
+  /**
+   * The pool each (backend state, endpoint state) pair resolved to, so a request finds it by two identity
+   * lookups instead of building its key and origin strings (issue 13 item 2). A BackendState's connect
+   * settings never change; a pool that closed (pruned, replaced) or an endpoint that moved misses.
+   */
+  #resolved = new WeakMap<BackendState, Map<EndpointState, Resolved>>();
   #keepAliveTimeoutMs: number;
   #maxConnections: number | undefined;
   #client: UpstreamClient;
@@ -58,6 +64,21 @@ export class PoolMap {
 
   /** The pool for `endpoint` with `backend`'s connect settings; recreated when the id now points elsewhere. */
   get(endpoint: EndpointState, backend: BackendState): UpstreamPool {
+    const hit = this.#resolved.get(backend)?.get(endpoint);
+    if (hit !== undefined && hit.address === endpoint.address && hit.port === endpoint.port) {
+      if (!hit.pool.closed && !hit.pool.destroyed) return hit.pool;
+    }
+    const pool = this.#lookup(endpoint, backend);
+    let byEndpoint = this.#resolved.get(backend);
+    if (byEndpoint === undefined) {
+      byEndpoint = new Map();
+      this.#resolved.set(backend, byEndpoint);
+    }
+    byEndpoint.set(endpoint, { pool, address: endpoint.address, port: endpoint.port });
+    return pool;
+  }
+
+  #lookup(endpoint: EndpointState, backend: BackendState): UpstreamPool {
     const key = poolKey(endpoint.id, backend);
     const tls = backend.tls;
     const entry = this.#pools.get(key);
@@ -123,6 +144,12 @@ export class PoolMap {
     this.#pools.clear();
     await Promise.all(all.map((e) => (force ? e.pool.destroy() : e.pool.close()).catch(noop)));
   }
+}
+
+interface Resolved {
+  readonly pool: UpstreamPool;
+  readonly address: string;
+  readonly port: number;
 }
 
 function poolKey(endpointId: string, backend: BackendState): string {

@@ -26,6 +26,8 @@ export interface H1Request {
    * closes before any response byte, the pool resends it once on a fresh connection if no body byte was read.
    */
   readonly idempotent?: boolean;
+  /** TLS server name for undici's TLS pools (http-proxy.ts); ours speak plain TCP and ignore it. */
+  readonly servername?: string | undefined;
 }
 
 /** A request whose reused connection closed under it, for the pool to send again on a fresh one. */
@@ -98,6 +100,10 @@ export class H1Connection implements Dispatcher.DispatchController {
   #aborted = false;
   #dead = false;
   #readMs = 0;
+  /** The socket's inactivity timeout now (socket.setTimeout), so an unchanged one is not set again. */
+  #armedMs = 0;
+  /** performance.now() after which an idle connection is closed by its pool (idle()). */
+  idleUntil = 0;
   /** Requests started on this connection: above 1, it is a reused keep-alive connection. */
   #requests = 0;
   /** A byte of the current request's response (1xx included) arrived. */
@@ -158,13 +164,22 @@ export class H1Connection implements Dispatcher.DispatchController {
     this.#answered = false;
     this.#bodyRead = false;
     this.#readMs = req.headersTimeout ?? req.bodyTimeout ?? 0;
-    this.#socket.setTimeout(0);
     if (this.#connected) this.#start();
   }
 
-  /** Parks an idle connection: it closes itself after `idleMs` without a request. */
-  idle(idleMs: number): void {
-    this.#socket.setTimeout(idleMs);
+  /**
+   * Parks an idle connection until `now + idleMs`; its pool closes it then (one timer per pool, not a
+   * socket timer set and cleared per request). The read timeout stays armed: it may close it earlier.
+   */
+  idle(now: number, idleMs: number): void {
+    this.idleUntil = now + idleMs;
+  }
+
+  // socket.setTimeout clears and re-creates a timer (and a bound callback) each time: only on a change.
+  #arm(ms: number): void {
+    if (ms === this.#armedMs) return;
+    this.#armedMs = ms;
+    this.#socket.setTimeout(ms);
   }
 
   /** Closes the connection; an in-flight handler gets onResponseError. */
@@ -190,14 +205,14 @@ export class H1Connection implements Dispatcher.DispatchController {
     this.#paused = true;
     this.#socket.pause();
     // Waiting for our client is not the upstream's slowness: no read timeout while paused (as undici).
-    this.#socket.setTimeout(0);
+    this.#arm(0);
   }
 
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
     this.#socket.resume();
-    if (this.#handler !== undefined && this.#readMs > 0) this.#socket.setTimeout(this.#readMs);
+    if (this.#handler !== undefined) this.#arm(this.#readMs);
   }
 
   abort(reason: Error): void {
@@ -219,7 +234,8 @@ export class H1Connection implements Dispatcher.DispatchController {
     const built = this.#built;
     handler.onRequestStart?.(this, {});
     if (this.#aborted || this.#dead) return;
-    if (this.#readMs > 0) this.#socket.setTimeout(this.#readMs);
+    // Unchanged since the last request on this connection: the write below refreshes the running timer.
+    this.#arm(this.#readMs);
     this.#socket.write(built.head, 'latin1');
     const body = req.body;
     if (body === null) return;

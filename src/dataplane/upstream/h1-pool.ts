@@ -34,6 +34,9 @@ export class H1Pool implements ConnectionOwner {
   #closed = false;
   #destroyed = false;
   #drained: (() => void) | undefined;
+  /** Closes idle connections past their idleUntil; armed while any is idle. */
+  #sweep: NodeJS.Timeout | undefined;
+  #onSweep = (): void => this.#closeExpired();
 
   constructor(host: string, port: number, options: H1PoolOptions) {
     this.#host = host;
@@ -88,8 +91,10 @@ export class H1Pool implements ConnectionOwner {
     }
     // Close ours 1 s before the upstream's announced timeout, so we never write on a socket it is closing.
     const hint = keepAliveHintMs > 0 ? Math.max(keepAliveHintMs - 1_000, 1_000) : Number.POSITIVE_INFINITY;
-    c.idle(Math.min(this.#options.keepAliveTimeout, hint));
+    const idleMs = Math.min(this.#options.keepAliveTimeout, hint);
+    c.idle(performance.now(), idleMs);
     this.#idle.push(c);
+    if (this.#sweep === undefined) this.#armSweep(idleMs);
   }
 
   remove(c: H1Connection, replay?: Replay): void {
@@ -106,6 +111,8 @@ export class H1Pool implements ConnectionOwner {
   /** Closes idle connections now and busy ones once their response ends; queued requests still run. */
   close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
     for (const c of this.#idle.splice(0)) c.destroy();
     if (this.#size === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -117,11 +124,31 @@ export class H1Pool implements ConnectionOwner {
   destroy(): Promise<void> {
     this.#closed = true;
     this.#destroyed = true;
+    clearTimeout(this.#sweep);
+    this.#sweep = undefined;
     const queued = this.#queue.splice(0);
     for (const c of [...this.#idle.splice(0), ...this.#busy]) c.destroy();
     const err = new H1Error('H1_ERR_POOL_CLOSED', 'pool destroyed');
     for (const q of queued) q.handler.onResponseError?.(undefined as never, err);
     return Promise.resolve();
+  }
+
+  #armSweep(ms: number): void {
+    this.#sweep = setTimeout(this.#onSweep, Math.max(1, Math.ceil(ms)));
+    // An idle pool must not hold the process open.
+    this.#sweep.unref();
+  }
+
+  // Closes the idle connections whose time is up; re-arms for the earliest of the others.
+  #closeExpired(): void {
+    this.#sweep = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of [...this.#idle]) {
+      if (c.idleUntil <= now) c.destroy();
+      else if (c.idleUntil < next) next = c.idleUntil;
+    }
+    if (next !== Number.POSITIVE_INFINITY && !this.#closed) this.#armSweep(next - now);
   }
 
   #open(): H1Connection {

@@ -193,6 +193,26 @@ test('a response aborted half-way, or answered before the request body was sent,
   await p.destroy();
 });
 
+test('an idle connection stays pooled, then the pool closes it after keepAliveTimeout; the next request opens another', async () => {
+  up.conns.length = 0;
+  answer = (conn) => {
+    if (headEnd(conn.received) >= 0) {
+      conn.received = '';
+      conn.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+    }
+  };
+  const p = new H1Pool('127.0.0.1', up.port, { connectTimeout: 5_000, keepAliveTimeout: 100 });
+  assert.equal((await exchange(p, {}).done).status, 200);
+  assert.equal(p.connections, 1, 'parked for reuse');
+  const upstreamSide = up.conns[0]!.socket;
+  // The upstream sees our FIN (bounded: the test's own timeout).
+  if (!upstreamSide.readableEnded) await once(upstreamSide, 'end');
+  assert.equal(p.connections, 0);
+  assert.equal((await exchange(p, {}).done).status, 200);
+  assert.equal(up.conns.length, 2);
+  await p.destroy();
+});
+
 test('a header value that would split the request is refused before any connection opens', () => {
   up.conns.length = 0;
   const p = pool();
