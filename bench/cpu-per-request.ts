@@ -2,11 +2,12 @@
  * Noise-robust per-request cost for iterating on the hot path: the proxy's own CPU time (utime+stime of its
  * process tree from /proc) divided by the requests wrk completed, next to req/s and p99. On a shared machine
  * req/s moves with the neighbours; CPU-µs per request moves much less.
- * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,haproxy] [--scenarios http,https,redirect]
+ * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,haproxy] [--scenarios http,https,redirect,h2]
  *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR] [--node-options S] [--base-node-options S]
  *   --profile: Node contestants run with --cpu-prof into DIR; --base: also run the sticky contestants from the
  *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
- * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) and backends on core 1.
+ * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) or, for h2, h2load (-c64 -m10) and backends on
+ * core 1. `--only sticky,sticky-h2 --scenarios https,h2`: what --http2 costs HTTP/1.1 clients, and h2's cost.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,7 @@ import {
   writeCertFiles,
 } from './lib/configs.ts';
 import { CONTESTANTS, type RunningProxy } from './lib/contestants.ts';
+import { runH2load } from './lib/h2load.ts';
 import { freePorts, ProcessGroup, pinSelf, processTree, waitForPort } from './lib/procs.ts';
 import { runWrk } from './lib/wrk.ts';
 
@@ -90,14 +92,13 @@ const runs = new Map<string, { us: number[]; rps: number[] }>();
 for (let round = 0; round < Number(args.repeat); round++) {
   for (const scenario of (args.scenarios ?? '').split(',')) {
     for (const [id, proxy] of running) {
-      const { http, https } = proxy.ports;
       if (id.startsWith('node-') && scenario !== 'http') continue;
-      const url = scenario === 'https' ? `https://127.0.0.1:${https}/` : `http://127.0.0.1:${http}/`;
-      const host = scenario === 'http' ? HTTP_HOST : TLS_HOST;
-      const wrk = { url, connections: 64, cpu: '1', headers: [`Host: ${host}`] };
-      await runWrk({ ...wrk, seconds: 1 }); // warm-up: JIT, pools
+      // h2 only where ALPN h2 is offered: HAProxy, nginx, and sticky-ingress with --http2 (sticky-h2).
+      if (scenario === 'h2' && id.startsWith('sticky') && !id.includes('h2')) continue;
+      const measure = loadFor(scenario, proxy);
+      await measure(1); // warm-up: JIT, pools
       const cpu0 = userSys(proxy.proc.pid);
-      const r = await runWrk({ ...wrk, seconds });
+      const r = await measure(seconds);
       const cpu1 = userSys(proxy.proc.pid);
       const user = cpu1.user - cpu0.user;
       const cpu = user + cpu1.sys - cpu0.sys;
@@ -109,10 +110,10 @@ for (let round = 0; round < Number(args.repeat); round++) {
       runs.set(key, seen);
       console.log(
         `${scenario.padEnd(9)} ${id.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  ` +
-          `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms  ` +
+          `${r.latency}  ` +
           `cpu ${(cpu / seconds).toFixed(2)}  ${usPerReq.toFixed(1).padStart(6)} µs/req ` +
           `(user ${((user * 1e6) / Math.max(1, r.requests)).toFixed(1)})  ` +
-          `errors ${r.non2xx3xx + r.socketErrors}`,
+          `errors ${r.errors}`,
       );
     }
   }
@@ -132,6 +133,38 @@ if (Number(args.repeat) > 1) {
   }
 }
 if (args.profile !== undefined) await sleep(100);
+
+/** One measured run: requests completed, their rate, latency as the load tool reports it, failures. */
+interface LoadRun {
+  requests: number;
+  requestsPerSec: number;
+  latency: string;
+  errors: number;
+}
+
+/**
+ * The load of `scenario` against `proxy` for a given duration: wrk (-t1 -c64, HTTP/1.1) for http, https and
+ * redirect; h2load (-c64 -m10, ALPN h2) for h2.
+ */
+function loadFor(scenario: string, proxy: RunningProxy): (s: number) => Promise<LoadRun> {
+  const { http, https } = proxy.ports;
+  if (scenario === 'h2') {
+    return async (s) => {
+      const o = { url: `https://${TLS_HOST}:${https}/`, connectTo: `127.0.0.1:${https}` };
+      const r = await runH2load({ ...o, seconds: s, clients: 64, streams: 10, cpu: '1' });
+      const latency = `mean ${r.meanMs.toFixed(2).padStart(6)} ms  sd ${r.sdMs.toFixed(2).padStart(7)} ms`;
+      return { ...r, latency, errors: r.failed + r.non2xx3xx };
+    };
+  }
+  const url = scenario === 'https' ? `https://127.0.0.1:${https}/` : `http://127.0.0.1:${http}/`;
+  const host = scenario === 'http' ? HTTP_HOST : TLS_HOST;
+  const wrk = { url, connections: 64, cpu: '1', headers: [`Host: ${host}`] };
+  return async (s) => {
+    const r = await runWrk({ ...wrk, seconds: s });
+    const latency = `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms`;
+    return { ...r, latency, errors: r.non2xx3xx + r.socketErrors };
+  };
+}
 
 /** User and system CPU seconds of `pid`'s process tree (USER_HZ = 100 on every Linux ABI Node supports). */
 function userSys(pid: number): { user: number; sys: number } {

@@ -4,7 +4,8 @@
  * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node,
  * --no-control (skip bench/control-plane.ts, which otherwise runs last). Scenario `passthrough` is the SSL
  * passthrough bench (bench/lib/passthrough.ts: terminating hosts without/with a passthrough host, the relay
- * vs HAProxy `mode tcp`); `--scenarios passthrough` runs it alone.
+ * vs HAProxy `mode tcp`); `--scenarios passthrough` runs it alone. Scenario `h2`: h2load, 64 connections x 10
+ * streams, ALPN h2, against HAProxy (`alpn h2,http/1.1`), nginx (`listen ... http2`) and `sticky-h2` (`--http2 true`).
  * Prints the table; writes bench/out/bench-<time>.json. See bench/RESULTS.md.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -23,13 +24,15 @@ import { formatTable, mediansOf, type RunRecord } from './lib/table.ts';
 const REPO = dirname(dirname(new URL(import.meta.url).pathname));
 const PROXY_CPU = '0';
 const LOAD_CPU = '1';
-const ROUND_SCENARIOS: ScenarioId[] = ['http', 'https', 'handshake', 'redirect', 'ws-echo', 'socketio'];
+const ROUND_SCENARIOS: ScenarioId[] = ['http', 'https', 'h2', 'handshake', 'redirect', 'ws-echo', 'socketio'];
 
 const FULL: Settings = {
   rounds: 3,
   httpSeconds: 10,
   seconds: 4,
   connections: 64,
+  h2Clients: 64,
+  h2Streams: 10,
   wsEchoConnections: 8,
   socketIoConcurrency: 32,
   handshakeConcurrency: 32,
@@ -55,14 +58,21 @@ const { values: args } = parseArgs({
   },
 });
 
-/** Installs haproxy, nginx and wrk from Debian when one is missing (needs root and apt-get). */
+/** Debian package of each load tool and proxy the bench runs. */
+const TOOLS: Record<string, string> = {
+  haproxy: 'haproxy',
+  nginx: 'nginx',
+  wrk: 'wrk',
+  h2load: 'nghttp2-client',
+};
+
+/** Installs haproxy, nginx, wrk and h2load from Debian when one is missing (needs root and apt-get). */
 function ensureTools(): void {
-  const missing = ['haproxy', 'nginx', 'wrk'].filter(
-    (t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0,
-  );
+  const missing = Object.keys(TOOLS).filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
   if (missing.length === 0) return;
   console.error(`installing ${missing.join(' ')} (apt-get)`);
-  execFileSync('apt-get', ['install', '-y', 'haproxy', 'nginx', 'wrk'], { stdio: 'inherit' });
+  const packages = missing.map((t) => TOOLS[t] as string);
+  execFileSync('apt-get', ['install', '-y', ...packages], { stdio: 'inherit' });
 }
 
 function versions(): Record<string, string> {
@@ -75,6 +85,7 @@ function versions(): Record<string, string> {
     haproxy: first('haproxy', ['-v']),
     nginx: first('nginx', ['-v']),
     wrk: first('wrk', ['-v']),
+    h2load: first('h2load', ['--version']),
     cpu: cpus()[0]?.model ?? '?',
     cores: String(cpus().length),
     kernel: first('uname', ['-r']),

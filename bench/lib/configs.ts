@@ -78,7 +78,8 @@ http {
 
 /**
  * HAProxy: round-robin with an inserted `SRV` cookie, TLS with the shared cert, X-Forwarded-For/-Proto,
- * HTTP->HTTPS 308 for the TLS host, one thread, keep-alive to backends (the 2.6 default).
+ * HTTP->HTTPS 308 for the TLS host, one thread, keep-alive to backends (the 2.6 default); the TLS frontend
+ * offers ALPN h2 then http/1.1 (h2 scenario; wrk and the Node clients send no ALPN and get HTTP/1.1).
  */
 export function haproxyCfg(t: Topology, p: ProxyPorts): string {
   const pool = (name: string, ports: readonly [number, number]) => `backend ${name}
@@ -108,7 +109,7 @@ frontend fe_http
   http-request set-header X-Forwarded-Proto http
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
 ${route}frontend fe_https
-  bind 127.0.0.1:${p.https} ssl crt ${t.dir}/bench.pem alpn http/1.1
+  bind 127.0.0.1:${p.https} ssl crt ${t.dir}/bench.pem alpn h2,http/1.1
   http-request set-header X-Forwarded-Proto https
   http-request set-header X-Forwarded-Host %[req.hdr(host)]
 ${route}${pool('be_fast', t.fast)}${pool('be_node', t.node)}`;
@@ -117,7 +118,8 @@ ${route}${pool('be_fast', t.fast)}${pool('be_node', t.node)}`;
 /**
  * nginx (open source has no cookie insertion): round-robin upstream for requests without a cookie, one
  * single-server upstream per endpoint picked by the cookie, and `Set-Cookie` from `$upstream_addr` when
- * the request had none; the same thing ingress-nginx does in Lua.
+ * the request had none; the same thing ingress-nginx does in Lua. The TLS listener offers h2 (1.22's
+ * `listen ... http2`; `http2 on` is 1.25+).
  */
 export function nginxConf(t: Topology, p: ProxyPorts): string {
   const ups = (name: string, ports: readonly [number, number]) =>
@@ -170,7 +172,7 @@ http {
   map $upstream_addr $upstream_id { ${ids.map(([port, id]) => `127.0.0.1:${port} ${id};`).join(' ')} }
   map $cookie_${COOKIE} $set_cookie { '' '${COOKIE}=$upstream_id; Path=/; HttpOnly'; default ''; }
   ${server(`listen 127.0.0.1:${p.http};`, true)}
-  ${server(`listen 127.0.0.1:${p.https} ssl;`, false)}
+  ${server(`listen 127.0.0.1:${p.https} ssl http2;`, false)}
 }
 `;
 }

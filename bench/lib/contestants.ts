@@ -6,7 +6,15 @@ import { haproxyCfg, nginxConf, type ProxyPorts, stickyManifests, type Topology 
 import { freePorts, logTail, type ProcessGroup, type Started, waitForPort } from './procs.ts';
 
 /** Every measurement the bench knows. */
-export type ScenarioId = 'http' | 'https' | 'handshake' | 'redirect' | 'ws-echo' | 'socketio' | 'ws-idle';
+export type ScenarioId =
+  | 'http'
+  | 'https'
+  | 'h2'
+  | 'handshake'
+  | 'redirect'
+  | 'ws-echo'
+  | 'socketio'
+  | 'ws-idle';
 
 /** A proxy under test: how to start it (pinned to `cpu`) and which scenarios it takes part in. */
 export interface Contestant {
@@ -29,7 +37,7 @@ export interface RunningProxy {
   ports: ProxyPorts;
 }
 
-const ALL: ScenarioId[] = ['http', 'https', 'handshake', 'redirect', 'ws-echo', 'socketio', 'ws-idle'];
+const ALL: ScenarioId[] = ['http', 'https', 'h2', 'handshake', 'redirect', 'ws-echo', 'socketio', 'ws-idle'];
 const THROUGHPUT: ScenarioId[] = ['http', 'https', 'handshake'];
 
 async function ports(): Promise<ProxyPorts> {
@@ -97,6 +105,8 @@ function sticky(
     accessLog?: boolean;
     metrics?: boolean;
     upstreamClient?: 'raw' | 'undici';
+    /** `--http2`: undefined leaves the product default. */
+    http2?: boolean;
   },
 ): Contestant {
   return {
@@ -125,6 +135,7 @@ function sticky(
       });
       if (o.workers > 1) flags.push('--workers', String(o.workers));
       if (o.upstreamClient !== undefined) flags.push('--upstream-client', o.upstreamClient);
+      if (o.http2 !== undefined) flags.push('--http2', String(o.http2));
       const entry = [join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
         {
@@ -184,7 +195,14 @@ export async function waitReady(adminPort: number, proc: Started): Promise<void>
 export const CONTESTANTS: readonly Contestant[] = [
   haproxy,
   nginx,
-  sticky('sticky', { observability: true, workers: 1, scenarios: ALL }),
+  sticky('sticky', { observability: true, workers: 1, scenarios: ALL.filter((s) => s !== 'h2') }),
+  // --http2 on: the h2 row, and what offering h2 costs HTTP/1.1 clients and handshakes (issue 16 item 4).
+  sticky('sticky-h2', {
+    observability: true,
+    workers: 1,
+    http2: true,
+    scenarios: ['https', 'h2', 'handshake'],
+  }),
   sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { HTTP_HOST, TLS_HOST } from './configs.ts';
 import type { RunningProxy, ScenarioId } from './contestants.ts';
+import { runH2load } from './h2load.ts';
 import { cpuJiffies, treeCpuSeconds, treeRssKiB } from './procs.ts';
 import { runSocketIo } from './socketio.ts';
 import { runTlsHandshakes } from './tls-handshakes.ts';
@@ -14,6 +15,9 @@ export interface Settings {
   httpSeconds: number;
   seconds: number;
   connections: number;
+  /** h2 scenario: h2load clients (connections) and concurrent streams on each (`-c`, `-m`). */
+  h2Clients: number;
+  h2Streams: number;
   wsEchoConnections: number;
   socketIoConcurrency: number;
   handshakeConcurrency: number;
@@ -67,6 +71,18 @@ async function measure(id: ScenarioId, proxy: RunningProxy, s: Settings): Promis
         headers: [`Host: ${TLS_HOST}`],
       });
       return { rps: r.requestsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, errors: r.non2xx3xx + r.socketErrors };
+    }
+    case 'h2': {
+      // HTTP/2 over TLS, ALPN h2 only, many streams in flight on few keep-alive connections (issue 16 item 4).
+      const r = await runH2load({
+        url: `https://${TLS_HOST}:${https}/`,
+        connectTo: `127.0.0.1:${https}`,
+        seconds: s.seconds,
+        clients: s.h2Clients,
+        streams: s.h2Streams,
+        cpu: s.loadCpu,
+      });
+      return { rps: r.requestsPerSec, meanMs: r.meanMs, errors: r.failed + r.non2xx3xx };
     }
     case 'handshake': {
       if (s.handshakeClient === 'node') return nodeHandshakes(proxy, s);

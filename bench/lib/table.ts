@@ -45,6 +45,8 @@ const ROWS: readonly { scenario: ScenarioId; figure: string; label: string; rati
   { scenario: 'http', figure: 'p99Ms', label: 'HTTP p99 ms' },
   { scenario: 'https', figure: 'rps', label: 'TLS keep-alive req/s' },
   { scenario: 'https', figure: 'p99Ms', label: 'TLS p99 ms' },
+  { scenario: 'h2', figure: 'rps', label: 'h2 req/s (64 conns x 10 streams)' },
+  { scenario: 'h2', figure: 'meanMs', label: 'h2 mean ms' },
   { scenario: 'handshake', figure: 'perSec', label: 'new TLS handshakes/s' },
   { scenario: 'redirect', figure: 'rps', label: 'HTTP->HTTPS redirects/s' },
   { scenario: 'ws-echo', figure: 'p50Ms', label: 'WS echo p50 ms' },
