@@ -58,28 +58,50 @@ export class ViewIndexer {
 /**
  * The store replaces a changed object in place (same position, same length): then only the groups of the
  * replaced slices' Services are regrouped, from the new list's members of those Services, and every other
- * group is the previous one. Undefined when the lists differ in length or in more than a few positions.
+ * group is the previous one. The map is updated in place (a copy of 10,000 groups per EndpointSlice event was
+ * most of an endpoint change at 10,000 Services): a ViewIndex is read only by the build it was made for.
+ * Undefined, the map untouched, when the lists differ in length or in more than a few positions.
  */
 function replacedSlices(before: unknown, after: unknown, map: SlicesByService): SlicesByService | undefined {
   const at = replacedPositions(before, after);
   if (at === undefined) return undefined;
-  const out: SlicesByService = new Map(map);
+  const groups = new Map<string, Record<string, unknown>[]>();
   for (const i of at) {
     const was = (before as unknown[])[i];
     const now = (after as unknown[])[i];
     const key = serviceKey(now);
     // A slice that moved to another Service (or is not one): regroup everything.
     if (key === null || key === undefined || key !== serviceKey(was)) return undefined;
-    const group = out.get(key)?.slice();
+    const group = groups.get(key) ?? map.get(key)?.slice();
     const j = group?.indexOf(was as Record<string, unknown>) ?? -1;
     if (group === undefined || j < 0) return undefined;
     group[j] = now as Record<string, unknown>;
+    groups.set(key, group);
+  }
+  for (const [key, group] of groups) {
+    const old = map.get(key) as readonly Record<string, unknown>[];
     if (group.length > 1) {
       group.sort((a, b) => compareStrings(str(metadataOf(a).name) ?? '', str(metadataOf(b).name) ?? ''));
     }
-    out.set(key, group);
+    const changed = group.flatMap((s, k) => (s === old[k] ? [] : [k]));
+    if (changed.length === 1) derived.set(group, { from: old, at: changed[0] as number });
+    map.set(key, group);
   }
-  return out;
+  return map;
+}
+
+/** How a Service's slice list came from the previous one: the same but for the slice at `at`. */
+export interface SliceListDerivation {
+  readonly from: readonly Record<string, unknown>[];
+  readonly at: number;
+}
+
+// Per slice list made by replacedSlices (an immutable array): the list it was made from.
+const derived = new WeakMap<readonly object[], SliceListDerivation>();
+
+/** Whether `slices` (a ViewIndex slice list) is the previous list of its Service with one slice replaced. */
+export function sliceListDerivation(slices: readonly object[]): SliceListDerivation | undefined {
+  return derived.get(slices);
 }
 
 /**
