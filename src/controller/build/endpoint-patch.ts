@@ -3,7 +3,7 @@ import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
 import type { EndpointParts } from './endpoint-parts.ts';
 import { type PortRef, resolveEndpoints } from './endpoints.ts';
 import { asArray, isRecord, metadataOf, str } from './meta.ts';
-import { replacedPositions, type ViewIndex } from './view-index.ts';
+import { listEdits, type ViewIndex } from './view-index.ts';
 
 /** The parts of a build result the fast path reads. */
 export interface Patchable {
@@ -137,11 +137,13 @@ function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, option
 function touchedServices(before: readonly unknown[], after: readonly unknown[]): Touched | undefined {
   const touched: Touched = { services: new Set(), slices: new Set() };
   if (before === after) return touched;
-  // The store replaces a changed slice in place: compare by position first (no Sets of 10,000 objects).
-  const at = replacedPositions(before, after);
-  if (at !== undefined) {
-    for (const i of at)
-      if (!addService(touched, before[i]) || !addService(touched, after[i])) return undefined;
+  // The store replaces, inserts or drops one slice at its sorted position: no Sets of 10,000 objects.
+  const edits = listEdits(before, after);
+  if (edits !== undefined) {
+    for (const { was, now } of edits) {
+      if (was !== undefined && !addService(touched, was)) return undefined;
+      if (now !== undefined && !addService(touched, now)) return undefined;
+    }
     return touched;
   }
   const was = new Set<unknown>(before);
