@@ -205,7 +205,7 @@ function printTable(rows: SizeRow[]): void {
     `cold publish (ms) and ${CHANGES} one-object changes (time to live, wall p50/p99 ms, CPU p99 ms); traffic p99 ms`,
   );
   console.log(
-    'ingresses  build  finalize  apply  total  view MiB  snap+dp MiB  slice chg p50/p99 (cpu)  ingress chg p50/p99 (cpu)  p99 idle/swapping  max swapping  errors',
+    'ingresses  build  finalize  apply  total  view MiB  snap+dp MiB  slice chg p50/p99 (cpu)  slice cpu p50/p99/max  ingress chg p50/p99 (cpu)  p99 idle/swapping  max swapping  errors',
   );
   for (const r of rows) {
     const { cold: c, sliceChange: s, ingressChange: i, traffic: t } = r;
@@ -219,6 +219,7 @@ function printTable(rows: SizeRow[]): void {
         f(r.viewMiB).padStart(8),
         f(r.snapshotAndDataplaneMiB).padStart(11),
         `${f(s.p50Ms)}/${f(s.p99Ms)} (${f(s.cpuP99Ms)})`.padStart(23),
+        `${f(s.cpuP50Ms)}/${f(s.cpuP99Ms)}/${f(s.cpuMaxMs)}`.padStart(21),
         `${f(i.p50Ms)}/${f(i.p99Ms)} (${f(i.cpuP99Ms)})`.padStart(25),
         `${f(t.idle.p99Ms)}/${f(t.swapping.p99Ms)}`.padStart(17),
         f(t.swapping.maxMs).padStart(12),

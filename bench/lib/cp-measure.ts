@@ -83,6 +83,7 @@ export function summarize(runs: readonly PublishTimes[]) {
     p99Ms: percentile(wall, 99),
     cpuP50Ms: percentile(cpu, 50),
     cpuP99Ms: percentile(cpu, 99),
+    cpuMaxMs: percentile(cpu, 100),
     buildP50Ms: percentile(
       runs.map((r) => r.buildMs),
       50,

@@ -1,5 +1,11 @@
-import type { Backend, Snapshot } from '../../src/snapshot/index.ts';
-import { finalizeSnapshot, type SnapshotHasher } from '../../src/snapshot/index.ts';
+import type { Backend, Endpoint, Snapshot } from '../../src/snapshot/index.ts';
+import {
+  type BackendChange,
+  backendChanges,
+  canonicalJson,
+  finalizeSnapshot,
+  type SnapshotHasher,
+} from '../../src/snapshot/index.ts';
 
 /**
  * What `serve --workers N` sends for an endpoint-only change (issue 13 item 3): the backends that are new
@@ -11,7 +17,7 @@ export interface SnapshotDelta {
   base: string;
   version: number;
   hash: string;
-  changed: { index: number; backend: Backend }[];
+  changed: BackendChange[];
 }
 
 /**
@@ -19,17 +25,9 @@ export interface SnapshotDelta {
  * lists, the controller's endpoint fast path); undefined otherwise (send the whole snapshot).
  */
 export function snapshotDelta(previous: Snapshot | undefined, next: Snapshot): SnapshotDelta | undefined {
-  if (previous === undefined || previous.hosts !== next.hosts) return undefined;
-  if (previous.certificates !== next.certificates) return undefined;
-  if (previous.defaultCertificate !== next.defaultCertificate) return undefined;
-  if (previous.backends.length !== next.backends.length) return undefined;
-  const changed: SnapshotDelta['changed'] = [];
-  for (let i = 0; i < next.backends.length; i++) {
-    const b = next.backends[i] as Backend;
-    if (b === previous.backends[i]) continue;
-    if (b.id !== (previous.backends[i] as Backend).id) return undefined;
-    changed.push({ index: i, backend: b });
-  }
+  if (previous === undefined) return undefined;
+  const changed = backendChanges(previous, next);
+  if (changed === undefined) return undefined;
   return { base: previous.hash, version: next.version, hash: next.hash, changed };
 }
 
@@ -45,9 +43,37 @@ export function applyDelta(
   if (current === undefined || current.hash !== delta.base) return undefined;
   const backends = current.backends.slice();
   for (const { index, backend } of delta.changed) {
-    if (backends[index]?.id !== backend.id) return undefined;
-    backends[index] = backend;
+    const before = backends[index];
+    if (before?.id !== backend.id) return undefined;
+    backends[index] = reuseUnchanged(before, backend);
   }
   const { version: _v, hash: _h, ...body } = current;
   return finalizeSnapshot({ ...body, backends }, delta.version, hasher);
+}
+
+/**
+ * `next` (parsed from IPC: every object new) with the worker's own frozen objects wherever the content is the
+ * same: the endpoints that did not change and the policy fields. Hashing (by object) and the dataplane's
+ * apply (by identity) then cost what changed, not the 10,000 endpoints of a big Service.
+ */
+function reuseUnchanged(before: Backend, next: Backend): Backend {
+  const old = new Map<string, Endpoint>();
+  for (const e of before.endpoints) old.set(e.id, e);
+  const endpoints = next.endpoints.map((e) => {
+    const o = old.get(e.id);
+    return o !== undefined && sameEndpoint(o, e) ? o : e;
+  });
+  const { endpoints: _a, ...rest } = next;
+  const { endpoints: _b, ...restBefore } = before;
+  // The policy (everything but endpoints) rarely changes with an EndpointSlice; keep the old objects when not.
+  const policy = canonicalJson(rest) === canonicalJson(restBefore) ? restBefore : rest;
+  return { ...policy, endpoints } as Backend;
+}
+
+// An Endpoint's fields are all primitives: equal keys with equal values is equal content.
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  const keys = Object.keys(a) as (keyof Endpoint)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
-import { type Backend, emptySnapshot, type Snapshot } from '../snapshot/index.ts';
+import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
 import type { H2CloseReason, H2Front } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
@@ -30,6 +30,7 @@ import { validateOptions } from './options.ts';
 import { type CompiledConfig, compileSnapshot, recompileBackends } from './routing/compile.ts';
 import { decide } from './routing/decide.ts';
 import { RateLimiters } from './routing/rate-limits.ts';
+import { applyEndpointChanges } from './upstream/endpoint-changes.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -262,38 +263,16 @@ export class Dataplane {
     return true;
   }
 
-  /**
-   * The endpoint-only fast path of apply() (issue 13 item 3): when the snapshot carries the previous one's very
-   * host and certificate lists and only some Backend objects are new (an EndpointSlice changed), only those
-   * backends' states and the hosts routing to them are rebuilt; the rest is shared, so a change at 10,000
-   * Ingresses does not hold the event loop for a full pass. False (nothing changed) when that does not hold.
-   */
+  // The endpoint-only fast path (upstream/endpoint-changes.ts): only the hosts routing to the changed
+  // backends are compiled again. False (nothing changed) when the snapshot is not an endpoint-only change.
   #applyEndpoints(snapshot: Snapshot): boolean {
-    const previous = this.#config.snapshot;
-    if (snapshot.hosts !== previous.hosts || snapshot.certificates !== previous.certificates) return false;
-    if (snapshot.defaultCertificate !== previous.defaultCertificate) return false;
-    const now = snapshot.backends;
-    const before = previous.backends;
-    if (now.length !== before.length) return false;
-    const changed: Backend[] = [];
-    for (let i = 0; i < now.length; i++) {
-      const b = now[i] as Backend;
-      if (b === before[i]) continue;
-      if (b.id !== (before[i] as Backend).id) return false;
-      changed.push(b);
-    }
-    const gone = this.upstreams.patch(changed);
-    if (gone === undefined) return false;
+    const changes = applyEndpointChanges(this.upstreams, this.#config.snapshot, snapshot);
+    if (changes === undefined) return false;
     const upstreams = this.upstreams;
     const resolve = (id: string) => upstreams.backend(id);
-    this.#config = recompileBackends(
-      snapshot,
-      resolve,
-      this.#config,
-      changed.map((b) => b.id),
-    );
+    this.#config = recompileBackends(snapshot, resolve, this.#config, changes.backends);
     if (this.#passthrough.size > 0) this.#passthrough = new PassthroughTable(snapshot, resolve);
-    this.#pools.pruneEndpoints(gone);
+    this.#pools.pruneEndpoints(changes.gone);
     return true;
   }
 

@@ -1,3 +1,4 @@
+export { type BackendChange, backendChanges } from './delta.ts';
 export { canonicalJson, emptySnapshot, finalizeSnapshot, SnapshotHasher } from './hash.ts';
 export { comparePrecedence } from './precedence.ts';
 export { escapeRegex } from './regex/escape.ts';

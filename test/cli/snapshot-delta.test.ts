@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generateView, withIngressChange, withSliceChange } from '../../bench/lib/cp-view.ts';
+import {
+  generateBigServiceView,
+  generateView,
+  withBigSliceChange,
+  withIngressChange,
+  withSliceChange,
+} from '../../bench/lib/cp-view.ts';
 import { applyDelta, snapshotDelta } from '../../cmd/cluster/snapshot-delta.ts';
 import { SnapshotPublisher } from '../../src/controller/publisher.ts';
 import type { ClusterView } from '../../src/controller/view.ts';
@@ -71,4 +77,32 @@ test('a delta for another base is refused, so the worker asks for the whole snap
   // The worker still has the first snapshot (it missed one): the delta does not fit it.
   assert.equal(applyDelta(sent[0], delta, new SnapshotHasher()), undefined);
   assert.equal(applyDelta(undefined, delta, new SnapshotHasher()), undefined);
+});
+
+test("a delta for one slice of a 2,000-endpoint Service keeps the worker's other endpoint objects", async () => {
+  const pem = await makeCert(['bench']);
+  const sent: Snapshot[] = [];
+  const publisher = new SnapshotPublisher({ ingressClass: 'sticky', allowLoopbackEndpoints: true }, (s) =>
+    sent.push(s),
+  );
+  let view: ClusterView = generateBigServiceView(2000, 8080, pem);
+  publisher.publish(view);
+  const hasher = new SnapshotHasher();
+  const { version, hash, ...body } = overIpc(sent[0]!);
+  let worker: Snapshot | undefined = finalizeSnapshot(body, version, hasher);
+  assert.equal(worker.hash, hash);
+  for (let k = 0; k < 6; k++) {
+    view = withBigSliceChange(view, 3 + k, 8080, 99 - (k % 2));
+    publisher.publish(view);
+    const delta = snapshotDelta(sent.at(-2), sent.at(-1)!);
+    assert.ok(delta !== undefined && delta.changed.length === 1, `k ${k}`);
+    const before = new Set(worker.backends[0]!.endpoints);
+    worker = applyDelta(worker, overIpc(delta), hasher);
+    assert.ok(worker !== undefined);
+    assert.equal(worker.hash, sent.at(-1)!.hash);
+    assert.equal(canonicalJson(worker), canonicalJson(sent.at(-1)));
+    // Only the changed slice's endpoints are new objects (at most 100 of 2,000).
+    const reused = worker.backends[0]!.endpoints.filter((e) => before.has(e)).length;
+    assert.ok(reused >= 1_890, `${reused} endpoint objects reused`);
+  }
 });

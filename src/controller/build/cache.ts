@@ -3,6 +3,7 @@ import type { Backend, Certificate, Route, VirtualHost } from '../../snapshot/ty
 import type { ClusterView } from '../view.ts';
 import type { SecretProblem } from './certificates.ts';
 import type { RouteCandidate } from './context.ts';
+import { EndpointParts } from './endpoint-parts.ts';
 import type { LastBuild, Patchable } from './endpoint-patch.ts';
 import { type ObjectRef, type Rank, sortedObjects } from './meta.ts';
 import type { Recording } from './recording.ts';
@@ -35,6 +36,8 @@ export class BuildCache {
   readonly routes = new WeakMap<RouteCandidate, Route>();
   /** Parsed certificate (null: unparsable) by Certificate object, for server-alias coverage. */
   readonly x509 = new WeakMap<object, X509Certificate | null>();
+  /** Each EndpointSlice's endpoints and each Service's merged list, by slice object and slice list. */
+  readonly endpoints = new EndpointParts();
   /** The hosts of the last build, by hostname. */
   hosts = new Map<string, VirtualHost>();
   /** The last build's view, options and result: the endpoint-only fast path starts from it (endpoint-patch.ts). */

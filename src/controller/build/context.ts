@@ -13,7 +13,7 @@ export type Effect = 'reject' | 'ref' | 'none';
 export interface BackendRequest {
   service: { namespace: string; name: string; port: string };
   policy: BackendPolicy;
-  endpoints: Endpoint[];
+  endpoints: readonly Endpoint[];
 }
 
 /** A route some object asks for; it enters the snapshot only if it wins its host+path+pathType. */
@@ -79,6 +79,8 @@ export class BuildContext {
   /** Names of IngressClasses this controller owns, and whether one of them is the cluster default. */
   ownClasses = new Set<string>();
   ownsDefaultClass = false;
+  /** `namespace/name` of the Services whose readiness decided a route (default-backend substitution). */
+  readonly readiness = new Set<string>();
   #diagnostics: Diagnostic[] = [];
   #statuses = new Map<string, StatusAccumulator>();
 
@@ -107,6 +109,7 @@ export class BuildContext {
       else if (e.t === 'route') this.addRoute(e.c);
       else if (e.t === 'tls') this.addTls(e.claim);
       else if (e.t === 'alias') this.addAlias(e.claim);
+      else if (e.t === 'readiness') this.dependsOnReadiness(e.service);
       else this.addCertificate(e.cert);
     }
   }
@@ -129,6 +132,15 @@ export class BuildContext {
   addCertificate(cert: Certificate): void {
     if (!this.certificates.has(cert.id)) this.certificates.set(cert.id, cert);
     this.#recorder.note({ t: 'cert', cert });
+  }
+
+  /**
+   * Notes that whether Service `namespace/name` has a ready endpoint shaped a route, so an EndpointSlice change
+   * of that Service may change more than its backends (the endpoint fast path then builds in full).
+   */
+  dependsOnReadiness(service: string): void {
+    this.readiness.add(service);
+    this.#recorder.note({ t: 'readiness', service });
   }
 
   /** Marks an object as ours: it gets a status even when nothing is wrong with it. */

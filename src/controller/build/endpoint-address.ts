@@ -20,6 +20,8 @@ const LOOPBACK = rules([
   ['::1', 128, 'ipv6', 'loopback'], // RFC 4291 2.5.3
 ]);
 
+const ANY_NON_POD = [...LOOPBACK, ...NEVER_POD];
+
 type Rule = [address: string, prefix: number, type: 'ipv4' | 'ipv6', what: string];
 
 function rules(list: Rule[]): { what: string; set: BlockList }[] {
@@ -36,6 +38,6 @@ function rules(list: Rule[]): { what: string; set: BlockList }[] {
  */
 export function nonPodAddress(address: string, allowLoopback: boolean): string | undefined {
   const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-  const lists = allowLoopback ? NEVER_POD : [...LOOPBACK, ...NEVER_POD];
+  const lists = allowLoopback ? NEVER_POD : ANY_NON_POD;
   return lists.find((r) => r.set.check(address, type))?.what;
 }

@@ -1,9 +1,9 @@
 import type { Backend } from '../../snapshot/types.ts';
-import { NGINX_PREFIX, OWN_PREFIX } from '../annotations/descriptor.ts';
 import type { BuildOptions, ClusterView, Diagnostic } from '../view.ts';
+import type { EndpointParts } from './endpoint-parts.ts';
 import { type PortRef, resolveEndpoints } from './endpoints.ts';
 import { asArray, isRecord, metadataOf, str } from './meta.ts';
-import { replacedPositions, type ViewIndex } from './view-index.ts';
+import { listEdits, type ViewIndex } from './view-index.ts';
 
 /** The parts of a build result the fast path reads. */
 export interface Patchable {
@@ -16,6 +16,18 @@ export interface LastBuild<R extends Patchable> {
   view: ClusterView;
   options: BuildOptions;
   result: R;
+  /**
+   * `namespace/name` of the Services whose readiness shaped a route in that build (BuildContext.readiness:
+   * default-backend substitutes a path's Service when it has no ready endpoint); their slices need a full build.
+   */
+  readiness: ReadonlySet<string>;
+}
+
+/** What the fast path reads of the BuildCache: the last build, the view's index, the per-slice parts. */
+export interface PatchCache {
+  readonly last: LastBuild<Patchable> | undefined;
+  index(view: ClusterView): ViewIndex;
+  readonly endpoints: EndpointParts;
 }
 
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -25,19 +37,20 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
  * only in its EndpointSlices, the new body is the last one with the backends of the touched Services
  * re-resolved; hosts, certificates, diagnostics and statuses are the very same objects. Returns undefined
  * whenever the result could differ from a full build in any other way (another list changed, an address is
- * refused, a port name looks like a number): the caller then builds in full. `index` indexes `view`.
+ * refused, a port name looks like a number, a touched Service's readiness shaped a route): the caller then
+ * builds in full. Only the changed slices are read again (EndpointParts).
  */
 export function patchEndpoints<R extends Patchable>(
-  last: LastBuild<R> | undefined,
+  cache: PatchCache,
   view: ClusterView,
   options: BuildOptions,
-  index: () => ViewIndex,
 ): R | undefined {
+  const last = cache.last as LastBuild<R> | undefined;
   if (last === undefined || !view || !onlySlicesChanged(last, view, options)) return undefined;
-  // default-backend substitutes a path's Service when it has no ready endpoint: routes depend on readiness.
-  if (readinessShapesRoutes(view.ingresses)) return undefined;
   const touched = touchedServices(last.view.endpointSlices, view.endpointSlices);
   if (touched === undefined) return undefined;
+  // default-backend substitutes a path's Service when it has no ready endpoint: that route depends on readiness.
+  for (const service of touched.services) if (last.readiness.has(service)) return undefined;
   // A diagnostic on a slice that changed (a refused address) may go away: only the full build knows.
   if (
     last.result.diagnostics.some(
@@ -47,7 +60,7 @@ export function patchEndpoints<R extends Patchable>(
   )
     return undefined;
   if (touched.services.size === 0) return last.result;
-  const idx = index();
+  const idx = cache.index(view);
   const old = last.result.body.backends;
   const byService = backendsByService(old);
   let backends: Backend[] | undefined;
@@ -60,6 +73,7 @@ export function patchEndpoints<R extends Patchable>(
     let refused = false;
     const screen = {
       allowLoopback: options.allowLoopbackEndpoints === true,
+      cache: cache.endpoints,
       refuse: () => {
         refused = true;
       },
@@ -123,11 +137,13 @@ function onlySlicesChanged(last: LastBuild<Patchable>, view: ClusterView, option
 function touchedServices(before: readonly unknown[], after: readonly unknown[]): Touched | undefined {
   const touched: Touched = { services: new Set(), slices: new Set() };
   if (before === after) return touched;
-  // The store replaces a changed slice in place: compare by position first (no Sets of 10,000 objects).
-  const at = replacedPositions(before, after);
-  if (at !== undefined) {
-    for (const i of at)
-      if (!addService(touched, before[i]) || !addService(touched, after[i])) return undefined;
+  // The store replaces, inserts or drops one slice at its sorted position: no Sets of 10,000 objects.
+  const edits = listEdits(before, after);
+  if (edits !== undefined) {
+    for (const { was, now } of edits) {
+      if (was !== undefined && !addService(touched, was)) return undefined;
+      if (now !== undefined && !addService(touched, now)) return undefined;
+    }
     return touched;
   }
   const was = new Set<unknown>(before);
@@ -167,20 +183,4 @@ function portRef(index: ViewIndex, namespace: string, name: string, port: string
   const ports = isRecord(spec) ? asArray<unknown>(spec.ports) : [];
   if (ports.some((p) => isRecord(p) && p.name === port)) return undefined;
   return { number: Number(port) };
-}
-
-// Per (frozen) Ingress list: whether any Ingress carries `default-backend`, whose substitution of a path with
-// no ready endpoint is decided at build time (build/ingress.ts), so an endpoint change can change routes.
-const readinessIndex = new WeakMap<readonly unknown[], boolean>();
-
-function readinessShapesRoutes(ingresses: readonly unknown[]): boolean {
-  let known = readinessIndex.get(ingresses);
-  if (known === undefined) {
-    known = ingresses.some((ing) => {
-      const a = isRecord(ing) ? metadataOf(ing).annotations : undefined;
-      return isRecord(a) && (`${OWN_PREFIX}default-backend` in a || `${NGINX_PREFIX}default-backend` in a);
-    });
-    readinessIndex.set(ingresses, known);
-  }
-  return known;
 }

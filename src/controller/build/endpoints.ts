@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import type { Endpoint } from '../../snapshot/types.ts';
 import type { BuildContext } from './context.ts';
 import { nonPodAddress } from './endpoint-address.ts';
+import { EndpointParts, type SlicePart } from './endpoint-parts.ts';
 import { asArray, compareStrings, isRecord, metadataOf, str } from './meta.ts';
 import type { ViewIndex } from './view-index.ts';
 
@@ -19,6 +20,8 @@ export interface EndpointScreen {
   /** Standalone mode: manifests name local backends, so loopback addresses are allowed. */
   allowLoopback: boolean;
   refuse(slice: { namespace: string; name: string }, message: string): void;
+  /** Per-slice parts kept across builds (BuildCache); without one, every slice is read again. */
+  cache?: EndpointParts;
 }
 
 /**
@@ -32,7 +35,7 @@ export function resolveEndpoints(
   service: string,
   port: PortRef,
   screen: EndpointScreen,
-): { endpoints: Endpoint[]; problem?: BackendProblem } {
+): { endpoints: readonly Endpoint[]; problem?: BackendProblem } {
   const svc = index.service(namespace, service);
   if (!svc) {
     return {
@@ -63,30 +66,52 @@ function collect(
   portName: string,
   namespace: string,
   screen: EndpointScreen,
-): Endpoint[] {
-  const byId = new Map<string, Endpoint>();
-  for (const slice of slices) {
-    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') continue; // FQDN slices: not proxied
-    const entry = asArray<unknown>(slice.ports)
-      .filter(isRecord)
-      .find((p) => (str(p.name) ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
-    const port = entry?.port;
-    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-    const sliceRef = { namespace, name: str(metadataOf(slice).name) ?? '' };
-    for (const raw of asArray<unknown>(slice.endpoints)) {
-      const endpoint = toEndpoint(raw, port, namespace);
-      if (!endpoint) continue;
-      const why = nonPodAddress(endpoint.address, screen.allowLoopback);
-      if (why !== undefined) {
-        const message = `endpoint address ${endpoint.address} is ${why}, which no Pod can have; not proxied to (CVE-2021-25740 class)`;
-        screen.refuse(sliceRef, message);
-        continue;
-      }
-      const seen = byId.get(endpoint.id);
-      if (!seen || better(endpoint, seen)) byId.set(endpoint.id, endpoint);
-    }
+): readonly Endpoint[] {
+  const key = `${portName}\u0000${namespace}\u0000${screen.allowLoopback}`;
+  const cache = screen.cache ?? new EndpointParts();
+  const parts = slices.map((slice) =>
+    cache.part(slice, key, () => readSlice(slice, portName, namespace, screen)),
+  );
+  // A refused address is a diagnostic of every build, cached part or not.
+  for (let i = 0; i < parts.length; i++) {
+    const refused = (parts[i] as SlicePart).refused;
+    if (refused.length === 0) continue;
+    const sliceRef = { namespace, name: str(metadataOf(slices[i]).name) ?? '' };
+    for (const message of refused) screen.refuse(sliceRef, message);
   }
-  return [...byId.values()].sort((a, b) => compareStrings(a.id, b.id));
+  return cache.merged(slices, key, parts, better);
+}
+
+/** One slice's endpoints for the Service port named `portName`, deduplicated by id and sorted by id. */
+function readSlice(
+  slice: Record<string, unknown>,
+  portName: string,
+  namespace: string,
+  screen: EndpointScreen,
+): SlicePart {
+  const none: SlicePart = { endpoints: [], refused: [] };
+  if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') return none; // FQDN slices: not proxied
+  const entry = asArray<unknown>(slice.ports)
+    .filter(isRecord)
+    .find((p) => (str(p.name) ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
+  const port = entry?.port;
+  if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return none;
+  const byId = new Map<string, Endpoint>();
+  const refused: string[] = [];
+  for (const raw of asArray<unknown>(slice.endpoints)) {
+    const endpoint = toEndpoint(raw, port, namespace);
+    if (!endpoint) continue;
+    const why = nonPodAddress(endpoint.address, screen.allowLoopback);
+    if (why !== undefined) {
+      refused.push(
+        `endpoint address ${endpoint.address} is ${why}, which no Pod can have; not proxied to (CVE-2021-25740 class)`,
+      );
+      continue;
+    }
+    const seen = byId.get(endpoint.id);
+    if (!seen || better(endpoint, seen)) byId.set(endpoint.id, endpoint);
+  }
+  return { endpoints: [...byId.values()].sort((a, b) => compareStrings(a.id, b.id)), refused };
 }
 
 // Conditions per the discovery/v1 API docs: ready nil => true, serving nil => ready, terminating nil => false.
@@ -135,6 +160,7 @@ function better(a: Endpoint, b: Endpoint): boolean {
 export function endpointScreen(ctx: BuildContext): EndpointScreen {
   return {
     allowLoopback: ctx.options.allowLoopbackEndpoints === true,
+    cache: ctx.cache.endpoints,
     refuse: (slice, message) =>
       ctx.report(
         { kind: 'EndpointSlice', ...slice },

@@ -38,11 +38,9 @@ export function build(
   cache: BuildCache = new BuildCache(),
 ): BuildResult {
   try {
-    const patched = patchEndpoints(cache.last as LastBuild<BuildResult> | undefined, view, options, () =>
-      cache.index(view),
-    );
+    const patched = patchEndpoints<BuildResult>(cache, view, options);
     if (patched !== undefined) {
-      cache.last = { view, options, result: patched };
+      cache.last = { ...(cache.last as LastBuild<BuildResult>), view, options, result: patched };
       return patched;
     }
     const ctx = new BuildContext(cache.index(view ?? emptyView()), options, cache);
@@ -59,7 +57,8 @@ export function build(
       : ctx.diagnostics();
     const result: BuildResult = { body, diagnostics, statuses: statusesOf(ctx) };
     if (gatewayApi.length > 0) result.gatewayApi = gatewayApi;
-    cache.last = view === undefined || view === null ? undefined : { view, options, result };
+    cache.last =
+      view === undefined || view === null ? undefined : { view, options, result, readiness: ctx.readiness };
     return result;
   } catch (err) {
     cache.last = undefined;

@@ -238,9 +238,13 @@ function addRoute(
   }
   let backend = resolveBackend(ctx, item.ref, p.backend, fallback ? field : `${field}.backend`);
   // ingress-nginx: a path whose Service has no ready endpoint is served by the default-backend Service.
-  if (item.fallback !== undefined && !fallback && !backend.endpoints.some((e) => e.ready)) {
-    const substitute = resolveBackend(ctx, item.ref, item.fallback, DEFAULT_BACKEND_FIELD);
-    if (substitute.endpoints.some((e) => e.ready)) backend = substitute;
+  if (item.fallback !== undefined && !fallback) {
+    ctx.dependsOnReadiness(`${item.ref.namespace}/${backend.service.name}`);
+    ctx.dependsOnReadiness(`${item.ref.namespace}/${item.fallback.service.name}`);
+    if (!backend.endpoints.some((e) => e.ready)) {
+      const substitute = resolveBackend(ctx, item.ref, item.fallback, DEFAULT_BACKEND_FIELD);
+      if (substitute.endpoints.some((e) => e.ready)) backend = substitute;
+    }
   }
   const { config } = item;
   const route: Draft<Omit<Route, 'backend'>> = {

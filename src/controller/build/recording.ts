@@ -16,7 +16,8 @@ export type RecordedEvent =
   | { t: 'route'; c: RouteCandidate }
   | { t: 'tls'; claim: TlsClaim }
   | { t: 'alias'; claim: AliasClaim }
-  | { t: 'cert'; cert: Certificate };
+  | { t: 'cert'; cert: Certificate }
+  | { t: 'readiness'; service: string };
 
 /** One lookup a processor made, with what it got (compared by identity: the index keeps unchanged values). */
 export type Dependency =

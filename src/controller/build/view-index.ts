@@ -40,7 +40,7 @@ export class ViewIndexer {
       this.#slices = {
         list: view.endpointSlices,
         map:
-          (previous && replacedSlices(previous.list, view.endpointSlices, previous.map)) ??
+          (previous && editedSlices(previous.list, view.endpointSlices, previous.map)) ??
           slicesByService(view.endpointSlices, previous?.map),
       };
     }
@@ -56,45 +56,114 @@ export class ViewIndexer {
 }
 
 /**
- * The store replaces a changed object in place (same position, same length): then only the groups of the
- * replaced slices' Services are regrouped, from the new list's members of those Services, and every other
- * group is the previous one. Undefined when the lists differ in length or in more than a few positions.
+ * The store replaces a changed object in place and inserts or drops one at its sorted position: the edits
+ * between the two lists (listEdits) say which Services' groups change, and only those are regrouped; every
+ * other group is the previous one. The map is updated in place (a copy of 10,000 groups per EndpointSlice
+ * event was most of an endpoint change at 10,000 Services, a regroup of all slices most of an added or removed
+ * slice): a ViewIndex is read only by the build it was made for. Undefined, the map untouched, when the lists
+ * differ in more than a few places.
  */
-function replacedSlices(before: unknown, after: unknown, map: SlicesByService): SlicesByService | undefined {
-  const at = replacedPositions(before, after);
-  if (at === undefined) return undefined;
-  const out: SlicesByService = new Map(map);
-  for (const i of at) {
-    const was = (before as unknown[])[i];
-    const now = (after as unknown[])[i];
-    const key = serviceKey(now);
-    // A slice that moved to another Service (or is not one): regroup everything.
-    if (key === null || key === undefined || key !== serviceKey(was)) return undefined;
-    const group = out.get(key)?.slice();
-    const j = group?.indexOf(was as Record<string, unknown>) ?? -1;
-    if (group === undefined || j < 0) return undefined;
-    group[j] = now as Record<string, unknown>;
-    if (group.length > 1) {
-      group.sort((a, b) => compareStrings(str(metadataOf(a).name) ?? '', str(metadataOf(b).name) ?? ''));
+function editedSlices(before: unknown, after: unknown, map: SlicesByService): SlicesByService | undefined {
+  const edits = listEdits(before, after);
+  if (edits === undefined) return undefined;
+  const groups = new Map<string, Record<string, unknown>[]>();
+  const group = (key: string) => {
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = map.get(key)?.slice() ?? [];
+      groups.set(key, g);
     }
-    out.set(key, group);
+    return g;
+  };
+  for (const { was, now } of edits) {
+    const wasKey = was === undefined ? undefined : serviceKey(was);
+    const nowKey = now === undefined ? undefined : serviceKey(now);
+    if (wasKey === null || nowKey === null) return undefined;
+    if (wasKey !== undefined) {
+      const g = group(wasKey);
+      const j = g.indexOf(was as Record<string, unknown>);
+      if (j < 0) return undefined;
+      if (nowKey === wasKey) {
+        g[j] = now as Record<string, unknown>;
+        continue;
+      }
+      g.splice(j, 1);
+    }
+    if (nowKey !== undefined) group(nowKey).push(now as Record<string, unknown>);
   }
-  return out;
+  for (const [key, g] of groups) {
+    const old = map.get(key) ?? NO_SLICES;
+    if (g.length > 1) {
+      g.sort((a, b) => compareStrings(str(metadataOf(a).name) ?? '', str(metadataOf(b).name) ?? ''));
+    }
+    if (g.length === old.length) {
+      const changed = g.flatMap((s, k) => (s === old[k] ? [] : [k]));
+      if (changed.length === 1) derived.set(g, { from: old, at: changed[0] as number });
+    }
+    if (g.length === 0) map.delete(key);
+    else map.set(key, g);
+  }
+  return map;
+}
+
+/** One difference between two lists: an object replaced in place (`was` and `now`), removed or inserted. */
+export interface ListEdit {
+  readonly was?: unknown;
+  readonly now?: unknown;
 }
 
 /**
- * Positions where two equally long arrays hold different objects; undefined when they are not arrays of one
- * length or differ in more than 16 positions (a full pass is then as cheap).
+ * The edits (by identity) that turn `before` into `after`, in one walk: equal runs are skipped, a mismatch
+ * resyncs on the nearest insertion or removal, else counts as a replacement in place. Undefined when they are
+ * not arrays or need more than `max` edits (a full pass is then as cheap). The store's lists change this way:
+ * one object replaced, inserted or dropped at its sorted position.
  */
-export function replacedPositions(before: unknown, after: unknown): number[] | undefined {
-  if (!Array.isArray(before) || !Array.isArray(after) || before.length !== after.length) return undefined;
-  const at: number[] = [];
-  for (let i = 0; i < after.length; i++) {
-    if (before[i] === after[i]) continue;
-    if (at.length === 16) return undefined;
-    at.push(i);
+export function listEdits(before: unknown, after: unknown, max = 16): ListEdit[] | undefined {
+  if (!Array.isArray(before) || !Array.isArray(after)) return undefined;
+  if (Math.abs(before.length - after.length) > max) return undefined;
+  const edits: ListEdit[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    if (i < before.length && j < after.length && before[i] === after[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    if (edits.length >= max) return undefined;
+    if (i >= before.length) edits.push({ now: after[j++] });
+    else if (j >= after.length) edits.push({ was: before[i++] });
+    else {
+      const k = resync(before, after, i, j, max - edits.length);
+      if (k > 0) for (const end = j + k; j < end; ) edits.push({ now: after[j++] });
+      else if (k < 0) for (const end = i - k; i < end; ) edits.push({ was: before[i++] });
+      else edits.push({ was: before[i++], now: after[j++] });
+    }
   }
-  return at;
+  return edits.length > max ? undefined : edits;
+}
+
+// k > 0: `after` has k objects inserted at j; k < 0: `before` has -k objects removed at i; 0: neither.
+function resync(before: unknown[], after: unknown[], i: number, j: number, budget: number): number {
+  for (let k = 1; k <= budget; k++) {
+    if (j + k < after.length && after[j + k] === before[i]) return k;
+    if (i + k < before.length && before[i + k] === after[j]) return -k;
+  }
+  return 0;
+}
+
+/** How a Service's slice list came from the previous one: the same but for the slice at `at`. */
+export interface SliceListDerivation {
+  readonly from: readonly Record<string, unknown>[];
+  readonly at: number;
+}
+
+// Per slice list made by editedSlices (an immutable array): the list it was made from.
+const derived = new WeakMap<readonly object[], SliceListDerivation>();
+
+/** Whether `slices` (a ViewIndex slice list) is the previous list of its Service with one slice replaced. */
+export function sliceListDerivation(slices: readonly object[]): SliceListDerivation | undefined {
+  return derived.get(slices);
 }
 
 // `namespace/service` of a slice; undefined for one of no Service, null for something that is not an object.

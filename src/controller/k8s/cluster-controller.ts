@@ -52,6 +52,7 @@ export class ClusterController {
   #published = false;
   #leader: boolean;
   #logged = new Set<string>();
+  #loggedList: readonly Diagnostic[] | undefined;
   #closed = false;
 
   constructor(deps: {
@@ -202,6 +203,9 @@ export class ClusterController {
   }
 
   #logDiagnostics(diagnostics: readonly Diagnostic[]): void {
+    // The endpoint fast path hands over the last build's very list: every line was logged already.
+    if (diagnostics === this.#loggedList) return;
+    this.#loggedList = diagnostics;
     const now = new Set<string>();
     for (const d of diagnostics) {
       const key = `${d.object.kind}/${d.object.namespace}/${d.object.name}/${d.reason}/${d.message}`;

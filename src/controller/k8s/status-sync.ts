@@ -62,7 +62,18 @@ export class StatusSync {
 
   /** A build finished; its diagnostics and statuses are what the next sync writes. */
   built(outcome: BuildOutcome): void {
+    const last = this.#last;
     this.#last = outcome;
+    // An endpoint-only change (the build's fast path, build/endpoint-patch.ts) hands over the very same
+    // diagnostics, statuses and Gateway API results: nothing to write, and a sync walks every Ingress we own
+    // (O(all) per EndpointSlice event at 10,000 Ingresses). The periodic resync still runs.
+    if (
+      last !== undefined &&
+      last.diagnostics === outcome.diagnostics &&
+      last.statuses === outcome.statuses &&
+      last.gatewayApi === outcome.gatewayApi
+    )
+      return;
     this.kick();
   }
 

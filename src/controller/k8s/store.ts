@@ -62,7 +62,7 @@ export class ClusterStore {
     const relevantBefore = wasRejected || (old !== undefined && this.#relevant(kind, old));
     map.set(key, obj);
     this.#invalidate(kind);
-    this.#replaceInList(kind, key, old === undefined ? undefined : obj);
+    this.#editList(kind, key, obj);
     return relevantBefore || this.#relevant(kind, obj);
   }
 
@@ -75,7 +75,7 @@ export class ClusterStore {
     const relevant = this.#relevant(kind, old);
     map.delete(key);
     this.#invalidate(kind);
-    this.#lists.delete(kind);
+    this.#editList(kind, key, undefined);
     return relevant;
   }
 
@@ -139,18 +139,29 @@ export class ClusterStore {
     return list.objects as DecodedKinds[K][];
   }
 
-  /** A replaced object goes into a copy of its sorted list; an added one drops the list (re-sorted lazily). */
-  #replaceInList(kind: WatchedKind, key: string, replacement: StoredObject | undefined): void {
+  /**
+   * A replaced, added (`obj`) or removed (undefined) object goes into a copy of its sorted list at its place:
+   * an EndpointSlice coming or going re-sorts nothing (a sort of 10,000 keys per event), and every other
+   * object stays at its position, so the builder sees one edit (build/view-index.ts listEdits).
+   */
+  #editList(kind: WatchedKind, key: string, obj: StoredObject | undefined): void {
     const list = this.#lists.get(kind);
     if (list === undefined) return;
-    const i = replacement === undefined ? -1 : indexOfSorted(list.keys, key);
-    if (i < 0) {
-      this.#lists.delete(kind);
-      return;
-    }
+    const i = lowerBound(list.keys, key);
+    const found = list.keys[i] === key;
     const objects = list.objects.slice();
-    objects[i] = replacement as StoredObject;
-    this.#lists.set(kind, { keys: list.keys, objects });
+    let keys = list.keys;
+    if (obj !== undefined && found) objects[i] = obj;
+    else if (obj !== undefined) {
+      keys = keys.slice();
+      keys.splice(i, 0, key);
+      objects.splice(i, 0, obj);
+    } else if (found) {
+      keys = keys.slice();
+      keys.splice(i, 1);
+      objects.splice(i, 1);
+    } else return;
+    this.#lists.set(kind, { keys, objects });
   }
 
   #invalidate(kind: WatchedKind): void {
@@ -215,15 +226,14 @@ export class ClusterStore {
   }
 }
 
-function indexOfSorted(keys: readonly string[], key: string): number {
+// The first position whose key is not below `key` (the keys are sorted by `<`, as Array.prototype.sort does).
+function lowerBound(keys: readonly string[], key: string): number {
   let lo = 0;
-  let hi = keys.length - 1;
-  while (lo <= hi) {
+  let hi = keys.length;
+  while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    const k = keys[mid] as string;
-    if (k === key) return mid;
-    if (k < key) lo = mid + 1;
-    else hi = mid - 1;
+    if ((keys[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
   }
-  return -1;
+  return lo;
 }

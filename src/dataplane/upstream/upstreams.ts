@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../../shared/errors.ts';
 import type { ActiveHealthCheck, Backend, Certificate } from '../../snapshot/index.ts';
 import { HealthChecker } from './active-health.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
+import { diffEndpoints, type EndpointDiff } from './endpoint-diff.ts';
 import { EndpointState } from './endpoint-state.ts';
 import { upstreamTlsOptions } from './upstream-tls.ts';
 
@@ -102,47 +103,60 @@ export class Upstreams {
 
   /**
    * The endpoint-only fast path of update(): `changed` are new Backend objects for ids already here, over the
-   * same certificates, none with an active health check, and every endpoint they list (before or after) is
-   * listed by no other backend. Returns the endpoint ids that left (their pools can go), or undefined, having
-   * changed nothing, when those conditions do not hold: call update() then. Same result as update().
+   * same certificates, none with an active health check, with endpoint lists sorted by id, and every endpoint
+   * that came, went or changed is listed by no other backend. Only those endpoints are touched (diffEndpoints):
+   * the others keep their state, member, accumulator and cookie value as they are. Returns the endpoint ids that
+   * left (their pools can go), or undefined, having changed nothing, when those conditions do not hold: call
+   * update() then. Same result as update().
    */
   patch(changed: readonly Backend[]): string[] | undefined {
     const ctx = this.#ctx;
     if (ctx === undefined) return undefined;
+    const diffs: EndpointDiff[] = [];
+    // Two changed backends of one Service (two policies) gaining the same pod: that endpoint is shared.
+    const adding = new Set<string>();
     for (const b of changed) {
       const previous = this.#backends.get(b.id);
       if (previous === undefined || b.health.active !== undefined) return undefined;
       if (previous.config.health.active !== undefined) return undefined;
-      const mine = new Set(previous.config.endpoints.map((e) => e.id));
-      for (const e of previous.config.endpoints) if (this.#refs.get(e.id) !== 1) return undefined;
-      for (const e of b.endpoints) if (!mine.has(e.id) && this.#refs.has(e.id)) return undefined;
+      // Another passive policy would have to reach every endpoint: update() does that.
+      if (previous.config.health.passive !== b.health.passive) return undefined;
+      const diff = diffEndpoints(previous.config.endpoints, b.endpoints);
+      if (diff === undefined) return undefined;
+      for (const e of diff.removed) if (this.#refs.get(e.id) !== 1) return undefined;
+      for (const e of diff.updated) if (this.#refs.get(e.id) !== 1) return undefined;
+      for (const e of diff.added) {
+        if (this.#refs.has(e.id) || adding.has(e.id)) return undefined;
+        adding.add(e.id);
+      }
+      diffs.push(diff);
     }
     const gone: string[] = [];
-    for (const b of changed) {
-      const previous = this.#backends.get(b.id) as BackendState;
-      const now = new Set<string>();
-      for (const e of b.endpoints) {
-        if (now.has(e.id)) continue;
-        now.add(e.id);
-        const state = this.#endpoints.get(e.id);
-        if (state) state.apply(e, b.health.passive);
-        else
-          this.#endpoints.set(e.id, new EndpointState(e, b.health.passive, this.#now, this.#options.onEject));
+    changed.forEach((b, i) => {
+      const diff = diffs[i] as EndpointDiff;
+      const passive = b.health.passive;
+      for (const e of diff.updated) this.#endpoints.get(e.id)?.apply(e, passive);
+      for (const e of diff.added) {
+        this.#endpoints.set(e.id, new EndpointState(e, passive, this.#now, this.#options.onEject));
         this.#refs.set(e.id, 1);
       }
-      for (const e of previous.config.endpoints) {
-        if (now.has(e.id)) continue;
+      for (const e of diff.removed) {
         this.#endpoints.delete(e.id);
         this.#refs.delete(e.id);
         gone.push(e.id);
       }
-      this.#backends.set(b.id, this.#state(b, ctx, previous));
-    }
+      this.#backends.set(b.id, this.#state(b, ctx, this.#backends.get(b.id), diff));
+    });
     return gone;
   }
 
-  #state(b: Backend, ctx: BackendContext, previous: BackendState | undefined): BackendState {
-    const state = new BackendState(b, ctx, previous);
+  #state(
+    b: Backend,
+    ctx: BackendContext,
+    previous: BackendState | undefined,
+    diff?: EndpointDiff,
+  ): BackendState {
+    const state = new BackendState(b, ctx, previous, diff);
     if (state.problem !== undefined && state.problem !== previous?.problem) {
       this.#options.onConfigProblem?.(b, `affinity disabled: ${state.problem}`);
     }

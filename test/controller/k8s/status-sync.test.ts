@@ -53,3 +53,41 @@ test('a Build diagnostic does not stop the Events of the others', async () => {
   assert.ok(ingressEvent, `no Event for the Ingress; posted: ${posts.map((p) => p.body.regarding.kind)}`);
   assert.equal(ingressEvent.body.regarding.uid, 'u-1');
 });
+
+test('an endpoint-only build (the very same results) starts no status sync; a new result does', async () => {
+  const synced: string[] = [];
+  const rest = {
+    request: async (method: string, path: string) => {
+      // Each sync reads the publish Service first: one GET per sync.
+      if (method === 'GET' && path.endsWith('/services/lb')) synced.push(path);
+      return {};
+    },
+  } as unknown as KubeRest;
+  const logger = pino({ level: 'silent' });
+  const store = new ClusterStore({ ingressClass: 'sticky' });
+  const sync = new StatusSync({
+    rest,
+    logger,
+    observer: undefined,
+    events: new EventRecorder({ rest, logger, instance: 'x' }),
+    store,
+    options: { publishService: 'ns/lb', publishAddress: [], statusResyncMs: 60_000 },
+  });
+  // The fake API answers at once: a bounded number of turns of the event loop finishes a sync.
+  const settle = async () => {
+    for (let i = 0; i < 50; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+  sync.setLeader(true);
+  const result = { diagnostics: [], statuses: [] };
+  sync.built(result);
+  await settle();
+  assert.equal(synced.length, 1);
+  // The build's endpoint fast path: a new result object around the very same lists.
+  sync.built({ ...result });
+  await settle();
+  assert.equal(synced.length, 1, 'nothing to write after an endpoint-only change');
+  sync.built({ diagnostics: [], statuses: [] });
+  await settle();
+  assert.equal(synced.length, 2, 'a full build syncs');
+  await sync.close();
+});

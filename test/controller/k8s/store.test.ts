@@ -190,3 +190,43 @@ describe('ClusterStore: which changes matter', () => {
     assert.deepEqual(store.view().rejected, []);
   });
 });
+
+describe('ClusterStore: lists after a change', () => {
+  test('an object added, replaced or removed goes to its sorted place; every other keeps its position', () => {
+    const store = new ClusterStore({ ingressClass: 'sticky' });
+    let s = 11;
+    const pick = (n: number) => {
+      s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+      return s % n;
+    };
+    const slice = (i: number, rv: number) =>
+      ({
+        ...meta(`ns-${i % 7}`, `web-${i}`, String(rv), { labels: { 'kubernetes.io/service-name': 'web' } }),
+        addressType: 'IPv4',
+        endpoints: [],
+      }) as unknown as StoredObject;
+    const live = new Map<string, number>();
+    for (let step = 0; step < 300; step++) {
+      const before = store.view().endpointSlices;
+      const i = pick(60);
+      if (live.has(`${i}`) && pick(3) === 0) {
+        store.remove('EndpointSlice', slice(i, live.get(`${i}`)!));
+        live.delete(`${i}`);
+      } else {
+        live.set(`${i}`, step + 1);
+        store.upsert('EndpointSlice', slice(i, step + 1));
+      }
+      const after = store.view().endpointSlices;
+      const keys = after.map((o) => `${o.metadata?.namespace}/${o.metadata?.name}`);
+      assert.deepEqual(keys, [...keys].sort(), `step ${step}: sorted`);
+      assert.equal(after.length, live.size);
+      // One object in or out: the rest of the list is the same objects in the same order.
+      const others = after.filter((o) => before.includes(o));
+      assert.ok(others.length >= Math.min(before.length, after.length) - 1, `step ${step}`);
+      assert.deepEqual(
+        others,
+        before.filter((o) => after.includes(o)),
+      );
+    }
+  });
+});

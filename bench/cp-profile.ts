@@ -1,0 +1,110 @@
+/**
+ * Where an endpoint-only change spends its CPU (issue 13 item 3), without the rest of bench:control:
+ * `node --expose-gc bench/cp-profile.ts --case ingresses|big|addremove [--changes 60] [--profile FILE]`.
+ * Builds 10,000 Ingresses (`ingresses`, `addremove`) or one Service of 10,000 endpoints in slices of 100
+ * (`big`), publishes it to a started Dataplane, then publishes one EndpointSlice change at a time (a slice
+ * replaced; for `addremove` one removed, then put back) and prints process CPU per stage (build, finalize,
+ * apply) p50/p99/max. `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { BuildCache, build } from '../src/controller/build/index.ts';
+import type { ClusterView } from '../src/controller/view.ts';
+import { Dataplane } from '../src/dataplane/dataplane.ts';
+import { finalizeSnapshot, SnapshotHasher } from '../src/snapshot/index.ts';
+import { makeCertificate } from './lib/configs.ts';
+import {
+  endpointSlice,
+  generateBigServiceView,
+  generateView,
+  withBigSliceChange,
+  withSliceChange,
+} from './lib/cp-view.ts';
+import { percentile } from './lib/stats.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    case: { type: 'string', default: 'ingresses' },
+    changes: { type: 'string', default: '60' },
+    profile: { type: 'string' },
+  },
+});
+const N = 10_000;
+const PORT = 9; // never connected to: no traffic in this bench
+const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
+
+/** The k-th change of the chosen case, from `view`. */
+function change(view: ClusterView, k: number): ClusterView {
+  if (args.case === 'big') return withBigSliceChange(view, 1 + ((k * 31) % 99), PORT, 99 + (k % 2));
+  const i = 1 + (((k >> (args.case === 'addremove' ? 1 : 0)) * 7919) % (N - 1));
+  if (args.case !== 'addremove') return withSliceChange(view, i, PORT, 3 + (k % 2) + 1);
+  const slices = view.endpointSlices.slice();
+  if (k % 2 === 0) slices.splice(i, 1);
+  else slices.splice(i, 0, endpointSlice(`ns-${i % 50}`, `app-${i}`, PORT, 3) as (typeof slices)[number]);
+  return { ...view, endpointSlices: slices };
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const dp = new Dataplane({
+  bindAddress: '127.0.0.1',
+  httpPort: 0,
+  httpsPort: 0,
+  affinityKey: randomBytes(32),
+  trustedProxies: [],
+  maxHeaderSize: 16_384,
+  requestHeaderTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 60_000,
+  logger: pino({ level: 'silent' }),
+});
+await dp.start();
+try {
+  const pem = (await makeCertificate()) as never;
+  let view = args.case === 'big' ? generateBigServiceView(N, PORT, pem) : generateView(N, PORT, pem);
+  const cache = new BuildCache();
+  const hasher = new SnapshotHasher();
+  let version = 0;
+  const publish = (v: ClusterView) => {
+    const c0 = cpu();
+    const result = build(v, OPTIONS, cache);
+    const c1 = cpu();
+    const snapshot = finalizeSnapshot(result.body, ++version, hasher);
+    const c2 = cpu();
+    dp.apply(snapshot);
+    const c3 = cpu();
+    return { build: c1 - c0, finalize: c2 - c1, apply: c3 - c2, total: c3 - c0 };
+  };
+  publish(view);
+  for (let k = 0; k < 4; k++) {
+    view = change(view, 1_000 + 2 * k);
+    publish(view);
+  }
+  (globalThis as { gc?: () => void }).gc?.();
+  const session = new Session();
+  session.connect();
+  if (args.profile) {
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  const runs = [];
+  for (let k = 0; k < Number(args.changes); k++) {
+    view = change(view, k);
+    runs.push(publish(view));
+  }
+  if (args.profile)
+    writeFileSync(args.profile, JSON.stringify((await session.post('Profiler.stop')).profile));
+  session.disconnect();
+  for (const stage of ['build', 'finalize', 'apply', 'total'] as const) {
+    const v = runs.map((r) => r[stage]);
+    const [p50, p99, max] = [50, 99, 100].map((p) => percentile(v, p).toFixed(2));
+    console.log(`${args.case} ${stage.padEnd(8)} process CPU ms p50 ${p50}  p99 ${p99}  max ${max}`);
+  }
+} finally {
+  await dp.shutdown({ drainTimeoutMs: 100 });
+}
