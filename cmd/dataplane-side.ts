@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Registry } from 'prom-client';
 import { Dataplane, type DataplaneObserver } from '../src/dataplane/dataplane.ts';
 import { AccessLog } from '../src/dataplane/observe/access-log.ts';
@@ -21,6 +23,7 @@ export type DataplaneConfig = Pick<
   | 'maxHeaderSize'
   | 'maxClientConnections'
   | 'maxTunnels'
+  | 'reclaimMemory'
   | 'maxUpstreamConnections'
   | 'upstreamClient'
   | 'requestHeaderTimeout'
@@ -83,6 +86,7 @@ export function createDataplaneSide(
     logger: log.logger,
     rateLimitShare: config.workers,
     ...(observer ? { observer } : {}),
+    ...(config.reclaimMemory ? { reclaimMemory: memoryReducingGc() } : {}),
   });
   observability?.attach(dataplane);
   return {
@@ -93,6 +97,17 @@ export function createDataplaneSide(
       await plainLog?.close();
     },
   };
+}
+
+/**
+ * V8's memory-reducing full collection (the one it runs under memory pressure): it shrinks the young
+ * generation and unmaps free pages, which a plain full GC does not (bench/PERF-NOTES.md, idle tunnels).
+ * `--expose-gc` set at run time puts `gc` in contexts created afterwards; nothing else changes.
+ */
+export function memoryReducingGc(): () => void {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as (options: object) => void;
+  return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
 }
 
 function accessLogObserver(log: AccessLog): DataplaneObserver {

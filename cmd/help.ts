@@ -70,6 +70,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
     form: 'COUNT',
     help: 'open WebSocket tunnels and SSL-passthrough relays per process; beyond it upgrades get 503 and new relays are closed (sticky_ingress_rejected_total)',
   },
+  reclaimMemory: {
+    form: 'true|false',
+    help: 'after 500+ WebSocket tunnels closed and 5 s without a close, one memory-reducing GC (at most 1/min) returns their memory to the system',
+  },
   upstreamClient: {
     form: 'raw|undici',
     help: 'HTTP/1.1 client of the upstream hop: raw (ours, strict RFC 9112 framing) or undici',

@@ -42,6 +42,13 @@ export function validateOptions(o: DataplaneOptions): void {
   }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   proxyProtocol(o);
+  if (o.reclaimMemory !== undefined && typeof o.reclaimMemory !== 'function')
+    throw new InvalidOptionError('dataplane', 'reclaimMemory', 'expected a function');
+  if (o.reclaimPolicy !== undefined) {
+    int(o.reclaimPolicy.minDrop, 'reclaimPolicy.minDrop', 1, 1_000_000);
+    int(o.reclaimPolicy.quietMs, 'reclaimPolicy.quietMs', 1, 3_600_000);
+    int(o.reclaimPolicy.minIntervalMs, 'reclaimPolicy.minIntervalMs', 0, 86_400_000);
+  }
   if (o.logger === null || typeof o.logger !== 'object' || typeof o.logger.info !== 'function') {
     throw new InvalidOptionError('dataplane', 'logger', 'expected a pino logger');
   }
