@@ -17,6 +17,23 @@ export function intersectHosts(listener: string | undefined, route: readonly str
   return [...new Set(out)];
 }
 
+/**
+ * Listener isolation (Gateway API, GatewayHTTPListenerIsolation): the hosts of `hosts` that `listener` keeps,
+ * i.e. not claimed by a more specific listener of the same Gateway on the same port (`others`): a request
+ * for `bar.example.com` belongs to a `*.example.com` listener, never to one without hostname beside it.
+ */
+export function isolateHosts(
+  listener: string | undefined,
+  others: readonly (string | undefined)[],
+  hosts: readonly string[],
+): string[] {
+  const narrower = others.filter(
+    (o): o is string => o !== undefined && o !== listener && (listener === undefined || covers(listener, o)),
+  );
+  if (narrower.length === 0) return [...hosts];
+  return hosts.filter((h) => !narrower.some((o) => o === h || covers(o, h)));
+}
+
 // `*.example.com` covers every name ending in `.example.com` (any number of labels), wildcard or not.
 function covers(wild: string, name: string): boolean {
   if (!wild.startsWith('*.')) return false;

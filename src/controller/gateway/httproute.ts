@@ -7,7 +7,7 @@ import { type BackendPolicy, ingressPolicy, REDIRECT_CODE } from '../build/polic
 import type { ClusterView } from '../view.ts';
 import { type ResolvedRef, resolveBackendRefs } from './backends.ts';
 import { parseFilters } from './filters.ts';
-import { intersectHosts } from './hostnames.ts';
+import { intersectHosts, isolateHosts } from './hostnames.ts';
 import { type GatewayTable, type Listener, namespaceAllowed } from './listeners.ts';
 import { GATEWAY_GROUP } from './reference-grant.ts';
 import { sessionAffinity } from './session-persistence.ts';
@@ -107,11 +107,19 @@ function attach(
   for (const l of allowed) {
     const hs = intersectHosts(l.hostname, hostnames);
     if (hs.length === 0) continue;
+    const siblings = gw.listeners.filter(
+      (o) => o !== l && o.attachable && o.port === l.port && o.protocol === l.protocol,
+    );
+    const served = isolateHosts(
+      l.hostname,
+      siblings.map((o) => o.hostname),
+      hs,
+    );
     // Attached (and counted) even when the listener is not programmed, e.g. its certificate does not
     // resolve; only a programmed listener's routes are served.
     matched++;
     l.attachedRoutes += 1;
-    if (l.usable) for (const h of hs) hosts.set(h, [...(hosts.get(h) ?? []), l]);
+    if (l.usable) for (const h of served) hosts.set(h, [...(hosts.get(h) ?? []), l]);
   }
   const accepted =
     named.length === 0

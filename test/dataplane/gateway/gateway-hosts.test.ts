@@ -153,6 +153,56 @@ describe('Gateway API hostnames and HTTPS listeners through the dataplane', () =
     assert.equal(await reached('anotherwildcard.bar.com', '/s4'), 'b2');
   });
 
+  test('listener isolation: the most specific listener of a Gateway owns a host, route hostnames or not', async () => {
+    const listeners = [
+      'empty-hostname',
+      'wildcard-example-com',
+      'wildcard-foo-example-com',
+      'abc-foo-example-com',
+    ];
+    const owner: Record<string, string> = {
+      'bar.com': 'empty-hostname',
+      'bar.example.com': 'wildcard-example-com',
+      'bar.foo.example.com': 'wildcard-foo-example-com',
+      'abc.foo.example.com': 'abc-foo-example-com',
+    };
+    // GatewayHTTPListenerIsolation's two halves: hostnames only on the listeners, then on the routes too.
+    for (const routeHostnames of [
+      '[]',
+      '[bar.com, "*.example.com", "*.foo.example.com", abc.foo.example.com]',
+    ]) {
+      const routes = listeners.map(
+        (l) => `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${l}, namespace: default }
+spec:
+  parentRefs: [{ name: isolation, sectionName: ${l} }]
+  hostnames: ${routeHostnames}
+  rules: [{ matches: [{ path: { type: PathPrefix, value: /${l} } }], backendRefs: [{ name: v1, port: 80 }] }]`,
+      );
+      apply(
+        `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: isolation, namespace: default }
+spec:
+  gatewayClassName: sticky
+  listeners:
+    - { name: empty-hostname, port: 80, protocol: HTTP }
+    - { name: wildcard-example-com, port: 80, protocol: HTTP, hostname: "*.example.com" }
+    - { name: wildcard-foo-example-com, port: 80, protocol: HTTP, hostname: "*.foo.example.com" }
+    - { name: abc-foo-example-com, port: 80, protocol: HTTP, hostname: abc.foo.example.com }`,
+        ...routes,
+      );
+      for (const [host, l] of Object.entries(owner))
+        for (const path of listeners)
+          assert.equal(
+            await reached(host, `/${path}`),
+            path === l ? 'b0' : 404,
+            `${routeHostnames} ${host}/${path}`,
+          );
+    }
+  });
+
   test('an Ingress wildcard still covers exactly one label (kubernetes Ingress spec)', async () => {
     apply(HOSTNAME_MATCHING);
     assert.equal(await reached('a.ingress.test'), 'b0');
