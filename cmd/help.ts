@@ -72,7 +72,7 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
   },
   reclaimMemory: {
     form: 'true|false',
-    help: 'after 500+ WebSocket tunnels closed and 5 s without a close, one memory-reducing GC (at most 1/min) returns their memory to the system',
+    help: 'opt-in (it pauses the event loop while it runs): after 500+ WebSocket tunnels closed and 5 s without a close, one memory-reducing GC (at most 1/min) returns their memory to the system',
   },
   upstreamClient: {
     form: 'raw|undici',
