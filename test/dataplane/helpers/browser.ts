@@ -8,7 +8,7 @@ import { type BrowserContext, chromium } from 'playwright-core';
 export const CHROMIUM = '/usr/bin/chromium';
 
 /** Headless, and nothing the browser would fetch from the internet on its own. */
-const QUIET = [
+export const QUIET = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -6,21 +6,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { closeAll, startBackends } from '../helpers/backends.ts';
+import { CHROMIUM, QUIET } from '../helpers/browser.ts';
 import { request } from '../helpers/client.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 import { startObserved } from './harness.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 test('Chromium: chromium from Debian is installed (CI: apt-get install chromium)', () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
@@ -30,7 +20,7 @@ test('Chromium: /stats shows a live endpoint and its counts move after traffic',
   const backends = await startBackends(2);
   const o = await startObserved();
   const profile = await mkdtemp(join(tmpdir(), 'stats-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: QUIET });
   try {
     o.dp.apply(
       buildSnapshot({
