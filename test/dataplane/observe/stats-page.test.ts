@@ -11,7 +11,6 @@ import { request } from '../helpers/client.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 import { startObserved } from './harness.ts';
 
-
 test('Chromium: chromium from Debian is installed (CI: apt-get install chromium)', () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`);
 });
