@@ -4,14 +4,12 @@
  * EndpointSlice changes and N Ingress changes one at a time (time to live, p50/p99, wall and CPU), and the
  * latency of live HTTP traffic (own thread) idle and while snapshots are swapped.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { pino } from 'pino';
 import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { makeCertificate } from './lib/configs.ts';
@@ -23,6 +21,7 @@ import {
   withIngressChange,
   withSliceChange,
 } from './lib/cp-view.ts';
+import { benchDataplaneOptions } from './lib/dataplane-options.ts';
 import { percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
@@ -152,17 +151,7 @@ async function measureSize(
 async function main(): Promise<void> {
   if (!gc) console.error('run with node --expose-gc for heap figures after a full GC');
   const worker = new Worker(new URL('./lib/cp-traffic.ts', import.meta.url));
-  const dp = new Dataplane({
-    bindAddress: '127.0.0.1',
-    httpPort: 0,
-    httpsPort: 0,
-    affinityKey: randomBytes(32),
-    trustedProxies: [],
-    maxHeaderSize: 16_384,
-    requestHeaderTimeoutMs: 10_000,
-    keepAliveTimeoutMs: 60_000,
-    logger: pino({ level: 'silent' }),
-  });
+  const dp = new Dataplane(benchDataplaneOptions());
   try {
     const backendPort = await new Promise<number>((resolve) =>
       worker.once('message', (m: { port: number }) => resolve(m.port)),

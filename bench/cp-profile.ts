@@ -6,11 +6,9 @@
  * replaced; for `addremove` one removed, then put back) and prints process CPU per stage (build, finalize,
  * apply) p50/p99/max. `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
  */
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { BuildCache, build } from '../src/controller/build/index.ts';
 import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
@@ -23,6 +21,7 @@ import {
   withBigSliceChange,
   withSliceChange,
 } from './lib/cp-view.ts';
+import { benchDataplaneOptions } from './lib/dataplane-options.ts';
 import { percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
@@ -52,17 +51,7 @@ const cpu = () => {
   return (u.user + u.system) / 1000;
 };
 
-const dp = new Dataplane({
-  bindAddress: '127.0.0.1',
-  httpPort: 0,
-  httpsPort: 0,
-  affinityKey: randomBytes(32),
-  trustedProxies: [],
-  maxHeaderSize: 16_384,
-  requestHeaderTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 60_000,
-  logger: pino({ level: 'silent' }),
-});
+const dp = new Dataplane(benchDataplaneOptions());
 await dp.start();
 try {
   const pem = (await makeCertificate()) as never;

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { benchDataplaneOptions } from './lib/dataplane-options.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -61,15 +61,7 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   const registry = createRegistry({ processMetrics: false });
   const obs = createObservability({ registry, accessLog: { destination: '/dev/null' } });
   const dp = new Dataplane({
-    bindAddress: '127.0.0.1',
-    httpPort: 0,
-    httpsPort: 0,
-    affinityKey: Buffer.alloc(32, 7),
-    trustedProxies: [],
-    maxHeaderSize: 16_384,
-    requestHeaderTimeoutMs: 10_000,
-    keepAliveTimeoutMs: 5_000,
-    logger: pino({ level: 'silent' }),
+    ...benchDataplaneOptions({ keepAliveTimeoutMs: 5_000 }),
     observer: obs.dataplane,
   });
   await dp.start();

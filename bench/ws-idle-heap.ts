@@ -14,9 +14,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
-import { pino } from 'pino';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { buildSnapshot } from '../test/dataplane/helpers/snapshot.ts';
+import { benchDataplaneOptions } from './lib/dataplane-options.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -176,15 +176,7 @@ async function parent(): Promise<void> {
     });
   const { port } = await ask({ start: true });
   const dp = new Dataplane({
-    bindAddress: '127.0.0.1',
-    httpPort: 0,
-    httpsPort: 0,
-    affinityKey: Buffer.alloc(32, 7),
-    trustedProxies: [],
-    maxHeaderSize: 16_384,
-    requestHeaderTimeoutMs: 10_000,
-    keepAliveTimeoutMs: 5_000,
-    logger: pino({ level: 'warn' }),
+    ...benchDataplaneOptions({ keepAliveTimeoutMs: 5_000, logLevel: 'warn' }),
     maxTunnels: n + 1000,
   });
   await dp.start();
