@@ -1,9 +1,10 @@
 /**
- * Where an endpoint-only change spends its CPU (issue 13 item 3), without the rest of bench:control:
- * `node --expose-gc bench/cp-profile.ts --case ingresses|big|addremove [--changes 60] [--profile FILE]`.
+ * Where a change spends its CPU (issue 13 item 3), without the rest of bench:control:
+ * `node --expose-gc bench/cp-profile.ts --case ingresses|big|addremove|ingress [--changes 60] [--profile FILE]`.
  * Builds 10,000 Ingresses (`ingresses`, `addremove`) or one Service of 10,000 endpoints in slices of 100
  * (`big`), publishes it to a started Dataplane, then publishes one EndpointSlice change at a time (a slice
- * replaced; for `addremove` one removed, then put back) and prints process CPU per stage (build, finalize,
+ * replaced; for `addremove` one removed, then put back; for `ingress` one Ingress's annotation edited, the
+ * non-endpoint change that takes the full build and apply) and prints process CPU per stage (build, finalize,
  * apply) p50/p99/max. `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
  */
 import { writeFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   generateBigServiceView,
   generateView,
   withBigSliceChange,
+  withIngressChange,
   withSliceChange,
 } from './lib/cp-view.ts';
 import { benchDataplaneOptions } from './lib/dataplane-options.ts';
@@ -38,6 +40,7 @@ const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
 /** The k-th change of the chosen case, from `view`. */
 function change(view: ClusterView, k: number): ClusterView {
   if (args.case === 'big') return withBigSliceChange(view, 1 + ((k * 31) % 99), PORT, 99 + (k % 2));
+  if (args.case === 'ingress') return withIngressChange(view, 1 + ((k * 7919) % (N - 1)), k + 10);
   const i = 1 + (((k >> (args.case === 'addremove' ? 1 : 0)) * 7919) % (N - 1));
   if (args.case !== 'addremove') return withSliceChange(view, i, PORT, 3 + (k % 2) + 1);
   const slices = view.endpointSlices.slice();
