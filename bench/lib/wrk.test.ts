@@ -50,3 +50,22 @@ describe('mediansOf', () => {
     assert.equal(m.http?.b?.rps, 6);
   });
 });
+
+describe('mediansOf: requests per proxy core', () => {
+  test('each round divides its req/s by the proxy CPU of that round before the median', () => {
+    const rec = (round: number, rps: number, proxyCpu: number) => ({
+      round,
+      scenario: 'http' as const,
+      contestant: 'a',
+      figures: { rps, proxyCpu },
+    });
+    // Per round: 1000/0.5 = 2000, 900/0.9 = 1000, 1200/1.0 = 1200; a median of the quotients, not a quotient
+    // of medians (1000 / 0.9 = 1111).
+    const m = mediansOf([rec(1, 1000, 0.5), rec(2, 900, 0.9), rec(3, 1200, 1)]);
+    assert.equal(m.http?.a?.rpsPerCore, 1200);
+  });
+  test('no figure where the proxy CPU is unknown or zero', () => {
+    const m = mediansOf([{ round: 1, scenario: 'http', contestant: 'a', figures: { rps: 10, proxyCpu: 0 } }]);
+    assert.equal(m.http?.a?.rpsPerCore, undefined);
+  });
+});
