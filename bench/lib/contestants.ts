@@ -93,6 +93,12 @@ function nodeScript(id: string, script: string, extra: readonly string[] = []): 
 /** The lean node:http + undici reference: what any Node proxy costs before features. */
 const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
 
+/**
+ * The architecture's floor (issue 13): node:http + the product's own H1Pool, round-robin, X-Forwarded-For,
+ * nothing else. For cpu-per-request.ts only (FLOOR_CONTESTANTS), not the default bench rounds.
+ */
+const nodeRaw = nodeScript('node-raw', 'bench/lib/node-raw.ts');
+
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
   id: string,
@@ -219,3 +225,6 @@ export const CONTESTANTS: readonly Contestant[] = [
     ];
   }),
 ];
+
+/** Contestants cpu-per-request.ts knows besides CONTESTANTS; `npm run bench` does not run them. */
+export const FLOOR_CONTESTANTS: readonly Contestant[] = [nodeRaw];
