@@ -92,7 +92,8 @@ const runs = new Map<string, { us: number[]; rps: number[] }>();
 for (let round = 0; round < Number(args.repeat); round++) {
   for (const scenario of (args.scenarios ?? '').split(',')) {
     for (const [id, proxy] of running) {
-      if (id.startsWith('node-') && scenario !== 'http') continue;
+      if (id.startsWith('node-') && scenario !== 'http' && !(id === 'node-raw' && scenario === 'https'))
+        continue;
       // h2 only where ALPN h2 is offered: HAProxy, nginx, and sticky-ingress with --http2 (sticky-h2).
       if (scenario === 'h2' && id.startsWith('sticky') && !id.includes('h2')) continue;
       const measure = loadFor(scenario, proxy);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
+import { request as tlsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { makeCert } from '../../test/dataplane/helpers/certs.ts';
 import { type NodeRaw, startNodeRaw } from './node-raw.ts';
 
 // Two loopback backends answering with which one they are and what they were sent.
@@ -61,7 +63,8 @@ describe('node-raw (the floor contestant)', () => {
       await new Promise<void>((resolve) => b.listen(0, '127.0.0.1', resolve));
       ports.push((b.address() as AddressInfo).port);
     }
-    proxy = await startNodeRaw(0, ports);
+    const cert = await makeCert(['bench.test']);
+    proxy = await startNodeRaw(0, ports, { port: 0, cert: cert.certPem, key: cert.keyPem });
     port = (proxy.server.address() as AddressInfo).port;
   });
 
@@ -91,6 +94,22 @@ describe('node-raw (the floor contestant)', () => {
   test('streams a request body upstream', async () => {
     const r = await fetchVia(port, { method: 'POST', body: 'hello', headers: { 'content-length': '5' } });
     assert.equal((JSON.parse(r.body) as { body: string }).body, 'hello');
+  });
+
+  test('serves HTTPS with the same handler (the https scenario)', async () => {
+    assert.ok(proxy.tlsServer !== undefined);
+    const tlsPort = (proxy.tlsServer.address() as AddressInfo).port;
+    const body = await new Promise<string>((resolve, reject) => {
+      const o = { host: '127.0.0.1', port: tlsPort, path: '/', rejectUnauthorized: false };
+      const req = tlsRequest(o, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString()));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal((JSON.parse(body) as { xff: string }).xff, '127.0.0.1');
   });
 
   test('answers 502 when the upstream is gone', async () => {

@@ -2,9 +2,12 @@
  * The architecture's floor, not a product (issue 13): node:http in front, the product's own upstream client
  * (one H1Pool per backend, src/dataplane/upstream/h1-pool.ts) behind; round-robin, X-Forwarded-For, hop-by-hop
  * stripping, and the response as `res.writeHead(status, flatArray)` + `res.end(body)` when the body came with
- * the head. Nothing else: no routing, affinity, metrics or log. Usage: node bench/lib/node-raw.ts PORT BACKEND...
+ * the head. Nothing else: no routing, affinity, metrics or log. With `--tls PORT CERT KEY` the same handler also
+ * serves HTTPS (node:https). Usage: node bench/lib/node-raw.ts PORT BACKEND... [--tls PORT CERT KEY]
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Dispatcher } from 'undici';
 import { H1Pool } from '../../src/dataplane/upstream/h1-pool.ts';
 
@@ -104,17 +107,20 @@ function handle(pool: H1Pool, req: IncomingMessage, res: ServerResponse): void {
   const raw = req.rawHeaders;
   const headers: string[] = [];
   let xff = '';
+  // rawHeaders only: req.headers would build an object per request.
+  let bodiless = true;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     const value = raw[i + 1] as string;
     if (name === 'x-forwarded-for') xff = xff === '' ? value : `${xff}, ${value}`;
-    else if (!REQUEST_SKIP.has(name)) headers.push(name, value);
+    else if (name === 'transfer-encoding') bodiless = false;
+    else if (!REQUEST_SKIP.has(name)) {
+      if (name === 'content-length' && value !== '0') bodiless = false;
+      headers.push(name, value);
+    }
   }
   const peer = req.socket.remoteAddress ?? '';
   headers.push('x-forwarded-for', xff === '' ? peer : `${xff}, ${peer}`);
-  const bodiless =
-    req.headers['transfer-encoding'] === undefined &&
-    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
   const ex = new RawExchange(res);
   (res as Tagged)[kExchange] = ex;
   res.on('close', onClose);
@@ -139,29 +145,58 @@ function handle(pool: H1Pool, req: IncomingMessage, res: ServerResponse): void {
 /** A started floor proxy; close() stops listening and closes the upstream pools. */
 export interface NodeRaw {
   readonly server: Server;
+  /** The HTTPS listener when `tls` was given. */
+  readonly tlsServer: Server | undefined;
   close(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1:`port` (0 = any) and round-robins over the upstream ports `backends`. */
-export async function startNodeRaw(port: number, backends: readonly number[]): Promise<NodeRaw> {
+/**
+ * Listens on 127.0.0.1:`port` (0 = any) and round-robins over the upstream ports `backends`; `tls`: also an
+ * HTTPS listener on `tls.port` with that certificate, sharing the pools and the round-robin.
+ */
+export async function startNodeRaw(
+  port: number,
+  backends: readonly number[],
+  tls?: { port: number; cert: string; key: string },
+): Promise<NodeRaw> {
   const options = { connectTimeout: 5_000, keepAliveTimeout: 4_000, connections: 512 };
   const pools = backends.map((p) => new H1Pool('127.0.0.1', p, options));
   let next = 0;
-  const server = createServer((req, res) => handle(pools[next++ % pools.length] as H1Pool, req, res));
-  server.keepAliveTimeout = 60_000;
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const onRequest = (req: IncomingMessage, res: ServerResponse) =>
+    handle(pools[next++ % pools.length] as H1Pool, req, res);
+  const servers: Server[] = [createServer(onRequest)];
+  if (tls !== undefined) servers.push(createTlsServer({ cert: tls.cert, key: tls.key }, onRequest));
+  const ports = [port, tls?.port ?? 0];
+  await Promise.all(
+    servers.map((server, i) => {
+      server.keepAliveTimeout = 60_000;
+      return new Promise<void>((resolve) => server.listen(ports[i], '127.0.0.1', resolve));
+    }),
+  );
   return {
-    server,
+    server: servers[0] as Server,
+    tlsServer: servers[1],
     close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await Promise.all([closed, ...pools.map((p) => p.destroy())]);
+      const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const s of servers) s.closeAllConnections();
+      await Promise.all([...closed, ...pools.map((p) => p.destroy())]);
     },
   };
 }
 
 if (import.meta.main) {
-  const [port, ...backends] = process.argv.slice(2).map(Number);
-  await startNodeRaw(port as number, backends);
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('--tls');
+  const tlsArgs = at >= 0 ? argv.splice(at, 4).slice(1) : [];
+  const [port, ...backends] = argv.map(Number);
+  const tls =
+    tlsArgs.length === 3
+      ? {
+          port: Number(tlsArgs[0]),
+          cert: readFileSync(tlsArgs[1] as string, 'utf8'),
+          key: readFileSync(tlsArgs[2] as string, 'utf8'),
+        }
+      : undefined;
+  await startNodeRaw(port as number, backends, tls);
   process.on('SIGTERM', () => process.exit(0));
 }
