@@ -164,8 +164,10 @@ export async function startNodeRaw(
   let next = 0;
   const onRequest = (req: IncomingMessage, res: ServerResponse) =>
     handle(pools[next++ % pools.length] as H1Pool, req, res);
-  const servers: Server[] = [createServer(onRequest)];
-  if (tls !== undefined) servers.push(createTlsServer({ cert: tls.cert, key: tls.key }, onRequest));
+  // As the product's listeners (front/listeners.ts): a bodiless request comes already ended.
+  const o = { optimizeEmptyRequests: true };
+  const servers: Server[] = [createServer(o, onRequest)];
+  if (tls !== undefined) servers.push(createTlsServer({ ...o, cert: tls.cert, key: tls.key }, onRequest));
   const ports = [port, tls?.port ?? 0];
   await Promise.all(
     servers.map((server, i) => {
