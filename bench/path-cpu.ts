@@ -4,20 +4,25 @@
  * upstreams answering like nginx, and 32 keep-alive raw clients. No peer process to wake on another core, so
  * on a loaded machine the figure moves far less than bench/cpu-per-request.ts's (which stays the reference on
  * a quiet one). The client and upstream costs are in the figure, the same for both sides of an A/B.
- * Usage: node bench/path-cpu.ts [--base DIR] [--requests 20000] [--repeat 5]
+ * Usage: node bench/path-cpu.ts [--base DIR] [--requests 20000] [--repeat 5] [--floor] [--route-only]
  *   --base DIR: also a Dataplane built from the checkout in DIR (node_modules linked), rounds interleaved.
+ *   --floor: also node-raw (bench/lib/node-raw.ts: node:http + the product's H1Pool, nothing else), the floor.
+ *   --route-only: the Dataplanes without affinity, metrics and access log (the sticky-route rung).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchDataplaneOptions } from './lib/dataplane-options.ts';
+import { startNodeRaw } from './lib/node-raw.ts';
 
 const { values: args } = parseArgs({
   options: {
     base: { type: 'string' },
     requests: { type: 'string', default: '20000' },
     repeat: { type: 'string', default: '5' },
+    floor: { type: 'boolean', default: false },
+    'route-only': { type: 'boolean', default: false },
   },
 });
 const REPO = resolve(new URL('..', import.meta.url).pathname);
@@ -59,17 +64,19 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   const { createRegistry } = await import(`${root}/src/shared/metrics-registry.ts`);
   const { buildSnapshot } = await import(`${root}/test/dataplane/helpers/snapshot.ts`);
   const registry = createRegistry({ processMetrics: false });
+  const all = args['route-only'] !== true;
   const obs = createObservability({ registry, accessLog: { destination: '/dev/null' } });
   const dp = new Dataplane({
     ...benchDataplaneOptions({ keepAliveTimeoutMs: 5_000 }),
-    observer: obs.dataplane,
+    ...(all ? { observer: obs.dataplane } : {}),
   });
   await dp.start();
-  obs.attach(dp);
+  if (all) obs.attach(dp);
+  const affinity = all ? { affinity: { cookie: { name: 'SRV' } } } : {};
   dp.apply(
     buildSnapshot({
       hosts: [{ hostname: 'app.test', routes: [{ backend: 'app' }] }],
-      backends: [{ id: 'app', endpoints: ports, affinity: { cookie: { name: 'SRV' } } }],
+      backends: [{ id: 'app', endpoints: ports, ...affinity }],
     }),
   );
   return {
@@ -124,6 +131,11 @@ const ups = [await upstream(), await upstream()];
 const ports: [number, number] = [ups[0]!.port, ups[1]!.port];
 const sides = [await startSide('current', REPO, ports)];
 if (args.base !== undefined) sides.push(await startSide('base', resolve(args.base), ports));
+if (args.floor === true) {
+  const raw = await startNodeRaw(0, ports);
+  const port = (raw.server.address() as { port: number }).port;
+  sides.push({ name: 'node-raw', port, close: () => raw.close() });
+}
 const total = Number(args.requests);
 const figures = new Map<string, number[]>();
 for (let round = 0; round < Number(args.repeat); round++) {

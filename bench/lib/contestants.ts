@@ -93,6 +93,24 @@ function nodeScript(id: string, script: string, extra: readonly string[] = []): 
 /** The lean node:http + undici reference: what any Node proxy costs before features. */
 const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
 
+/**
+ * The architecture's floor (issue 13): node:http + the product's own H1Pool, round-robin, X-Forwarded-For,
+ * nothing else. For cpu-per-request.ts only (FLOOR_CONTESTANTS), not the default bench rounds.
+ */
+const nodeRaw: Contestant = {
+  id: 'node-raw',
+  scenarios: new Set<ScenarioId>(['http', 'https']),
+  async start(ctx) {
+    const p = await ports();
+    const t = ctx.topology;
+    const tls = ['--tls', String(p.https), join(t.dir, 'bench.crt'), join(t.dir, 'bench.key')];
+    const args = [join(ctx.repo, 'bench/lib/node-raw.ts'), String(p.http), ...t.fast.map(String), ...tls];
+    const proc = ctx.procs.spawn({ name: 'node-raw', cmd: process.execPath, args, cpu: ctx.cpu }, t.dir);
+    await Promise.all([waitForPort(p.http, proc), waitForPort(p.https, proc)]);
+    return { proc, ports: p };
+  },
+};
+
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
   id: string,
@@ -219,3 +237,6 @@ export const CONTESTANTS: readonly Contestant[] = [
     ];
   }),
 ];
+
+/** Contestants cpu-per-request.ts knows besides CONTESTANTS; `npm run bench` does not run them. */
+export const FLOOR_CONTESTANTS: readonly Contestant[] = [nodeRaw];

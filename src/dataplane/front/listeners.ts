@@ -37,6 +37,9 @@ function serverOptions(limits: ListenerLimits) {
     shouldUpgradeCallback: (req: IncomingMessage) =>
       upgradeKind(req.method, req.headers.upgrade) === 'websocket',
     maxHeaderSize: limits.maxHeaderSize,
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3): node hands it over
+    // already ended, so no 'data'/'end'/'close' events, resume or ticks run for its empty stream.
+    optimizeEmptyRequests: true,
     headersTimeout: limits.requestHeaderTimeoutMs,
     // Bodies stream to the upstream, whose bodyTimeout bounds a stalled upload; a whole-request deadline
     // would cut legitimate long uploads.

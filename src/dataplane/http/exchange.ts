@@ -49,6 +49,8 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
   /** No request body: the request can be sent again after a try that was sent (proxy-next-upstream). */
   #replayable = true;
   #held: HandshakeSeal | undefined;
+  /** The last body chunk, kept for onResponseEnd so head and body leave in one res.end() (one write). */
+  #last: Buffer | undefined;
   /** Endpoint ids that failed to connect for this request (RetryState). */
   exclude: Set<string> | undefined;
   #controller: Dispatcher.DispatchController | undefined;
@@ -185,6 +187,12 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
       this.#held = undefined;
       chunk = held.release(this.res);
     }
+    // Our client says this chunk completes the body and onResponseEnd follows in the same call: end(chunk)
+    // writes head and body in one writev (one TLS record) without write()'s cork-until-next-tick.
+    if ((controller as { ending?: boolean }).ending === true) {
+      this.#last = chunk;
+      return;
+    }
     if (!this.res.write(chunk)) {
       controller.pause();
       this.res.once('drain', onResponseDrain);
@@ -195,7 +203,9 @@ export class Exchange implements Dispatcher.DispatchHandler, RetryState {
     this.#done = true;
     const held = this.#held;
     if (held === undefined) {
-      this.res.end();
+      const last = this.#last;
+      this.#last = undefined;
+      this.res.end(last);
       return;
     }
     this.#held = undefined;

@@ -108,6 +108,11 @@ export class H1Connection implements Dispatcher.DispatchController {
   #requests = 0;
   /** A byte of the current request's response (1xx included) arrived. */
   #answered = false;
+  /**
+   * True while the chunk being delivered is the last of a Content-Length body: the handler may keep it for
+   * its onResponseEnd, which follows in the same call (exchange.ts sends head and body in one res.end()).
+   */
+  ending = false;
   /** The current request's body stream gave us a byte or its end: it cannot be sent again. */
   #bodyRead = false;
   #onChunk = (buf: Buffer, from: number, to: number) => this.#deliver(buf.subarray(from, to));
@@ -346,7 +351,9 @@ export class H1Connection implements Dispatcher.DispatchController {
     if (head.framing === 'length') {
       const take = Math.min(this.#remaining, buf.length - off);
       this.#remaining -= take;
+      this.ending = this.#remaining === 0;
       this.#deliver(off === 0 && take === buf.length ? buf : buf.subarray(off, off + take));
+      this.ending = false;
       if (this.#remaining === 0) this.#complete();
       return off + take;
     }

@@ -104,7 +104,11 @@ export function retryHttp(
       secure: facts.secure,
       // Before sending, an unread body can still go elsewhere; after, only a bodiless request (replayable).
       // The client must still be there (undici destroys a consumed body stream, so not req.destroyed alone).
-      canRetry: !facts.closed && (sent ? facts.replayable : !req.readableDidRead && !req.destroyed),
+      // A bodiless request has nothing to read: node's optimizeEmptyRequests (listeners.ts) hands it over
+      // already ended and destroyed, so only `closed` says whether its client is gone.
+      canRetry:
+        !facts.closed &&
+        (sent || facts.replayable ? facts.replayable : !req.readableDidRead && !req.destroyed),
       hashKey: requestHashKey(backend.config, facts.clientAddress, req),
       failure,
       method: req.method ?? 'GET',
