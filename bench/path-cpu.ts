@@ -4,8 +4,9 @@
  * upstreams answering like nginx, and 32 keep-alive raw clients. No peer process to wake on another core, so
  * on a loaded machine the figure moves far less than bench/cpu-per-request.ts's (which stays the reference on
  * a quiet one). The client and upstream costs are in the figure, the same for both sides of an A/B.
- * Usage: node bench/path-cpu.ts [--base DIR] [--requests 20000] [--repeat 5]
+ * Usage: node bench/path-cpu.ts [--base DIR] [--requests 20000] [--repeat 5] [--scenario proxy|redirect]
  *   --base DIR: also a Dataplane built from the checkout in DIR (node_modules linked), rounds interleaved.
+ *   --scenario redirect: the requests name a TLS host and get the HTTP->HTTPS 308 (no upstream touched).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -18,6 +19,7 @@ const { values: args } = parseArgs({
     base: { type: 'string' },
     requests: { type: 'string', default: '20000' },
     repeat: { type: 'string', default: '5' },
+    scenario: { type: 'string', default: 'proxy' },
   },
 });
 const REPO = resolve(new URL('..', import.meta.url).pathname);
@@ -68,7 +70,11 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   obs.attach(dp);
   dp.apply(
     buildSnapshot({
-      hosts: [{ hostname: 'app.test', routes: [{ backend: 'app' }] }],
+      hosts: [
+        { hostname: 'app.test', routes: [{ backend: 'app' }] },
+        // A TLS host: plain-HTTP requests to it get the 308 to https:// (--scenario redirect).
+        { hostname: 'tls.test', tls: true, routes: [{ backend: 'app' }] },
+      ],
       backends: [{ id: 'app', endpoints: ports, affinity: { cookie: { name: 'SRV' } } }],
     }),
   );
@@ -82,7 +88,11 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   };
 }
 
-const REQUEST = 'GET / HTTP/1.1\r\nHost: app.test\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n';
+const REDIRECT = args.scenario === 'redirect';
+const HOST = REDIRECT ? 'tls.test' : 'app.test';
+const TARGET = REDIRECT ? '/some/page?q=1' : '/';
+const REQUEST = `GET ${TARGET} HTTP/1.1\r\nHost: ${HOST}\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n`;
+const EXPECTED = REDIRECT ? 'HTTP/1.1 308' : 'HTTP/1.1 200';
 
 /** `total` requests over 32 keep-alive connections (no cookie: every response pins with Set-Cookie). */
 async function load(port: number, total: number): Promise<number> {
@@ -110,7 +120,7 @@ async function load(port: number, total: number): Promise<number> {
           if (end < 0) return;
           const length = Number(/\r\ncontent-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
           if (pending.length < end + 4 + length) return;
-          if (!pending.startsWith('HTTP/1.1 200')) bad++;
+          if (!pending.startsWith(EXPECTED)) bad++;
           pending = pending.slice(end + 4 + length);
           next();
         }
@@ -134,7 +144,9 @@ for (let round = 0; round < Number(args.repeat); round++) {
     const used = process.cpuUsage(before);
     const us = (used.user + used.system) / total;
     figures.set(side.name, [...(figures.get(side.name) ?? []), us]);
-    console.log(`round ${round} ${side.name.padEnd(8)} ${us.toFixed(1).padStart(6)} µs/req  non-200 ${bad}`);
+    console.log(
+      `round ${round} ${side.name.padEnd(8)} ${us.toFixed(1).padStart(6)} µs/req  unexpected ${bad}`,
+    );
   }
 }
 console.log('\nmedian / min µs of CPU per request (proxy + clients + upstreams, one process):');

@@ -75,14 +75,14 @@ const nginx: Contestant = {
   },
 };
 
-/** A bench-only Node proxy script taking `PORT BACKEND...` (HTTP only). */
-function nodeScript(id: string, script: string, extra: readonly string[] = []): Contestant {
+/** A bench-only Node script taking `PORT BACKEND...` (plain-HTTP scenarios only; `http` by default). */
+function nodeScript(id: string, script: string, scenarios: readonly ScenarioId[] = ['http']): Contestant {
   return {
     id,
-    scenarios: new Set<ScenarioId>(['http']),
+    scenarios: new Set<ScenarioId>(scenarios),
     async start(ctx) {
       const p = await ports();
-      const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String), ...extra];
+      const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String)];
       const proc = ctx.procs.spawn({ name: id, cmd: process.execPath, args, cpu: ctx.cpu }, ctx.topology.dir);
       await waitForPort(p.http, proc);
       return { proc, ports: p };
@@ -92,6 +92,9 @@ function nodeScript(id: string, script: string, extra: readonly string[] = []): 
 
 /** The lean node:http + undici reference: what any Node proxy costs before features. */
 const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
+
+/** node:http's floor for a local answer: the 308 (and a 200 hello-world) with nothing else (issue 13). */
+const nodeHello = nodeScript('node-hello', 'bench/lib/node-hello.ts', ['http', 'redirect']);
 
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
@@ -203,9 +206,11 @@ export const CONTESTANTS: readonly Contestant[] = [
     http2: true,
     scenarios: ['https', 'h2', 'handshake'],
   }),
-  sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
+  // Redirects too: what the access log and metrics cost a request that touches no upstream.
+  sticky('sticky-noobs', { observability: false, workers: 1, scenarios: [...THROUGHPUT, 'redirect'] }),
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,
+  nodeHello,
   // Feature ladder for CPU per request (bench/cpu-per-request.ts; issue 13 item 2): routing + X-Forwarded-*
   // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`); each with either client.
   ...(['raw', 'undici'] as const).flatMap((client) => {
