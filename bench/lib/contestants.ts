@@ -95,6 +95,8 @@ const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
 
 /** node:http's floor for a local answer: the 308 (and a 200 hello-world) with nothing else (issue 13). */
 const nodeHello = nodeScript('node-hello', 'bench/lib/node-hello.ts', ['http', 'redirect']);
+/** The product Dataplane alone (no CLI, controller or observer): the request path over node-hello's floor. */
+const nodeDp = nodeScript('node-dp', 'bench/lib/node-dp.ts', ['redirect']);
 
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
@@ -211,6 +213,7 @@ export const CONTESTANTS: readonly Contestant[] = [
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,
   nodeHello,
+  nodeDp,
   // Feature ladder for CPU per request (bench/cpu-per-request.ts; issue 13 item 2): routing + X-Forwarded-*
   // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`); each with either client.
   ...(['raw', 'undici'] as const).flatMap((client) => {
