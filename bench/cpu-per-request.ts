@@ -2,7 +2,7 @@
  * Noise-robust per-request cost for iterating on the hot path: the proxy's own CPU time (utime+stime of its
  * process tree from /proc) divided by the requests wrk completed, next to req/s and p99. On a shared machine
  * req/s moves with the neighbours; CPU-µs per request moves much less.
- * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,node-raw,haproxy] [--scenarios http,https,redirect,h2]
+ * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,node-raw,node-hello,haproxy] [--scenarios http,https,redirect,h2]
  *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR] [--node-options S] [--base-node-options S]
  *   --profile: Node contestants run with --cpu-prof into DIR; --base: also run the sticky contestants from the
  *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
@@ -21,7 +21,7 @@ import {
   type Topology,
   writeCertFiles,
 } from './lib/configs.ts';
-import { CONTESTANTS, FLOOR_CONTESTANTS, type RunningProxy } from './lib/contestants.ts';
+import { CONTESTANTS, EXTRA_CONTESTANTS, type RunningProxy } from './lib/contestants.ts';
 import { runH2load } from './lib/h2load.ts';
 import { freePorts, ProcessGroup, pinSelf, processTree, waitForPort } from './lib/procs.ts';
 import { runWrk } from './lib/wrk.ts';
@@ -75,9 +75,12 @@ const withNodeOptions = async <T>(options: string, start: () => Promise<T>): Pro
 
 const ids = (args.only ?? '').split(',');
 const running = new Map<string, RunningProxy>();
-for (const c of [...CONTESTANTS, ...FLOOR_CONTESTANTS].filter((x) => ids.includes(x.id))) {
+/** Scenarios each bench-only Node script answers (node-bare: http; node-hello: http, redirect). */
+const nodeScenarios = new Map<string, ReadonlySet<string>>();
+for (const c of [...CONTESTANTS, ...EXTRA_CONTESTANTS].filter((x) => ids.includes(x.id))) {
   const ctx = { topology: t, procs, cpu: '0', repo: REPO };
   running.set(c.id, await withNodeOptions(`${profile} ${args['node-options'] ?? ''}`, () => c.start(ctx)));
+  if (c.id.startsWith('node-')) nodeScenarios.set(c.id, c.scenarios);
   // --base DIR: the same contestant from another checkout (e.g. `git archive` of the commit before), for A/B.
   if (args.base !== undefined && c.id.startsWith('sticky')) {
     const base = { ...ctx, repo: resolve(args.base) };
@@ -92,8 +95,7 @@ const runs = new Map<string, { us: number[]; rps: number[] }>();
 for (let round = 0; round < Number(args.repeat); round++) {
   for (const scenario of (args.scenarios ?? '').split(',')) {
     for (const [id, proxy] of running) {
-      if (id.startsWith('node-') && scenario !== 'http' && !(id === 'node-raw' && scenario === 'https'))
-        continue;
+      if (nodeScenarios.get(id)?.has(scenario) === false) continue;
       // h2 only where ALPN h2 is offered: HAProxy, nginx, and sticky-ingress with --http2 (sticky-h2).
       if (scenario === 'h2' && id.startsWith('sticky') && !id.includes('h2')) continue;
       const measure = loadFor(scenario, proxy);

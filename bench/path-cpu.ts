@@ -5,9 +5,11 @@
  * on a loaded machine the figure moves far less than bench/cpu-per-request.ts's (which stays the reference on
  * a quiet one). The client and upstream costs are in the figure, the same for both sides of an A/B.
  * Usage: node bench/path-cpu.ts [--base DIR] [--requests 20000] [--repeat 5] [--floor] [--route-only]
+ *        [--scenario proxy|redirect]
  *   --base DIR: also a Dataplane built from the checkout in DIR (node_modules linked), rounds interleaved.
  *   --floor: also node-raw (bench/lib/node-raw.ts: node:http + the product's H1Pool, nothing else), the floor.
  *   --route-only: the Dataplanes without affinity, metrics and access log (the sticky-route rung).
+ *   --scenario redirect: the requests name a TLS host and get the HTTP->HTTPS 308 (no upstream touched).
  */
 import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     repeat: { type: 'string', default: '5' },
     floor: { type: 'boolean', default: false },
     'route-only': { type: 'boolean', default: false },
+    scenario: { type: 'string', default: 'proxy' },
   },
 });
 const REPO = resolve(new URL('..', import.meta.url).pathname);
@@ -75,7 +78,11 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   const affinity = all ? { affinity: { cookie: { name: 'SRV' } } } : {};
   dp.apply(
     buildSnapshot({
-      hosts: [{ hostname: 'app.test', routes: [{ backend: 'app' }] }],
+      hosts: [
+        { hostname: 'app.test', routes: [{ backend: 'app' }] },
+        // A TLS host: plain-HTTP requests to it get the 308 to https:// (--scenario redirect).
+        { hostname: 'tls.test', tls: true, routes: [{ backend: 'app' }] },
+      ],
       backends: [{ id: 'app', endpoints: ports, ...affinity }],
     }),
   );
@@ -89,7 +96,14 @@ async function startSide(name: string, root: string, ports: [number, number]): P
   };
 }
 
-const REQUEST = 'GET / HTTP/1.1\r\nHost: app.test\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n';
+const REDIRECT = args.scenario === 'redirect';
+const HOST = REDIRECT ? 'tls.test' : 'app.test';
+const TARGET = REDIRECT ? '/some/page?q=1' : '/';
+const REQUEST = `GET ${TARGET} HTTP/1.1\r\nHost: ${HOST}\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n`;
+const EXPECTED = REDIRECT ? 'HTTP/1.1 308' : 'HTTP/1.1 200';
+// node-raw proxies every request: it has no redirect to compare with (bench/lib/node-hello.ts is that floor).
+if (REDIRECT && args.floor === true)
+  throw new Error('--floor measures the proxied path only, not --scenario redirect');
 
 /** `total` requests over 32 keep-alive connections (no cookie: every response pins with Set-Cookie). */
 async function load(port: number, total: number): Promise<number> {
@@ -117,7 +131,7 @@ async function load(port: number, total: number): Promise<number> {
           if (end < 0) return;
           const length = Number(/\r\ncontent-length: *(\d+)/i.exec(pending.slice(0, end))?.[1] ?? 0);
           if (pending.length < end + 4 + length) return;
-          if (!pending.startsWith('HTTP/1.1 200')) bad++;
+          if (!pending.startsWith(EXPECTED)) bad++;
           pending = pending.slice(end + 4 + length);
           next();
         }
@@ -146,7 +160,9 @@ for (let round = 0; round < Number(args.repeat); round++) {
     const used = process.cpuUsage(before);
     const us = (used.user + used.system) / total;
     figures.set(side.name, [...(figures.get(side.name) ?? []), us]);
-    console.log(`round ${round} ${side.name.padEnd(8)} ${us.toFixed(1).padStart(6)} µs/req  non-200 ${bad}`);
+    console.log(
+      `round ${round} ${side.name.padEnd(8)} ${us.toFixed(1).padStart(6)} µs/req  unexpected ${bad}`,
+    );
   }
 }
 console.log('\nmedian / min µs of CPU per request (proxy + clients + upstreams, one process):');

@@ -75,14 +75,14 @@ const nginx: Contestant = {
   },
 };
 
-/** A bench-only Node proxy script taking `PORT BACKEND...` (HTTP only). */
-function nodeScript(id: string, script: string, extra: readonly string[] = []): Contestant {
+/** A bench-only Node script taking `PORT BACKEND...` (plain-HTTP scenarios only; `http` by default). */
+function nodeScript(id: string, script: string, scenarios: readonly ScenarioId[] = ['http']): Contestant {
   return {
     id,
-    scenarios: new Set<ScenarioId>(['http']),
+    scenarios: new Set<ScenarioId>(scenarios),
     async start(ctx) {
       const p = await ports();
-      const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String), ...extra];
+      const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String)];
       const proc = ctx.procs.spawn({ name: id, cmd: process.execPath, args, cpu: ctx.cpu }, ctx.topology.dir);
       await waitForPort(p.http, proc);
       return { proc, ports: p };
@@ -95,7 +95,7 @@ const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
 
 /**
  * The architecture's floor (issue 13): node:http + the product's own H1Pool, round-robin, X-Forwarded-For,
- * nothing else. For cpu-per-request.ts only (FLOOR_CONTESTANTS), not the default bench rounds.
+ * nothing else. In the bench rounds, so the floor and the product are measured in one run.
  */
 const nodeRaw: Contestant = {
   id: 'node-raw',
@@ -110,6 +110,10 @@ const nodeRaw: Contestant = {
     return { proc, ports: p };
   },
 };
+/** node:http's floor for a local answer: the 308 (and a 200 hello-world) with nothing else (issue 13). */
+const nodeHello = nodeScript('node-hello', 'bench/lib/node-hello.ts', ['http', 'redirect']);
+/** The product Dataplane alone (no CLI, controller or observer): the request path over node-hello's floor. */
+const nodeDp = nodeScript('node-dp', 'bench/lib/node-dp.ts', ['redirect']);
 
 /** sticky-ingress variants: the CLI in standalone mode (`--workers N` for the multi-process variant). */
 function sticky(
@@ -221,22 +225,30 @@ export const CONTESTANTS: readonly Contestant[] = [
     http2: true,
     scenarios: ['https', 'h2', 'handshake'],
   }),
-  sticky('sticky-noobs', { observability: false, workers: 1, scenarios: THROUGHPUT }),
+  // Redirects too: what the access log and metrics cost a request that touches no upstream.
+  sticky('sticky-noobs', { observability: false, workers: 1, scenarios: [...THROUGHPUT, 'redirect'] }),
   sticky('sticky-2w', { observability: true, workers: 2, scenarios: THROUGHPUT }),
   nodeBare,
+  nodeRaw,
+  nodeHello,
+  nodeDp,
   // Feature ladder for CPU per request (bench/cpu-per-request.ts; issue 13 item 2): routing + X-Forwarded-*
-  // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`); each with either client.
-  ...(['raw', 'undici'] as const).flatMap((client) => {
-    const c = client === 'raw' ? '' : '-undici';
-    const base = { workers: 1, scenarios: ['http'] as ScenarioId[], upstreamClient: client };
-    return [
-      sticky(`sticky-route${c}`, { ...base, observability: false, affinity: false }),
-      sticky(`sticky-aff${c}`, { ...base, observability: false }),
-      sticky(`sticky-aff-met${c}`, { ...base, observability: false, metrics: true }),
-      sticky(`sticky-all${c}`, { ...base, observability: true }),
-    ];
-  }),
+  // only, then + cookie affinity and Set-Cookie, + metrics, + access log (= `sticky`), on our client. The same
+  // rungs on undici are in EXTRA_CONTESTANTS.
+  ...ladder('raw'),
 ];
 
-/** Contestants cpu-per-request.ts knows besides CONTESTANTS; `npm run bench` does not run them. */
-export const FLOOR_CONTESTANTS: readonly Contestant[] = [nodeRaw];
+/** Contestants cpu-per-request.ts knows besides CONTESTANTS (the ladder on undici); `npm run bench` does not run them. */
+export const EXTRA_CONTESTANTS: readonly Contestant[] = ladder('undici');
+
+/** The feature ladder's four rungs with one upstream client (`-undici` suffix for undici). */
+function ladder(client: 'raw' | 'undici'): Contestant[] {
+  const c = client === 'raw' ? '' : '-undici';
+  const base = { workers: 1, scenarios: ['http'] as ScenarioId[], upstreamClient: client };
+  return [
+    sticky(`sticky-route${c}`, { ...base, observability: false, affinity: false }),
+    sticky(`sticky-aff${c}`, { ...base, observability: false }),
+    sticky(`sticky-aff-met${c}`, { ...base, observability: false, metrics: true }),
+    sticky(`sticky-all${c}`, { ...base, observability: true }),
+  ];
+}

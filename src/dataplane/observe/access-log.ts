@@ -44,6 +44,18 @@ export class AccessLog {
   /** `2026-01-02T03:04:05.` for the second #second (epoch seconds): Date formatting once per second. */
   #second = -1;
   #secondPrefix = '';
+  // Fields that repeat from line to line (one route, one backend, one host...): their JSON literal is kept,
+  // so a repeated value costs a comparison instead of an escape check and a new string (issue 13).
+  #route = new JsonMemo();
+  #backend = new JsonMemo();
+  #endpoint = new JsonMemo();
+  #host = new JsonMemo();
+  #method = new JsonMemo();
+  #tls = new JsonMemo();
+  #sni = new JsonMemo();
+  #sourceNs = '';
+  #sourceName = '';
+  #source = '""';
 
   constructor(options: AccessLogOptions = {}) {
     const sample = options.sample ?? 1;
@@ -70,12 +82,12 @@ export class AccessLog {
     // Same keys and order as the pino line this replaced ({"log":"access", then the fields}).
     this.#pending +=
       `{"log":"access","time":"${this.#time(r.startTime)}","client":${str(r.clientAddress)},` +
-      `"host":${str(r.host)},"method":${str(r.method)},"path":${str(r.path)},"status":${r.status},` +
-      `"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"connectMs":${ms(r.connectMs)},` +
-      `"responseMs":${ms(r.responseMs)},"totalMs":${ms(r.totalMs)},"route":${str(r.routeId)},` +
-      `"backend":${str(r.backendId)},"endpoint":${str(r.endpointId)},` +
-      `"source":${r.sourceName === '' ? '""' : str(`${r.sourceNamespace}/${r.sourceName}`)},` +
-      `"affinity":"${r.affinity}","retries":${r.retries},"tls":${str(r.tlsVersion)},"sni":${str(r.sni)},` +
+      `"host":${this.#host.json(r.host)},"method":${this.#method.json(r.method)},"path":${str(r.path)},` +
+      `"status":${r.status},"bytesIn":${r.bytesIn},"bytesOut":${r.bytesOut},"connectMs":${ms(r.connectMs)},` +
+      `"responseMs":${ms(r.responseMs)},"totalMs":${ms(r.totalMs)},"route":${this.#route.json(r.routeId)},` +
+      `"backend":${this.#backend.json(r.backendId)},"endpoint":${this.#endpoint.json(r.endpointId)},` +
+      `"source":${this.#sourceJson(r.sourceNamespace, r.sourceName)},"affinity":"${r.affinity}",` +
+      `"retries":${r.retries},"tls":${this.#tls.json(r.tlsVersion)},"sni":${this.#sni.json(r.sni)},` +
       `"tunnel":${r.tunnel},"proto":"${r.protocol}"}\n`;
     if (this.#pending.length >= FLUSH_CHARS) this.#flush();
     else if (this.#timer === undefined) {
@@ -124,6 +136,16 @@ export class AccessLog {
     this.#destination?.write(lines);
   }
 
+  /** `namespace/name` of the record's source as a JSON string ('' when none), kept while it repeats. */
+  #sourceJson(namespace: string, name: string): string {
+    if (name !== this.#sourceName || namespace !== this.#sourceNs) {
+      this.#sourceNs = namespace;
+      this.#sourceName = name;
+      this.#source = name === '' ? '""' : str(`${namespace}/${name}`);
+    }
+    return this.#source;
+  }
+
   /** ISO 8601 UTC with milliseconds, as Date#toISOString. */
   #time(epochMs: number): string {
     const t = Math.floor(epochMs);
@@ -140,6 +162,21 @@ export class AccessLog {
 // What JSON must escape (quote, backslash, controls) plus lone surrogates, which JSON.stringify escapes too.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** The JSON literal of the last value seen, rebuilt only when the value changes. */
+class JsonMemo {
+  #value = '';
+  #json = '""';
+
+  /** `s` as a JSON string literal. */
+  json(s: string): string {
+    if (s !== this.#value) {
+      this.#value = s;
+      this.#json = str(s);
+    }
+    return this.#json;
+  }
+}
 
 /** A JSON string literal; the common case (nothing to escape) skips JSON.stringify. */
 function str(s: string): string {

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { WebSocket } from 'ws';
 import { AccessLog } from '../../../src/dataplane/observe/access-log.ts';
+import { RequestRecord } from '../../../src/dataplane/observe/observer.ts';
 import { closeAll, startBackends } from '../helpers/backends.ts';
 import { makeCert } from '../helpers/certs.ts';
 import { request } from '../helpers/client.ts';
@@ -153,6 +154,61 @@ describe('access log', () => {
       }
       assert.equal(lines.length, 0);
     }
+  });
+
+  test('every line carries its own values when requests alternate between hosts, routes and sources', () => {
+    const { stream, lines } = collector();
+    const log = new AccessLog({ destination: stream });
+    // Two kinds of request, interleaved; one of them with values JSON must escape (a quote, a control).
+    const kinds = [
+      { host: 'a.test', method: 'GET', routeId: 'r/a', backendId: 'b/a', endpointId: '10.0.0.1:80' },
+      { host: 'b"\u0001.test', method: 'POST', routeId: 'r/"b"', backendId: '', endpointId: '' },
+    ];
+    const sources = [
+      ['default', 'app'],
+      ['other', ''],
+      ['other', 'app\\x'],
+    ] as const;
+    const expected: Line[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = new RequestRecord();
+      Object.assign(r, kinds[i % 2], {
+        path: `/${i}`,
+        status: 200 + i,
+        tlsVersion: i % 3 === 0 ? 'TLSv1.3' : '',
+      });
+      const [ns, name] = sources[i % 3] as readonly [string, string];
+      r.sourceNamespace = ns;
+      r.sourceName = name;
+      r.sni = i % 4 === 0 ? 'a.test' : '';
+      log.write(r);
+      const k = kinds[i % 2] as (typeof kinds)[number];
+      expected.push({
+        host: k.host,
+        method: k.method,
+        route: k.routeId,
+        backend: k.backendId,
+        endpoint: k.endpointId,
+        source: name === '' ? '' : `${ns}/${name}`,
+        tls: r.tlsVersion,
+        sni: r.sni,
+        path: `/${i}`,
+      });
+    }
+    log.flushSync();
+    assert.equal(lines.length, 12);
+    const seen = lines.map((l) => ({
+      host: l.host,
+      method: l.method,
+      route: l.route,
+      backend: l.backend,
+      endpoint: l.endpoint,
+      source: l.source,
+      tls: l.tls,
+      sni: l.sni,
+      path: l.path,
+    }));
+    assert.deepEqual(seen, expected);
   });
 
   test('a sample outside 0..1 is rejected at construction', () => {
