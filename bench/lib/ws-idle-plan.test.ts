@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
+import { nginxConf } from './configs.ts';
 import { ProcessGroup, treeDescriptors } from './procs.ts';
 import { idleFigures } from './ws-idle.ts';
 import { TunnelClients } from './ws-idle-clients.ts';
@@ -127,5 +128,24 @@ describe('TunnelClients (child processes holding the tunnels)', () => {
     });
     assert.equal(await clients.open(5), 0);
     await clients.stop();
+  });
+});
+
+describe('nginxConf for the plan', () => {
+  const t = { dir: '/tmp/x', certPem: '', keyPem: '', fast: [1, 2], node: [3, 4] } as const;
+  const p = { http: 5, https: 6, admin: 7 };
+  test('one worker: the configuration the bench always used (no reuseport on the proxy listeners)', () => {
+    const conf = nginxConf(t, p);
+    assert.equal(conf, nginxConf(t, p, { workers: 1 }));
+    assert.match(conf, /^worker_processes 1;/);
+    assert.match(conf, /listen 127\.0\.0\.1:5;/);
+    assert.match(conf, /listen 127\.0\.0\.1:6 ssl http2;/);
+  });
+
+  test('four workers: each with its own listening socket, so the kernel spreads the tunnels', () => {
+    const conf = nginxConf(t, p, { workers: 4 });
+    assert.match(conf, /^worker_processes 4;/);
+    assert.match(conf, /listen 127\.0\.0\.1:5 reuseport;/);
+    assert.match(conf, /listen 127\.0\.0\.1:6 ssl http2 reuseport;/);
   });
 });
