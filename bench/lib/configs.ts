@@ -121,7 +121,11 @@ ${route}${pool('be_fast', t.fast)}${pool('be_node', t.node)}`;
  * the request had none; the same thing ingress-nginx does in Lua. The TLS listener offers h2 (1.22's
  * `listen ... http2`; `http2 on` is 1.25+).
  */
-export function nginxConf(t: Topology, p: ProxyPorts): string {
+export function nginxConf(t: Topology, p: ProxyPorts, o: { workers?: number } = {}): string {
+  // Several workers (ws-idle at 20,000 tunnels): one listening socket per worker (reuseport), so the kernel
+  // spreads connections by hash instead of whichever worker wakes first taking a whole batch.
+  const workers = o.workers ?? 1;
+  const reuse = workers > 1 ? ' reuseport' : '';
   const ups = (name: string, ports: readonly [number, number]) =>
     [`upstream ${name} { server 127.0.0.1:${ports[0]}; server 127.0.0.1:${ports[1]}; keepalive 128; }`]
       .concat(ports.map((port, i) => `upstream ${name}${i + 1} { server 127.0.0.1:${port}; keepalive 64; }`))
@@ -149,7 +153,7 @@ export function nginxConf(t: Topology, p: ProxyPorts): string {
     location /socket.io/ { ${location('node')} }
     location / { ${location('fast')} }
   }`;
-  return `worker_processes 1;
+  return `worker_processes ${workers};
 daemon off;
 pid ${t.dir}/nginx.pid;
 error_log stderr warn;
@@ -171,8 +175,8 @@ http {
   map $cookie_${COOKIE} $node_target { be_node1 be_node1; be_node2 be_node2; default be_node; }
   map $upstream_addr $upstream_id { ${ids.map(([port, id]) => `127.0.0.1:${port} ${id};`).join(' ')} }
   map $cookie_${COOKIE} $set_cookie { '' '${COOKIE}=$upstream_id; Path=/; HttpOnly'; default ''; }
-  ${server(`listen 127.0.0.1:${p.http};`, true)}
-  ${server(`listen 127.0.0.1:${p.https} ssl http2;`, false)}
+  ${server(`listen 127.0.0.1:${p.http}${reuse};`, true)}
+  ${server(`listen 127.0.0.1:${p.https} ssl http2${reuse};`, false)}
 }
 `;
 }

@@ -20,6 +20,8 @@ export type ScenarioId =
 export interface Contestant {
   id: string;
   scenarios: ReadonlySet<ScenarioId>;
+  /** Whether it can run as several processes (ws-idle beyond one process's open-files limit). */
+  multiProcess: boolean;
   start(ctx: StartContext): Promise<RunningProxy>;
 }
 
@@ -29,12 +31,16 @@ export interface StartContext {
   procs: ProcessGroup;
   cpu: string;
   repo: string;
+  /** Processes to run as when more than the contestant's own (ws-idle plan: sticky workers, nginx workers). */
+  processes?: number;
 }
 
 /** A started proxy: the process whose tree is measured (RSS, CPU) and its listeners. */
 export interface RunningProxy {
   proc: Started;
   ports: ProxyPorts;
+  /** Open tunnels of each worker process (sticky `--workers`, from /stats.json); absent elsewhere. */
+  openTunnelsPerWorker?: () => Promise<number[]>;
 }
 
 const ALL: ScenarioId[] = ['http', 'https', 'h2', 'handshake', 'redirect', 'ws-echo', 'socketio', 'ws-idle'];
@@ -48,6 +54,8 @@ async function ports(): Promise<ProxyPorts> {
 const haproxy: Contestant = {
   id: 'haproxy',
   scenarios: new Set(ALL),
+  // HAProxy 2.6 is one process (nbthread): every descriptor is in it, whatever the thread count.
+  multiProcess: false,
   async start(ctx) {
     const p = await ports();
     const cfg = join(ctx.topology.dir, 'haproxy.cfg');
@@ -64,10 +72,11 @@ const haproxy: Contestant = {
 const nginx: Contestant = {
   id: 'nginx',
   scenarios: new Set(ALL),
+  multiProcess: true,
   async start(ctx) {
     const p = await ports();
     const conf = join(ctx.topology.dir, 'nginx.conf');
-    writeFileSync(conf, nginxConf(ctx.topology, p));
+    writeFileSync(conf, nginxConf(ctx.topology, p, { workers: ctx.processes ?? 1 }));
     const args = ['-p', ctx.topology.dir, '-e', 'stderr', '-c', conf];
     const proc = ctx.procs.spawn({ name: 'nginx', cmd: 'nginx', args, cpu: ctx.cpu }, ctx.topology.dir);
     await waitForPort(p.https, proc);
@@ -80,6 +89,7 @@ function nodeScript(id: string, script: string, scenarios: readonly ScenarioId[]
   return {
     id,
     scenarios: new Set<ScenarioId>(scenarios),
+    multiProcess: false,
     async start(ctx) {
       const p = await ports();
       const args = [join(ctx.repo, script), String(p.http), ...ctx.topology.fast.map(String)];
@@ -100,6 +110,7 @@ const nodeBare = nodeScript('node-bare', 'bench/lib/node-bare.ts');
 const nodeRaw: Contestant = {
   id: 'node-raw',
   scenarios: new Set<ScenarioId>(['http', 'https']),
+  multiProcess: false,
   async start(ctx) {
     const p = await ports();
     const t = ctx.topology;
@@ -134,6 +145,7 @@ function sticky(
   return {
     id,
     scenarios: new Set(o.scenarios),
+    multiProcess: true,
     async start(ctx) {
       const p = await ports();
       const dir = join(ctx.topology.dir, `manifests-${id}`);
@@ -155,7 +167,8 @@ function sticky(
         accessLog: o.accessLog ?? o.observability,
         metrics: o.metrics ?? o.observability,
       });
-      if (o.workers > 1) flags.push('--workers', String(o.workers));
+      const workers = Math.max(o.workers, ctx.processes ?? 1);
+      if (workers > 1) flags.push('--workers', String(workers));
       if (o.upstreamClient !== undefined) flags.push('--upstream-client', o.upstreamClient);
       if (o.http2 !== undefined) flags.push('--http2', String(o.http2));
       const entry = [join(ctx.repo, 'cmd/sticky-ingress.ts')];
@@ -170,9 +183,17 @@ function sticky(
         ctx.topology.dir,
       );
       await waitReady(p.admin, proc);
-      return { proc, ports: p };
+      if (workers === 1) return { proc, ports: p };
+      return { proc, ports: p, openTunnelsPerWorker: () => openTunnelsPerWorker(p.admin) };
     },
   };
+}
+
+/** Each worker's open tunnels from the primary's /stats.json (`workers[]`, cmd/cluster/aggregate.ts). */
+async function openTunnelsPerWorker(adminPort: number): Promise<number[]> {
+  const res = await fetch(`http://127.0.0.1:${adminPort}/stats.json`);
+  const body = (await res.json()) as { workers?: { openTunnels: number }[] };
+  return (body.workers ?? []).map((w) => w.openTunnels);
 }
 
 /** Flags for `serve`, with the access log and metrics on or off. */

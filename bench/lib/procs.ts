@@ -16,6 +16,8 @@ export interface SpawnSpec {
   cwd?: string;
   /** Send stdout to /dev/null (an access log at tens of thousands of lines a second); stderr still logged. */
   quietStdout?: boolean;
+  /** Open a Node IPC channel (`child.send`/`'message'`): the child must be a Node program. */
+  ipc?: boolean;
 }
 
 /** A started process: its pid (taskset execs, so this is the pinned program itself) and log path. */
@@ -49,7 +51,7 @@ export class ProcessGroup {
     const [cmd, args] =
       spec.cpu === undefined ? [spec.cmd, spec.args] : ['taskset', ['-c', spec.cpu, spec.cmd, ...spec.args]];
     const child = spawn(cmd, args, {
-      stdio: ['ignore', spec.quietStdout ? 'ignore' : fd, fd],
+      stdio: ['ignore', spec.quietStdout ? 'ignore' : fd, fd, ...(spec.ipc ? ['ipc' as const] : [])],
       detached: true,
       env: spec.env ?? process.env,
       cwd: spec.cwd,
@@ -231,4 +233,17 @@ export function cpuJiffies(cpu: number): { busy: number; total: number } {
   const total = v.reduce((a, b) => a + b, 0);
   const idle = (v[3] ?? 0) + (v[4] ?? 0); // idle + iowait
   return { busy: total - idle, total };
+}
+
+/** Open descriptors of each process of `pid`'s tree (from /proc/<pid>/fd; processes gone meanwhile skipped). */
+export function treeDescriptors(pid: number): { pid: number; fds: number }[] {
+  const out: { pid: number; fds: number }[] = [];
+  for (const p of processTree(pid)) {
+    try {
+      out.push({ pid: p, fds: readdirSync(`/proc/${p}/fd`).length });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
 }

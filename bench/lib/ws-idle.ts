@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type WebSocket from 'ws';
-import { close, open } from './ws-echo.ts';
+import type { TunnelOpener } from './ws-idle-clients.ts';
 
 /** Idle-tunnel run: open `tunnels` WebSockets through the proxy, hold them, close them. */
 export interface WsIdleOptions {
-  url: string;
-  host: string;
+  /** Who holds the client side of the tunnels (child processes: bench/lib/ws-idle-clients.ts). */
+  clients: TunnelOpener;
   tunnels: number;
   /** Reads the proxy's RSS (KiB) from /proc. */
   rssKiB: () => number;
@@ -13,6 +12,8 @@ export interface WsIdleOptions {
   settleMs: number;
   /** Pause after close before the last RSS read (the memory given back within this time counts). */
   closeSettleMs?: number;
+  /** Called while every tunnel is open, after the RSS read (per-process descriptor and tunnel counts). */
+  whileOpen?: () => Promise<void>;
 }
 
 /** RSS before, with all tunnels open, and after close (KiB), and the cost per tunnel (KiB). */
@@ -29,40 +30,39 @@ export interface WsIdleResult {
 
 /**
  * Warms the proxy's WebSocket path up with a small batch first (code paths, pools), so the per-tunnel figure
- * is the steady cost, then measures. Opens in batches of 100 to stay under accept backlogs.
+ * is the steady cost, then measures. The clients open in batches of 100 to stay under accept backlogs.
  */
 export async function runWsIdle(o: WsIdleOptions): Promise<WsIdleResult> {
-  await closeAll(await openMany(o, Math.min(100, o.tunnels)));
+  await o.clients.open(Math.min(100, o.tunnels));
+  await o.clients.closeAll();
   await sleep(o.settleMs);
   const rssBeforeKiB = o.rssKiB();
-  const sockets = await openMany(o, o.tunnels);
+  const opened = await o.clients.open(o.tunnels);
   await sleep(o.settleMs);
   const rssOpenKiB = o.rssKiB();
-  await closeAll(sockets.filter((s): s is WebSocket => s !== undefined));
+  await o.whileOpen?.();
+  await o.clients.closeAll();
   await sleep(o.closeSettleMs ?? o.settleMs);
   const rssAfterCloseKiB = o.rssKiB();
-  const opened = sockets.filter((s) => s !== undefined).length;
-  const growth = rssOpenKiB - rssBeforeKiB;
+  return idleFigures({ tunnels: o.tunnels, opened, rssBeforeKiB, rssOpenKiB, rssAfterCloseKiB });
+}
+
+/** Per-tunnel cost and the share returned from the three RSS reads (NaN when nothing opened or grew). */
+export function idleFigures(r: {
+  tunnels: number;
+  opened: number;
+  rssBeforeKiB: number;
+  rssOpenKiB: number;
+  rssAfterCloseKiB: number;
+}): WsIdleResult {
+  const growth = r.rssOpenKiB - r.rssBeforeKiB;
   return {
-    tunnels: opened,
-    rssBeforeKiB,
-    rssOpenKiB,
-    rssAfterCloseKiB,
-    kibPerTunnel: opened > 0 ? growth / opened : Number.NaN,
-    returnedRatio: growth > 0 ? (rssOpenKiB - rssAfterCloseKiB) / growth : Number.NaN,
-    failed: o.tunnels - opened,
+    tunnels: r.opened,
+    rssBeforeKiB: r.rssBeforeKiB,
+    rssOpenKiB: r.rssOpenKiB,
+    rssAfterCloseKiB: r.rssAfterCloseKiB,
+    kibPerTunnel: r.opened > 0 ? growth / r.opened : Number.NaN,
+    returnedRatio: growth > 0 ? (r.rssOpenKiB - r.rssAfterCloseKiB) / growth : Number.NaN,
+    failed: r.tunnels - r.opened,
   };
-}
-
-async function openMany(o: WsIdleOptions, n: number): Promise<(WebSocket | undefined)[]> {
-  const out: (WebSocket | undefined)[] = [];
-  for (let i = 0; i < n; i += 100) {
-    const batch = Array.from({ length: Math.min(100, n - i) }, () => open(o).catch(() => undefined));
-    out.push(...(await Promise.all(batch)));
-  }
-  return out;
-}
-
-async function closeAll(sockets: readonly (WebSocket | undefined)[]): Promise<void> {
-  await Promise.all(sockets.map((s) => (s ? close(s) : undefined)));
 }
