@@ -8,14 +8,13 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { type Case, printInterleavedAB } from './lib/micro-ab.ts';
 
 const { values: args } = parseArgs({
   options: { base: { type: 'string' }, repeat: { type: 'string', default: '7' } },
 });
 if (args.base === undefined) throw new Error('usage: node bench/micro-front.ts --base DIR [--repeat 7]');
 const roots = { current: resolve(new URL('..', import.meta.url).pathname), base: resolve(args.base) };
-
-type Case = { name: string; calls: number; run: () => number };
 
 /** What node:http hands the handler, reduced to what the front side reads (a fresh object per request). */
 function fakeRequest(): object {
@@ -106,22 +105,5 @@ async function cases(root: string): Promise<Case[]> {
 }
 
 const sides = { current: await cases(roots.current), base: await cases(roots.base) };
-for (let c = 0; c < sides.current.length; c++) {
-  const ns: Record<string, number[]> = { current: [], base: [] };
-  for (let round = 0; round < Number(args.repeat); round++) {
-    for (const side of ['current', 'base'] as const) {
-      const k = sides[side][c] as Case;
-      const t = process.cpuUsage();
-      k.run();
-      const d = process.cpuUsage(t);
-      ns[side]?.push(((d.user + d.system) * 1000) / k.calls);
-    }
-  }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
-  const name = (sides.current[c] as Case).name;
-  console.log(
-    `${name.padEnd(34)} current ${median(ns.current as number[]).toFixed(0)} ns, ` +
-      `base ${median(ns.base as number[]).toFixed(0)} ns per call (medians of ${args.repeat})`,
-  );
-}
+printInterleavedAB(sides, Number(args.repeat), 34);
 process.exit(0);

@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { type Case, printInterleavedAB } from './lib/micro-ab.ts';
 
 const { values: args } = parseArgs({
   options: { base: { type: 'string' }, repeat: { type: 'string', default: '7' } },
@@ -20,8 +21,6 @@ const HEADS = [
   'HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 120\r\nETag: W/"78-abc"\r\n' +
     'Date: Sun, 29 Nov 2026 08:40:00 GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5',
 ];
-
-type Case = { name: string; calls: number; run: () => number };
 
 async function cases(root: string): Promise<Case[]> {
   const { parseResponseHead } = await import(`${root}/src/dataplane/upstream/h1-parser.ts`);
@@ -60,21 +59,4 @@ async function cases(root: string): Promise<Case[]> {
 }
 
 const sides = { current: await cases(roots.current), base: await cases(roots.base) };
-for (let c = 0; c < sides.current.length; c++) {
-  const ns: Record<string, number[]> = { current: [], base: [] };
-  for (let round = 0; round < Number(args.repeat); round++) {
-    for (const side of ['current', 'base'] as const) {
-      const k = sides[side][c] as Case;
-      const t = process.cpuUsage();
-      k.run();
-      const d = process.cpuUsage(t);
-      ns[side]?.push(((d.user + d.system) * 1000) / k.calls);
-    }
-  }
-  const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] as number;
-  const name = (sides.current[c] as Case).name;
-  console.log(
-    `${name.padEnd(18)} current ${median(ns.current as number[]).toFixed(0)} ns, ` +
-      `base ${median(ns.base as number[]).toFixed(0)} ns per call (medians of ${args.repeat})`,
-  );
-}
+printInterleavedAB(sides, Number(args.repeat), 18);
