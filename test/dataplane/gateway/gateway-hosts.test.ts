@@ -6,14 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
-import { after, before, describe, test } from 'node:test';
-import { build } from '../../../src/controller/build/index.ts';
-import { finalizeSnapshot } from '../../../src/snapshot/index.ts';
-import { viewFromYaml } from '../../controller/golden-support.ts';
-import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
+import { describe, test } from 'node:test';
+import { startBackends, type TestBackend } from '../helpers/backends.ts';
 import { makeCert, type TestCert } from '../helpers/certs.ts';
 import { json, peerCertificate, request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from '../helpers/dataplane.ts';
+import { applyYaml } from '../helpers/manifests.ts';
 
 function serviceYaml(name: string, port: number): string {
   return `apiVersion: v1
@@ -97,16 +95,10 @@ spec:
 describe('Gateway API hostnames and HTTPS listeners through the dataplane', () => {
   let backends: TestBackend[];
   let t: TestDataplane;
-  let version = 0;
-
-  before(async () => {
-    backends = await startBackends(3);
-    t = await startDataplane();
-  });
-  after(async () => {
-    await t.close();
-    await closeAll(backends);
-  });
+  dataplaneHooks(
+    () => startBackends(3),
+    (b, d) => ([backends, t] = [b, d]),
+  );
 
   function apply(...docs: string[]): void {
     const [b0, b1, b2] = backends as [TestBackend, TestBackend, TestBackend];
@@ -117,15 +109,7 @@ describe('Gateway API hostnames and HTTPS listeners through the dataplane', () =
       serviceYaml('v2', b1.port),
       serviceYaml('v3', b2.port),
     ];
-    const result = build(viewFromYaml(yaml.join('\n---\n')), {
-      ingressClass: 'sticky',
-      allowLoopbackEndpoints: true,
-    });
-    assert.deepEqual(
-      result.diagnostics.filter((d) => d.severity === 'Error'),
-      [],
-    );
-    t.dp.apply(finalizeSnapshot(result.body, ++version));
+    applyYaml(t.dp, yaml.join('\n---\n'));
   }
 
   /** The backend id (b0 = v1, b1 = v2, b2 = v3) a request reaches, or the status when it reaches none. */

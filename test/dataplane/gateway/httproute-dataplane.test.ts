@@ -3,14 +3,12 @@
  * same builder as in cluster mode (YAML -> build -> snapshot), the backends are real servers on loopback.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { build } from '../../../src/controller/build/index.ts';
-import { finalizeSnapshot } from '../../../src/snapshot/index.ts';
-import { viewFromYaml } from '../../controller/golden-support.ts';
-import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
+import { describe, test } from 'node:test';
+import { startBackends, type TestBackend } from '../helpers/backends.ts';
 import { makeCert } from '../helpers/certs.ts';
 import { json, request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from '../helpers/dataplane.ts';
+import { applyYaml } from '../helpers/manifests.ts';
 
 const HOST = 'chat.example.com';
 
@@ -56,16 +54,10 @@ ${rules}`;
 describe('HTTPRoute through the dataplane', () => {
   let backends: TestBackend[];
   let t: TestDataplane;
-  let version = 0;
-
-  before(async () => {
-    backends = await startBackends(3);
-    t = await startDataplane();
-  });
-  after(async () => {
-    await t.close();
-    await closeAll(backends);
-  });
+  dataplaneHooks(
+    () => startBackends(3),
+    (b, d) => ([backends, t] = [b, d]),
+  );
 
   function apply(rules: string): void {
     const [b0, b1, b2] = backends as [TestBackend, TestBackend, TestBackend];
@@ -75,10 +67,7 @@ describe('HTTPRoute through the dataplane', () => {
       serviceYaml('chat', [b0.port, b1.port]),
       serviceYaml('canary', [b2.port]),
     ].join('\n---\n');
-    const result = build(viewFromYaml(yaml), { ingressClass: 'sticky', allowLoopbackEndpoints: true });
-    const errors = result.diagnostics.filter((d) => d.severity === 'Error' && d.reason !== 'BackendNotFound');
-    assert.deepEqual(errors, []);
-    t.dp.apply(finalizeSnapshot(result.body, ++version));
+    applyYaml(t.dp, yaml, { allowed: ['BackendNotFound'] });
   }
 
   const port = () => t.dp.ports.http;
@@ -273,9 +262,7 @@ data: { tls.crt: ${b64(cert.certPem)}, tls.key: ${b64(cert.keyPem)} }`,
       serviceYaml('chat', [b0.port, b1.port]),
       serviceYaml('canary', [b2.port]),
     ].join('\n---\n');
-    const result = build(viewFromYaml(yaml), { ingressClass: 'sticky', allowLoopbackEndpoints: true });
-    assert.deepEqual(result.diagnostics, []);
-    t.dp.apply(finalizeSnapshot(result.body, ++version));
+    applyYaml(t.dp, yaml, { exact: true });
     const plain = await request({ port: port(), host: HOST, path: '/a?b=1' });
     assert.equal(plain.status, 301);
     assert.equal(plain.headers.location, `https://${HOST}/a?b=1`);

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { after, before } from 'node:test';
 import { pino } from 'pino';
 import { Dataplane, type DataplaneOptions } from '../../../src/dataplane/dataplane.ts';
 
@@ -37,4 +38,25 @@ export async function startDataplane(overrides: Partial<DataplaneOptions> = {}):
   });
   await dp.start();
   return { dp, logs, close: () => dp.shutdown({ drainTimeoutMs: 1_000 }) };
+}
+
+/**
+ * The set-up most dataplane suites share, as node:test hooks of the enclosing suite (or file): `start()`'s
+ * backends and a test dataplane start before its tests and are handed to `ready`; both close after them.
+ */
+export function dataplaneHooks<B extends { close(): Promise<void> }>(
+  start: () => Promise<B[]>,
+  ready: (backends: B[], t: TestDataplane) => void,
+): void {
+  let backends: B[] = [];
+  let t: TestDataplane | undefined;
+  before(async () => {
+    backends = await start();
+    t = await startDataplane();
+    ready(backends, t);
+  });
+  after(async () => {
+    await t?.close();
+    await Promise.all(backends.map((b) => b.close()));
+  });
 }

@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
-import { after, before, test } from 'node:test';
-import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
+import { test } from 'node:test';
+import { startBackends, type TestBackend } from '../helpers/backends.ts';
 import { json, request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from '../helpers/dataplane.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 
 let backends: TestBackend[];
 let t: TestDataplane;
-before(async () => {
-  backends = await startBackends(2);
-  t = await startDataplane();
-});
-after(async () => {
-  await t.close();
-  await closeAll(backends);
-});
+dataplaneHooks(
+  () => startBackends(2),
+  (b, d) => ([backends, t] = [b, d]),
+);
 
 test('keep-alive upstream connections survive a swap and are closed when their endpoint leaves', async () => {
   const [b0, b1] = backends as [TestBackend, TestBackend];

@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { closeAll, startBackend, startBackends, type TestBackend } from '../helpers/backends.ts';
 import { json, request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from '../helpers/dataplane.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 
 describe('HTTP proxying', () => {
   let backends: TestBackend[];
   let t: TestDataplane;
 
-  before(async () => {
-    backends = await startBackends(3);
-    t = await startDataplane();
-  });
-  after(async () => {
-    await t.close();
-    await closeAll(backends);
-  });
+  dataplaneHooks(
+    () => startBackends(3),
+    (b, d) => ([backends, t] = [b, d]),
+  );
 
   test('routes by host and path, 404 with a short body for unknown hosts and paths', async () => {
     const [b0, b1, b2] = backends as [TestBackend, TestBackend, TestBackend];

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import type { AffinityPolicy } from '../../../src/snapshot/index.ts';
-import { closeAll, type SocketIoBackend, startSocketIoBackends } from '../helpers/backends.ts';
+import { type SocketIoBackend, startSocketIoBackends } from '../helpers/backends.ts';
 import { request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from '../helpers/dataplane.ts';
 import { buildSnapshot, type EndpointSpec } from '../helpers/snapshot.ts';
 
 type Phase = 'up' | 'draining' | 'stopped';
@@ -75,14 +75,10 @@ describe('drainable affinity: sessions stay on a terminating endpoint while it s
     });
   }
 
-  before(async () => {
-    backends = await startSocketIoBackends(3);
-    t = await startDataplane();
-  });
-  after(async () => {
-    await t.close();
-    await closeAll(backends);
-  });
+  dataplaneHooks(
+    () => startSocketIoBackends(3),
+    (b, d) => ([backends, t] = [b, d]),
+  );
 
   /**
    * Connects 9 clients per transport set, drains the backend holding the first polling client, and reports
