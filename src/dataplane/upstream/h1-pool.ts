@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
-import { type ConnectionOwner, H1Connection, type H1Request, type Replay, requestHead } from './h1-client.ts';
+import { type ConnectionOwner, H1Connection, type Replay } from './h1-client.ts';
 import { H1Error } from './h1-parser.ts';
+import { type H1Request, requestHead } from './h1-request.ts';
 
 /** Options of an H1Pool. */
 export interface H1PoolOptions {
