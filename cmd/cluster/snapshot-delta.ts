@@ -1,9 +1,9 @@
-import type { Backend, Endpoint, Snapshot } from '../../src/snapshot/index.ts';
+import type { Snapshot } from '../../src/snapshot/index.ts';
 import {
   type BackendChange,
   backendChanges,
-  canonicalJson,
   finalizeSnapshot,
+  reuseUnchanged,
   type SnapshotHasher,
 } from '../../src/snapshot/index.ts';
 
@@ -49,31 +49,4 @@ export function applyDelta(
   }
   const { version: _v, hash: _h, ...body } = current;
   return finalizeSnapshot({ ...body, backends }, delta.version, hasher);
-}
-
-/**
- * `next` (parsed from IPC: every object new) with the worker's own frozen objects wherever the content is the
- * same: the endpoints that did not change and the policy fields. Hashing (by object) and the dataplane's
- * apply (by identity) then cost what changed, not the 10,000 endpoints of a big Service.
- */
-function reuseUnchanged(before: Backend, next: Backend): Backend {
-  const old = new Map<string, Endpoint>();
-  for (const e of before.endpoints) old.set(e.id, e);
-  const endpoints = next.endpoints.map((e) => {
-    const o = old.get(e.id);
-    return o !== undefined && sameEndpoint(o, e) ? o : e;
-  });
-  const { endpoints: _a, ...rest } = next;
-  const { endpoints: _b, ...restBefore } = before;
-  // The policy (everything but endpoints) rarely changes with an EndpointSlice; keep the old objects when not.
-  const policy = canonicalJson(rest) === canonicalJson(restBefore) ? restBefore : rest;
-  return { ...policy, endpoints } as Backend;
-}
-
-// An Endpoint's fields are all primitives: equal keys with equal values is equal content.
-function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
-  const keys = Object.keys(a) as (keyof Endpoint)[];
-  if (keys.length !== Object.keys(b).length) return false;
-  for (const k of keys) if (a[k] !== b[k]) return false;
-  return true;
 }

@@ -25,9 +25,11 @@ export class SnapshotPublisher {
   readonly #cache = new BuildCache();
   readonly #hasher = new SnapshotHasher();
 
-  constructor(options: BuildOptions, apply: (snapshot: Snapshot) => void) {
+  /** `version`: the last version already handed out (a restarted build thread continues after it). */
+  constructor(options: BuildOptions, apply: (snapshot: Snapshot) => void, version = 0) {
     this.#options = options;
     this.#apply = apply;
+    this.#version = version;
   }
 
   /** The last snapshot handed to `apply`, if any. */

@@ -216,6 +216,22 @@ export class WorkerStartError extends coded('STICKY_ERR_WORKERS_START', {
   action: "The message has the worker's own error; fix that (often a port already in use) and start again.",
 }) {}
 
+/** A snapshot delta (`--workers` IPC, the build thread) did not fit the state it was applied to. */
+export class DeltaMismatchError extends coded('STICKY_ERR_SNAPSHOT_DELTA', {
+  meaning:
+    'A configuration change sent as a delta (to a `--workers` dataplane, or from the build thread) did not fit the configuration the receiver holds.',
+  action:
+    'None: the receiver asks for the whole configuration and keeps serving the last one meanwhile. Report it if it repeats.',
+}) {}
+
+/** The build thread failed (crashed, ran out of memory, or answered with an error); the last snapshot stays. */
+export class BuildThreadError extends coded('STICKY_ERR_BUILD_THREAD', {
+  meaning:
+    'The worker thread that builds configuration off the serving thread (`--build-thread`, on by default) failed or exited.',
+  action:
+    'Traffic keeps the last applied configuration; the next change restarts the thread with the whole view. The log line has the cause (often memory: raise the container limit).',
+}) {}
+
 /** The CRD or annotation generator met a schema it cannot express (a development-time error). */
 export class SchemaGenerationError extends coded('STICKY_ERR_GEN_SCHEMA', {
   meaning:
@@ -330,6 +346,8 @@ export const ERROR_CATALOGUE: readonly CatalogueEntry[] = [
   RenewDeadlineError,
   ManifestFolderError,
   WorkerStartError,
+  DeltaMismatchError,
+  BuildThreadError,
   SchemaGenerationError,
   RegexError,
   BodyTooLargeError,

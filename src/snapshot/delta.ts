@@ -1,4 +1,15 @@
-import type { Backend, Snapshot } from './types.ts';
+import { DeltaMismatchError } from '../shared/errors.ts';
+import { canonicalJson } from './hash.ts';
+import { applyListDelta, type ListDelta, listDelta } from './list-delta.ts';
+import type {
+  Backend,
+  Certificate,
+  Draft,
+  Endpoint,
+  ListenerCertificate,
+  Snapshot,
+  VirtualHost,
+} from './types.ts';
 
 /** One backend of an endpoint-only change: its position in both backend lists and its new object. */
 export interface BackendChange {
@@ -25,4 +36,111 @@ export function backendChanges(previous: Snapshot, next: Snapshot): BackendChang
     changed.push({ index: i, backend: b });
   }
   return changed;
+}
+
+/**
+ * Any change from one snapshot to the next, as a change: each body list as a keyed delta (list-delta.ts; hosts
+ * by hostname, backends and certificates by id), the small fields whole. What the build thread sends to the
+ * serving thread, and `--workers` to each dataplane process, so the receiver parses, freezes and applies what
+ * changed and keeps its own objects (and their hashes and compiled state) for the rest.
+ */
+export interface SnapshotChanges {
+  /** Hash of the snapshot these changes apply to. */
+  base: string;
+  version: number;
+  hash: string;
+  hosts?: ListDelta<VirtualHost>;
+  backends?: ListDelta<Backend>;
+  certificates?: ListDelta<Certificate>;
+  defaultCertificate?: string;
+  listenerCertificates?: readonly ListenerCertificate[];
+}
+
+const hostKey = (h: VirtualHost) => h.hostname;
+const idKey = (p: { id: string }) => p.id;
+
+/** The changes from `previous` to `next`; parts are compared by identity (the producer shares unchanged ones). */
+export function snapshotChanges(previous: Snapshot, next: Snapshot): SnapshotChanges {
+  const changes: SnapshotChanges = { base: previous.hash, version: next.version, hash: next.hash };
+  const hosts = listDelta(previous.hosts, next.hosts, hostKey);
+  const backends = listDelta(previous.backends, next.backends, idKey);
+  const certificates = listDelta(previous.certificates, next.certificates, idKey);
+  if (hosts) changes.hosts = hosts;
+  if (backends) changes.backends = backends;
+  if (certificates) changes.certificates = certificates;
+  if (next.defaultCertificate !== undefined) changes.defaultCertificate = next.defaultCertificate;
+  if (next.listenerCertificates !== undefined) changes.listenerCertificates = next.listenerCertificates;
+  return changes;
+}
+
+/**
+ * `current` with `changes` applied, deeply frozen, stamped with the sender's version and hash. Unchanged parts
+ * are `current`'s own objects, and a changed backend keeps `current`'s Endpoint objects whose content did not
+ * change, so the dataplane's apply and a hasher cost what changed. Throws DeltaMismatchError when the changes
+ * were not made from `current` (the caller then asks for the whole snapshot).
+ */
+export function applySnapshotChanges(current: Snapshot, changes: SnapshotChanges): Snapshot {
+  if (current.hash !== changes.base) {
+    throw new DeltaMismatchError(`made from ${changes.base}, applied to ${current.hash}`);
+  }
+  const before = new Map<string, Backend>();
+  if (changes.backends !== undefined) for (const b of current.backends) before.set(b.id, b);
+  const backendsDelta = changes.backends && {
+    ...changes.backends,
+    put: changes.backends.put.map((b) => {
+      const old = before.get(b.id);
+      return old === undefined ? b : reuseUnchanged(old, b);
+    }),
+  };
+  const body: Draft<Omit<Snapshot, 'version' | 'hash'>> = {
+    hosts: frozenList(current.hosts, changes.hosts, hostKey),
+    backends: frozenList(current.backends, backendsDelta, idKey),
+    certificates: frozenList(current.certificates, changes.certificates, idKey),
+  };
+  if (changes.defaultCertificate !== undefined) body.defaultCertificate = changes.defaultCertificate;
+  if (changes.listenerCertificates !== undefined) {
+    body.listenerCertificates = deepFreeze(changes.listenerCertificates);
+  }
+  return Object.freeze({ ...body, version: changes.version, hash: changes.hash }) as Snapshot;
+}
+
+function frozenList<T>(current: readonly T[], delta: ListDelta<T> | undefined, key: (t: T) => string) {
+  if (delta === undefined) return current;
+  for (const part of delta.put) deepFreeze(part);
+  return Object.freeze(applyListDelta(current, delta, key)) as T[];
+}
+
+/**
+ * `next` (parsed from a message: every object new) with `before`'s frozen objects wherever the content is the
+ * same: the endpoints that did not change and the policy fields. Hashing (by object) and the dataplane's
+ * apply (by identity) then cost what changed, not the 10,000 endpoints of a big Service.
+ */
+export function reuseUnchanged(before: Backend, next: Backend): Backend {
+  const old = new Map<string, Endpoint>();
+  for (const e of before.endpoints) old.set(e.id, e);
+  const endpoints = next.endpoints.map((e) => {
+    const o = old.get(e.id);
+    return o !== undefined && sameEndpoint(o, e) ? o : e;
+  });
+  const { endpoints: _a, ...rest } = next;
+  const { endpoints: _b, ...restBefore } = before;
+  // The policy (everything but endpoints) rarely changes with an EndpointSlice; keep the old objects when not.
+  const policy = canonicalJson(rest) === canonicalJson(restBefore) ? restBefore : rest;
+  return { ...policy, endpoints } as Backend;
+}
+
+// An Endpoint's fields are all primitives: equal keys with equal values is equal content.
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  const keys = Object.keys(a) as (keyof Endpoint)[];
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }

@@ -1,0 +1,81 @@
+import { applyListDelta, type ListDelta, listDelta } from '../../snapshot/list-delta.ts';
+import type { BuildResult, ObjectStatus } from '../build/index.ts';
+import type { GatewayApiStatus } from '../gateway/index.ts';
+import type { Diagnostic } from '../view.ts';
+
+/**
+ * A build's diagnostics and statuses as a change to the last ones sent: `null` is "the same as before" (the
+ * receiver keeps its very objects, so status sync sees identity and skips, as it does for an endpoint change).
+ * Statuses travel as a keyed delta: at 10,000 Ingresses one edited object changes one status, not 10,000.
+ */
+export interface ResultDelta {
+  diagnostics: Diagnostic[] | null;
+  statuses: ListDelta<ObjectStatus> | null;
+  /** `undefined` inside the array wrapper: the build had no Gateway API objects. */
+  gatewayApi: { list: GatewayApiStatus[] | undefined } | null;
+}
+
+type Outcome = Pick<BuildResult, 'diagnostics' | 'statuses' | 'gatewayApi'>;
+
+const statusKey = (s: ObjectStatus) => `${s.kind}/${s.namespace}/${s.name}`;
+
+/** The build thread's side: what changed in the results since the last ones it sent. */
+export class ResultSender {
+  #last: Outcome | undefined;
+  #lastJson = { diagnostics: '', gatewayApi: '' };
+  readonly #json = new WeakMap<object, string>();
+
+  next(result: Outcome): ResultDelta {
+    const last = this.#last;
+    this.#last = result;
+    const diagnostics = JSON.stringify(result.diagnostics);
+    const gatewayApi = JSON.stringify(result.gatewayApi ?? null);
+    const out: ResultDelta = {
+      diagnostics: last && diagnostics === this.#lastJson.diagnostics ? null : result.diagnostics,
+      statuses: null,
+      gatewayApi: last && gatewayApi === this.#lastJson.gatewayApi ? null : { list: result.gatewayApi },
+    };
+    this.#lastJson = { diagnostics, gatewayApi };
+    const statuses = listDelta(last?.statuses, result.statuses, statusKey, (a, b) => this.#same(a, b));
+    if (statuses !== undefined) out.statuses = statuses;
+    return out;
+  }
+
+  // Statuses are new objects every full build: compare their content, each object serialized once.
+  #same(a: ObjectStatus, b: ObjectStatus): boolean {
+    return this.#text(a) === this.#text(b);
+  }
+
+  #text(s: ObjectStatus): string {
+    let t = this.#json.get(s);
+    if (t === undefined) {
+      t = JSON.stringify(s);
+      this.#json.set(s, t);
+    }
+    return t;
+  }
+}
+
+/** The serving thread's side: the results rebuilt from deltas, unchanged parts kept as the same objects. */
+export class ResultReceiver {
+  #current: Outcome = { diagnostics: [], statuses: [] };
+
+  apply(delta: ResultDelta): Outcome {
+    const next: Outcome = {
+      diagnostics: delta.diagnostics ?? this.#current.diagnostics,
+      statuses:
+        delta.statuses === null
+          ? this.#current.statuses
+          : (applyListDelta(this.#current.statuses, delta.statuses, statusKey) as ObjectStatus[]),
+    };
+    const gatewayApi = delta.gatewayApi === null ? this.#current.gatewayApi : delta.gatewayApi.list;
+    if (gatewayApi !== undefined) next.gatewayApi = gatewayApi;
+    this.#current = next;
+    return next;
+  }
+
+  /** A new build thread sends everything again. */
+  reset(): void {
+    this.#current = { diagnostics: [], statuses: [] };
+  }
+}
