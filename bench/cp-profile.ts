@@ -6,11 +6,15 @@
  * replaced; for `addremove` one removed, then put back; for `ingress` one Ingress's annotation edited, the
  * non-endpoint change that takes the full build and apply) and prints process CPU per stage (build, finalize,
  * apply) p50/p99/max. `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
+ * `--threaded`: build and finalize run in the build thread (ThreadedPublisher, what `serve` does); it prints
+ * the serving thread's busy time per change (event-loop utilisation) and the longest the loop was held.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BuildCache, build } from '../src/controller/build/index.ts';
+import { ThreadedPublisher } from '../src/controller/build-thread/threaded-publisher.ts';
 import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { finalizeSnapshot, SnapshotHasher } from '../src/snapshot/index.ts';
@@ -31,6 +35,7 @@ const { values: args } = parseArgs({
     case: { type: 'string', default: 'ingresses' },
     changes: { type: 'string', default: '60' },
     profile: { type: 'string' },
+    threaded: { type: 'boolean', default: false },
   },
 });
 const N = 10_000;
@@ -56,6 +61,14 @@ const cpu = () => {
 
 const dp = new Dataplane(benchDataplaneOptions());
 await dp.start();
+if (args.threaded) {
+  try {
+    await threaded();
+  } finally {
+    await dp.shutdown({ drainTimeoutMs: 100 });
+  }
+  process.exit(0);
+}
 try {
   const pem = (await makeCertificate()) as never;
   let view = args.case === 'big' ? generateBigServiceView(N, PORT, pem) : generateView(N, PORT, pem);
@@ -99,4 +112,52 @@ try {
   }
 } finally {
   await dp.shutdown({ drainTimeoutMs: 100 });
+}
+
+// The serving thread's share of a change with the build thread: busy time (event-loop utilisation between
+// publish and applied) and the longest gap a 1 ms timer saw (the longest the loop was held in one go).
+async function threaded(): Promise<void> {
+  const pem = (await makeCertificate()) as never;
+  let view = args.case === 'big' ? generateBigServiceView(N, PORT, pem) : generateView(N, PORT, pem);
+  let applyMs = 0;
+  const publisher = new ThreadedPublisher(OPTIONS, (snapshot) => {
+    const t = performance.now();
+    dp.apply(snapshot);
+    applyMs = performance.now() - t;
+  });
+  try {
+    await publisher.publish(view);
+    for (let k = 0; k < 4; k++) {
+      view = change(view, 1_000 + 2 * k);
+      await publisher.publish(view);
+    }
+    const runs: { busy: number; held: number; apply: number; live: number }[] = [];
+    for (let k = 0; k < Number(args.changes); k++) {
+      view = change(view, k);
+      let held = 0;
+      let last = performance.now();
+      const probe = setInterval(() => {
+        const now = performance.now();
+        held = Math.max(held, now - last);
+        last = now;
+      }, 1);
+      const elu = performance.eventLoopUtilization();
+      const t0 = performance.now();
+      applyMs = 0;
+      await publisher.publish(view);
+      const live = performance.now() - t0;
+      const used = performance.eventLoopUtilization(elu);
+      held = Math.max(held, performance.now() - last);
+      clearInterval(probe);
+      runs.push({ busy: used.active, held, apply: applyMs, live });
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const stage of ['busy', 'held', 'apply', 'live'] as const) {
+      const v = runs.map((r) => r[stage]);
+      const [p50, p99, max] = [50, 99, 100].map((p) => percentile(v, p).toFixed(2));
+      console.log(`${args.case} threaded ${stage.padEnd(5)} ms p50 ${p50}  p99 ${p99}  max ${max}`);
+    }
+  } finally {
+    await publisher.close();
+  }
 }

@@ -91,6 +91,8 @@ export const serveSchema = z.object({
   maxTunnels: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
   /** After many tunnels closed and a quiet moment, one memory-reducing GC gives their memory back. */
   reclaimMemory: bool.default(false),
+  /** Build and finalize snapshots in a worker thread; the serving thread applies what changed. */
+  buildThread: bool.default(true),
   /** Connections per upstream endpoint; beyond it requests wait for a free one. */
   maxUpstreamConnections: z.coerce.number().int().min(1).max(100_000).default(512),
   /** HTTP/1.1 client of the plain-HTTP upstream hop: ours (raw, strict framing) or undici. */

@@ -74,6 +74,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
     form: 'true|false',
     help: 'opt-in (it pauses the event loop while it runs): after 500+ WebSocket tunnels closed and 5 s without a close, one memory-reducing GC (at most 1/min) returns their memory to the system',
   },
+  buildThread: {
+    form: 'true|false',
+    help: 'build configuration in a worker thread, so a change at 10,000 Ingresses does not hold the event loop that serves traffic; false: build in the serving thread',
+  },
   upstreamClient: {
     form: 'raw|undici',
     help: 'HTTP/1.1 client of the upstream hop: raw (ours, strict RFC 9112 framing) or undici',

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { AdminServer } from '../src/admin/admin-server.ts';
 import { ControllerMetrics } from '../src/controller/observe/controller-metrics.ts';
-import { SnapshotPublisher } from '../src/controller/publisher.ts';
 import type { Dataplane } from '../src/dataplane/dataplane.ts';
 import { ConfigError } from '../src/shared/errors.ts';
 import { createRegistry } from '../src/shared/metrics-registry.ts';
@@ -12,6 +11,7 @@ import type { ServeConfig } from './config.ts';
 import { createDataplaneSide, type DataplaneSide } from './dataplane-side.ts';
 import { helpText, serveKeys } from './help.ts';
 import { createLogger, type ProcessLogger } from './logger.ts';
+import { type ClosablePublisher, createPublisher } from './publisher.ts';
 import { installCrashLogging, waitForSignals } from './signals.ts';
 import { type RunningSource, startSource } from './source.ts';
 
@@ -24,6 +24,8 @@ export interface Running {
   metrics: ControllerMetrics | undefined;
   /** Set once the folder or cluster source started. */
   source: RunningSource | undefined;
+  /** Builds what the source sees (in the build thread by default); set with the source. */
+  publisher?: ClosablePublisher;
   applied: boolean;
   draining: boolean;
 }
@@ -61,27 +63,19 @@ export async function runServe(argv: readonly string[], env: NodeJS.ProcessEnv, 
 async function runSingle(config: ServeConfig, affinity: AffinityKey, log: ProcessLogger): Promise<number> {
   const { logger } = log;
   const running = await startListeners(config, affinity, log);
-  const publisher = new SnapshotPublisher(
-    {
-      ingressClass: config.ingressClass,
-      gatewayControllerName: config.gatewayControllerName,
-      defaultCertificate: config.defaultCertificate,
-      // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
-      allowLoopbackEndpoints: config.manifests !== undefined,
-    },
-    (snapshot) => {
-      running.dataplane.apply(snapshot);
-      running.applied = true;
-      running.metrics?.swap(snapshot.version, new Date());
-      logger.info({ version: snapshot.version, hash: snapshot.hash }, 'snapshot applied');
-    },
-  );
+  running.publisher = createPublisher(config, (snapshot) => {
+    running.dataplane.apply(snapshot);
+    running.applied = true;
+    running.metrics?.swap(snapshot.version, new Date());
+    logger.info({ version: snapshot.version, hash: snapshot.hash }, 'snapshot applied');
+  });
   const stopped = waitForSignals(config, running, log, () => stop(config, running, logger));
   try {
-    running.source = await startSource(config, publisher, logger, running.metrics);
+    running.source = await startSource(config, running.publisher, logger, running.metrics);
   } catch (err) {
     // Nothing to serve: release the listeners so the process can exit with the error.
     await running.dataplane.shutdown({ drainTimeoutMs: 0 });
+    await running.publisher.close();
     await running.admin.close();
     log.flushSync();
     throw err;
@@ -137,12 +131,13 @@ async function startListeners(
  */
 export async function stop(
   config: Pick<ServeConfig, 'drainTimeout'>,
-  running: Pick<Running, 'dataplane' | 'source' | 'admin' | 'side'>,
+  running: Pick<Running, 'dataplane' | 'source' | 'admin' | 'side' | 'publisher'>,
   logger: Logger,
 ): Promise<void> {
   logger.info('draining connections');
   const drained = running.dataplane.shutdown({ drainTimeoutMs: config.drainTimeout });
   await running.source?.close();
+  await running.publisher?.close();
   logger.info('configuration source closed');
   await drained;
   await running.admin.close();

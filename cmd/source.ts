@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { type ControllerObserver, startClusterController } from '../src/controller/k8s/index.ts';
-import type { SnapshotPublisher } from '../src/controller/publisher.ts';
+import type { Publisher } from '../src/controller/publisher.ts';
 import { ConfigError, KubeConfigError, ManifestFolderError } from '../src/shared/errors.ts';
 import type { ServeConfig } from './config.ts';
 import { startStandalone, type ViewSource } from './standalone.ts';
@@ -14,7 +14,7 @@ export type RunningSource = ViewSource & { ready?(): boolean };
  */
 export async function startSource(
   config: ServeConfig,
-  publisher: SnapshotPublisher,
+  publisher: Publisher,
   logger: Logger,
   observer: ControllerObserver | undefined,
 ): Promise<RunningSource> {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { ControllerObserver } from '../src/controller/k8s/observer.ts';
 import { type FolderLoad, ManifestFolder } from '../src/controller/manifests/index.ts';
-import type { SnapshotPublisher } from '../src/controller/publisher.ts';
+import type { Publisher, PublishResult } from '../src/controller/publisher.ts';
 import type { Diagnostic } from '../src/controller/view.ts';
 import { diagnosticKey } from './report.ts';
 
@@ -16,21 +16,32 @@ export interface ViewSource {
  */
 export async function startStandalone(
   dir: string,
-  publisher: SnapshotPublisher,
+  publisher: Publisher,
   logger: Logger,
   observer?: ControllerObserver,
 ): Promise<ViewSource> {
   // One process, no lease: standalone mode is always the leader.
   observer?.leader?.(true);
   let previous = new Set<string>();
-  const publish = (load: FolderLoad) => {
+  let latest: FolderLoad | undefined;
+  const publish = async (load: FolderLoad) => {
+    latest = load;
     for (const p of load.problems) {
       logger.error(
         { file: p.file, object: p.object },
         `manifest ${p.file}${p.object ? ` (${p.object})` : ''}: ${p.message}; keeping its last good objects`,
       );
     }
-    const { snapshot, changed, result, buildMs } = publisher.publish(load.view);
+    let out: PublishResult;
+    try {
+      out = await publisher.publish(load.view);
+    } catch (err) {
+      // The build thread failed: keep serving the last snapshot, and build this folder again unless it changed.
+      logger.error({ err }, 'build failed; keeping the last snapshot');
+      setTimeout(() => latest === load && void publish(load), RETRY_AFTER_FAILURE_MS).unref();
+      return;
+    }
+    const { snapshot, changed, result, buildMs } = out;
     const current = new Set<string>();
     for (const d of result.diagnostics) {
       const key = diagnosticKey(d);
@@ -70,13 +81,16 @@ export async function startStandalone(
   };
   const folder = new ManifestFolder({
     dir,
-    onChange: publish,
+    onChange: (load) => void publish(load),
     onError: (err) =>
       logger.error({ err, dir }, `manifest folder ${dir}: ${err.message}; keeping the last good snapshot`),
   });
-  publish(await folder.start());
+  await publish(await folder.start());
   return folder;
 }
+
+/** Pause before building a folder again after a failed publish (the build thread died). */
+const RETRY_AFTER_FAILURE_MS = 1_000;
 
 /** Diagnostics counted by object kind, for the invalid-objects gauge. */
 function countByKind(diagnostics: readonly Diagnostic[]): Record<string, number> {

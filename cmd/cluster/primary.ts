@@ -2,13 +2,13 @@ import cluster from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import { AdminServer } from '../../src/admin/admin-server.ts';
 import { ControllerMetrics } from '../../src/controller/observe/controller-metrics.ts';
-import { SnapshotPublisher } from '../../src/controller/publisher.ts';
 import { sendUncached } from '../../src/dataplane/observe/observability.ts';
 import { renderStatsPage } from '../../src/dataplane/observe/stats-page.ts';
 import { createRegistry } from '../../src/shared/metrics-registry.ts';
 import type { AffinityKey } from '../affinity-key.ts';
 import type { ServeConfig } from '../config.ts';
 import type { ProcessLogger } from '../logger.ts';
+import { createPublisher } from '../publisher.ts';
 import { waitForSignals } from '../signals.ts';
 import { type RunningSource, startSource } from '../source.ts';
 import { mergeStats } from './aggregate.ts';
@@ -71,21 +71,13 @@ export async function runPrimary(
     { bindAddress: config.bindAddress, http, https, admin: admin.port, workers: config.workers },
     'listening',
   );
-  const publisher = new SnapshotPublisher(
-    {
-      ingressClass: config.ingressClass,
-      gatewayControllerName: config.gatewayControllerName,
-      defaultCertificate: config.defaultCertificate,
-      // Standalone manifests name local backends; in a cluster a loopback endpoint is an attack (docs/security.md).
-      allowLoopbackEndpoints: config.manifests !== undefined,
-    },
-    (snapshot) => pool.broadcast(snapshot),
-  );
+  const publisher = createPublisher(config, (snapshot) => pool.broadcast(snapshot));
   const stopped = waitForSignals(config, state, log, async () => {
     // Drain first (issue 10 item 10); the controller's status and Lease clean-up runs alongside, not before.
     logger.info({ workers: pool.pids }, 'draining connections');
     const drained = pool.close(config.drainTimeout);
     await state.source?.close();
+    await publisher.close();
     await drained;
     await admin.close();
     logger.info('stopped');
@@ -94,6 +86,7 @@ export async function runPrimary(
     state.source = await startSource(config, publisher, logger, metrics);
   } catch (err) {
     await pool.close(0);
+    await publisher.close();
     await admin.close();
     log.flushSync();
     throw err;

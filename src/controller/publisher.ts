@@ -13,6 +13,14 @@ export interface PublishResult {
 }
 
 /**
+ * What a view source (manifest folder, cluster controller) needs of a publisher: SnapshotPublisher (builds in
+ * the calling thread) and ThreadedPublisher (builds in the build thread; resolves once applied) satisfy it.
+ */
+export interface Publisher {
+  publish(view: ClusterView): PublishResult | Promise<PublishResult>;
+}
+
+/**
  * Turns views into versioned snapshots: builds, stamps a version only when the content hash changed, and
  * hands new snapshots to `apply`. Shared by standalone mode and the cluster controller. One caller at a time.
  */

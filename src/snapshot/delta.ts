@@ -83,18 +83,9 @@ export function applySnapshotChanges(current: Snapshot, changes: SnapshotChanges
   if (current.hash !== changes.base) {
     throw new DeltaMismatchError(`made from ${changes.base}, applied to ${current.hash}`);
   }
-  const before = new Map<string, Backend>();
-  if (changes.backends !== undefined) for (const b of current.backends) before.set(b.id, b);
-  const backendsDelta = changes.backends && {
-    ...changes.backends,
-    put: changes.backends.put.map((b) => {
-      const old = before.get(b.id);
-      return old === undefined ? b : reuseUnchanged(old, b);
-    }),
-  };
   const body: Draft<Omit<Snapshot, 'version' | 'hash'>> = {
     hosts: frozenList(current.hosts, changes.hosts, hostKey),
-    backends: frozenList(current.backends, backendsDelta, idKey),
+    backends: frozenList(current.backends, changes.backends, idKey, reuseUnchanged),
     certificates: frozenList(current.certificates, changes.certificates, idKey),
   };
   if (changes.defaultCertificate !== undefined) body.defaultCertificate = changes.defaultCertificate;
@@ -104,10 +95,16 @@ export function applySnapshotChanges(current: Snapshot, changes: SnapshotChanges
   return Object.freeze({ ...body, version: changes.version, hash: changes.hash }) as Snapshot;
 }
 
-function frozenList<T>(current: readonly T[], delta: ListDelta<T> | undefined, key: (t: T) => string) {
+function frozenList<T>(
+  current: readonly T[],
+  delta: ListDelta<T> | undefined,
+  key: (t: T) => string,
+  merge?: (before: T, now: T) => T,
+) {
   if (delta === undefined) return current;
-  for (const part of delta.put) deepFreeze(part);
-  return Object.freeze(applyListDelta(current, delta, key)) as T[];
+  const merged = (before: T | undefined, now: T) =>
+    deepFreeze(merge !== undefined && before !== undefined ? merge(before, now) : now);
+  return Object.freeze(applyListDelta(current, delta, key, merged)) as T[];
 }
 
 /**

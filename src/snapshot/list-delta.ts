@@ -11,6 +11,8 @@ export interface ListDelta<T> {
   keys?: string[];
   /** Entries not the same as the previous entry of their key (new keys included). */
   put: T[];
+  /** Without `keys`: the position of each `put` entry (the list is otherwise the previous one). */
+  at?: number[];
 }
 
 /**
@@ -27,15 +29,19 @@ export function listDelta<T>(
   if (previous === next) return undefined;
   if (previous !== undefined && previous.length === next.length) {
     const put: T[] = [];
+    const at: number[] = [];
     let aligned = true;
     for (let i = 0; i < next.length && aligned; i++) {
       const before = previous[i] as T;
       const now = next[i] as T;
       if (before === now) continue;
       if (key(before) !== key(now)) aligned = false;
-      else if (!same(before, now)) put.push(now);
+      else if (!same(before, now)) {
+        put.push(now);
+        at.push(i);
+      }
     }
-    if (aligned) return put.length === 0 ? undefined : { put };
+    if (aligned) return put.length === 0 ? undefined : { put, at };
   }
   const byKey = new Map<string, T>();
   for (const entry of previous ?? []) byKey.set(key(entry), entry);
@@ -52,34 +58,41 @@ export function listDelta<T>(
 
 /**
  * `previous` with `delta` applied: the same array when the delta is undefined, otherwise a new array holding
- * `previous`'s own objects wherever the delta does not put one. Throws DeltaMismatchError when the delta
- * names a key `previous` does not hold without putting it (the delta was made against another list).
+ * `previous`'s own objects wherever the delta does not put one. `merge` makes what goes in for each put
+ * entry, given the entry of the same key it replaces, if any (default: the put entry itself). Throws DeltaMismatchError when the delta does
+ * not fit `previous` (it was made against another list).
  */
 export function applyListDelta<T>(
   previous: readonly T[],
   delta: ListDelta<T> | undefined,
   key: (entry: T) => string,
+  merge: (before: T | undefined, now: T) => T = (_before, now) => now,
 ): readonly T[] {
   if (delta === undefined) return previous;
-  const put = new Map<string, T>();
-  for (const entry of delta.put) put.set(key(entry), entry);
   if (delta.keys === undefined) {
     const out = previous.slice();
-    let replaced = 0;
-    for (let i = 0; i < out.length && replaced < put.size; i++) {
-      const now = put.get(key(out[i] as T));
-      if (now === undefined) continue;
-      out[i] = now;
-      replaced++;
-    }
-    if (replaced !== put.size) throw new DeltaMismatchError('an entry replaces a key the list does not hold');
+    const at = delta.at ?? [];
+    if (at.length !== delta.put.length) throw new DeltaMismatchError('positions do not match entries');
+    delta.put.forEach((now, j) => {
+      const i = at[j] as number;
+      const before = out[i];
+      if (before === undefined || key(before) !== key(now)) {
+        throw new DeltaMismatchError(`position ${i} does not hold ${JSON.stringify(key(now))}`);
+      }
+      out[i] = merge(before, now);
+    });
     return out;
   }
+  const put = new Map<string, T>();
+  for (const entry of delta.put) put.set(key(entry), entry);
   const byKey = new Map<string, T>();
   for (const entry of previous) byKey.set(key(entry), entry);
   return delta.keys.map((k) => {
-    const entry = put.get(k) ?? byKey.get(k);
-    if (entry === undefined) throw new DeltaMismatchError(`key ${JSON.stringify(k)} is neither kept nor put`);
-    return entry;
+    const now = put.get(k);
+    const before = byKey.get(k);
+    if (now !== undefined) return merge(before, now);
+    if (before === undefined)
+      throw new DeltaMismatchError(`key ${JSON.stringify(k)} is neither kept nor put`);
+    return before;
   });
 }

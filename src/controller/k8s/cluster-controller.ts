@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { PublishResult } from '../publisher.ts';
-import type { ClusterView, Diagnostic } from '../view.ts';
+import type { Publisher, PublishResult } from '../publisher.ts';
+import type { Diagnostic } from '../view.ts';
 import { EventRecorder } from './event-recorder.ts';
 import { Holdoff } from './holdoff.ts';
 import type { ClusterControllerOptions } from './index.ts';
@@ -18,10 +18,8 @@ import {
   SupervisedInformer,
 } from './supervised-informer.ts';
 
-/** What the controller needs of the publisher (SnapshotPublisher satisfies it). */
-export interface Publisher {
-  publish(view: ClusterView): PublishResult;
-}
+/** Pause before building again after a failed publish (the build thread died). */
+const RETRY_AFTER_FAILURE_MS = 1_000;
 
 /** Everything the controller is configured with, after defaults: the settings, with the tuning filled in. */
 export type ResolvedOptions = Omit<ClusterControllerOptions, 'kubeconfig' | keyof Tuning | 'leaderTiming'> &
@@ -51,6 +49,9 @@ export class ClusterController {
   #draining = false;
   #published = false;
   #leader: boolean;
+  /** A publish is running (the build thread); a rebuild asked for meanwhile runs once after it. */
+  #building = false;
+  #rebuildAgain = false;
   #logged = new Set<string>();
   #loggedList: readonly Diagnostic[] | undefined;
   #closed = false;
@@ -170,14 +171,35 @@ export class ClusterController {
 
   #rebuild(): void {
     if (this.#closed || !this.#informers.every((i) => i.settled)) return;
-    let out: PublishResult;
-    try {
-      out = this.#publisher.publish(this.#store.view());
-    } catch (err) {
-      // build() never throws by contract; if it does, keep serving the last snapshot.
-      this.#logger.error({ err }, 'build failed; keeping the last snapshot');
+    if (this.#building) {
+      this.#rebuildAgain = true;
       return;
     }
+    this.#building = true;
+    void this.#publish().finally(() => {
+      this.#building = false;
+      if (!this.#rebuildAgain) return;
+      this.#rebuildAgain = false;
+      this.#rebuild();
+    });
+  }
+
+  async #publish(): Promise<void> {
+    let out: PublishResult;
+    try {
+      out = await this.#publisher.publish(this.#store.view());
+    } catch (err) {
+      // build() never throws by contract; the build thread can fail: keep serving the last snapshot.
+      this.#logger.error({ err }, 'build failed; keeping the last snapshot');
+      // The view it could not build is still the truth: try again (a new build thread) after a pause.
+      if (!this.#closed) setTimeout(() => this.#holdoff.trigger(), RETRY_AFTER_FAILURE_MS).unref();
+      return;
+    }
+    if (this.#closed) return;
+    this.#report(out);
+  }
+
+  #report(out: PublishResult): void {
     const diagnostics = out.result.diagnostics;
     this.#observer?.build?.({
       durationMs: out.buildMs,

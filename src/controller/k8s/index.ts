@@ -2,11 +2,8 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { KubeConfigError } from '../../shared/errors.ts';
-import {
-  ClusterController,
-  type ClusterController as Controller,
-  type Publisher,
-} from './cluster-controller.ts';
+import type { Publisher } from '../publisher.ts';
+import { ClusterController, type ClusterController as Controller } from './cluster-controller.ts';
 import { KubeRest } from './kube-rest.ts';
 import type { LeaderTiming } from './leader-elector.ts';
 import type { ControllerObserver } from './observer.ts';
