@@ -26,7 +26,7 @@ export interface SnapshotMessage {
   snapshot: Snapshot;
 }
 
-/** Primary -> worker: an endpoint-only change to the last snapshot sent (snapshot-delta.ts). */
+/** Primary -> worker: a change to the last snapshot sent, as what changed (snapshot-delta.ts). */
 export interface DeltaMessage extends SnapshotDelta {
   t: 'delta';
 }

@@ -91,7 +91,7 @@ export class WorkerPool {
 
   /** Sends `snapshot` to every worker (once per version; a replacement gets the live one in its init). */
   broadcast(snapshot: Snapshot): void {
-    // An endpoint-only change goes as a delta (snapshot-delta.ts); a worker it does not fit asks to resync.
+    // Every change after the first goes as a delta (snapshot-delta.ts); a worker it does not fit asks to resync.
     const delta = snapshotDelta(this.#snapshot, snapshot);
     this.#snapshot = snapshot;
     const message: ToWorker = delta !== undefined ? { t: 'delta', ...delta } : { t: 'snapshot', snapshot };

@@ -18,7 +18,7 @@ class WorkerRuntime {
   readonly #side: DataplaneSide;
   readonly #log: ProcessLogger;
   readonly #registry;
-  // Kept across snapshots: a delta re-hashes only the backends it carries.
+  // Kept across snapshots: a delta re-hashes only the parts it carries.
   readonly #hasher = new SnapshotHasher();
   #current: Snapshot | undefined;
 
@@ -50,7 +50,7 @@ class WorkerRuntime {
     }
   }
 
-  /** Applies an endpoint-only delta to the live snapshot, or asks the primary for the whole one. */
+  /** Applies a delta to the live snapshot, or asks the primary for the whole one. */
   applyDelta(m: DeltaMessage): void {
     try {
       const snapshot = applyDelta(this.#current, m, this.#hasher);

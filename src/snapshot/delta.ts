@@ -59,12 +59,16 @@ export interface SnapshotChanges {
 const hostKey = (h: VirtualHost) => h.hostname;
 const idKey = (p: { id: string }) => p.id;
 
-/** The changes from `previous` to `next`; parts are compared by identity (the producer shares unchanged ones). */
+/**
+ * The changes from `previous` to `next`. Parts are compared by identity (the producer shares unchanged ones),
+ * then by content: a full build after endpoint-only patches makes new objects for the patched backends with
+ * the same content, and the receiver keeping its own keeps its apply and hashes cheap.
+ */
 export function snapshotChanges(previous: Snapshot, next: Snapshot): SnapshotChanges {
   const changes: SnapshotChanges = { base: previous.hash, version: next.version, hash: next.hash };
-  const hosts = listDelta(previous.hosts, next.hosts, hostKey);
-  const backends = listDelta(previous.backends, next.backends, idKey);
-  const certificates = listDelta(previous.certificates, next.certificates, idKey);
+  const hosts = listDelta(previous.hosts, next.hosts, hostKey, sameContent);
+  const backends = listDelta(previous.backends, next.backends, idKey, sameContent);
+  const certificates = listDelta(previous.certificates, next.certificates, idKey, sameContent);
   if (hosts) changes.hosts = hosts;
   if (backends) changes.backends = backends;
   if (certificates) changes.certificates = certificates;
@@ -94,6 +98,16 @@ export function applySnapshotChanges(current: Snapshot, changes: SnapshotChanges
   }
   return Object.freeze({ ...body, version: changes.version, hash: changes.hash }) as Snapshot;
 }
+
+// Only for parts that are not the same object (few per change); a backend of many endpoints counts as changed
+// rather than serialised here.
+function sameContent(a: object, b: object): boolean {
+  const endpoints = (a as { endpoints?: unknown[] }).endpoints;
+  if (endpoints !== undefined && endpoints.length > SAME_CONTENT_MAX_ENDPOINTS) return false;
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+const SAME_CONTENT_MAX_ENDPOINTS = 256;
 
 function frozenList<T>(
   current: readonly T[],

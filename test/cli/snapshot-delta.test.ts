@@ -16,7 +16,7 @@ import { makeCert } from '../dataplane/helpers/certs.ts';
 // What crosses node:cluster IPC: plain JSON.
 const overIpc = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-test('`--workers` get endpoint-only changes as deltas that rebuild the primary snapshot exactly', async () => {
+test('`--workers` get every change as a delta of what changed that rebuilds the primary snapshot exactly', async () => {
   const pem = await makeCert(['bench']);
   const sent: Snapshot[] = [];
   const publisher = new SnapshotPublisher({ ingressClass: 'sticky', allowLoopbackEndpoints: true }, (s) =>
@@ -30,34 +30,37 @@ test('`--workers` get endpoint-only changes as deltas that rebuild the primary s
   let worker: Snapshot | undefined = finalizeSnapshot(body, version, hasher);
   assert.equal(worker.hash, hash);
   let deltas = 0;
+  let ingressDeltas = 0;
   for (let k = 0; k < 40; k++) {
-    // Mostly EndpointSlice events (pods scaling), now and then an Ingress edit (a whole snapshot).
-    view =
-      k % 10 === 9
-        ? withIngressChange(view, 1 + (k % 59), k)
-        : withSliceChange(view, 1 + ((k * 7) % 59), 8080, 1 + (k % 4));
+    // Mostly EndpointSlice events (pods scaling), now and then an Ingress edit (its host and backend).
+    const edit = k % 10 === 9;
+    view = edit
+      ? withIngressChange(view, 1 + (k % 59), k)
+      : withSliceChange(view, 1 + ((k * 7) % 59), 8080, 1 + (k % 4));
     const before = sent.length;
     publisher.publish(view);
     if (sent.length === before) continue;
     const previous = sent[before - 1]!;
     const next = sent[before]!;
     const delta = snapshotDelta(previous, next);
-    if (delta === undefined) {
-      const { version: v, hash: h, ...b } = overIpc(next);
-      worker = finalizeSnapshot(b, v, hasher);
-      assert.equal(worker.hash, h);
-      continue;
-    }
+    assert.ok(delta !== undefined, `k ${k}: a change after the first goes as a delta`);
     deltas++;
     // Only the backends of Services whose slices changed since the last snapshot sent (a change that
-    // published nothing, e.g. back to the same endpoints, may leave one more), never the whole list.
-    assert.ok(delta.changed.length <= 2, `k ${k}: ${delta.changed.length} backends in the delta`);
+    // published nothing, e.g. back to the same endpoints, may leave one more), never the whole list; an
+    // edited Ingress (its affinity cookie renamed) its backend, not the backends that full build made anew
+    // with the same content, and no host (a route names the backend by id).
+    const backends = delta.backends?.put.length ?? 0;
+    assert.ok(backends >= 1 && backends <= 2, `k ${k}: ${backends} backends in the delta`);
+    assert.equal(delta.hosts, undefined, `k ${k}: no host in the delta`);
+    assert.equal(delta.certificates, undefined);
+    if (edit) ingressDeltas++;
     worker = applyDelta(worker, overIpc(delta), hasher);
     assert.ok(worker !== undefined);
     assert.equal(worker.hash, next.hash);
     assert.equal(canonicalJson(worker), canonicalJson(next));
   }
-  assert.ok(deltas >= 20, `${deltas} deltas of 40 changes`);
+  assert.equal(ingressDeltas, 4);
+  assert.ok(deltas >= 30, `${deltas} deltas of 40 changes`);
 });
 
 test('a delta for another base is refused, so the worker asks for the whole snapshot', async () => {
@@ -95,7 +98,7 @@ test("a delta for one slice of a 2,000-endpoint Service keeps the worker's other
     view = withBigSliceChange(view, 3 + k, 8080, 99 - (k % 2));
     publisher.publish(view);
     const delta = snapshotDelta(sent.at(-2), sent.at(-1)!);
-    assert.ok(delta !== undefined && delta.changed.length === 1, `k ${k}`);
+    assert.ok(delta !== undefined && delta.backends?.put.length === 1 && !delta.hosts, `k ${k}`);
     const before = new Set(worker.backends[0]!.endpoints);
     worker = applyDelta(worker, overIpc(delta), hasher);
     assert.ok(worker !== undefined);
