@@ -2,7 +2,9 @@
  * `npm run bench:control` (node --expose-gc bench/control-plane.ts [--quick] [--changes N]): per size
  * (100 / 1,000 / 10,000 Ingresses) the cold publish (build + finalizeSnapshot + dataplane.apply, heap), N
  * EndpointSlice changes and N Ingress changes one at a time (time to live, p50/p99, wall and CPU), and the
- * latency of live HTTP traffic (own thread) idle and while snapshots are swapped.
+ * latency of live HTTP traffic (own thread) idle and while snapshots are swapped: EndpointSlice changes
+ * published in this thread, then Ingress changes through the build thread (ThreadedPublisher, what `serve`
+ * runs), with the longest the serving thread was held (a 1 ms timer's largest gap).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
+import { ThreadedPublisher } from '../src/controller/build-thread/threaded-publisher.ts';
 import type { ClusterView } from '../src/controller/view.ts';
 import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { makeCertificate } from './lib/configs.ts';
@@ -74,14 +77,15 @@ function split(samples: [number, number][], firstSwapAt: number) {
   return { idle: stats(before), swapping: stats(during) };
 }
 
-/** Live traffic to `app-0.bench` for TRAFFIC_SECONDS; after the first third, publish a change every 100 ms. */
+/**
+ * Live traffic to `app-0.bench` for TRAFFIC_SECONDS; after the first third, publish `next(i)` every 100 ms.
+ * `held`: the longest gap a 1 ms timer on this (the serving) thread saw while changes came in.
+ */
 async function trafficDuringSwaps(
   worker: Worker,
   dp: Dataplane,
-  publisher: BenchPublisher,
-  view: ClusterView,
-  backendPort: number,
-  big: boolean,
+  publish: (view: ClusterView) => unknown,
+  next: (i: number) => ClusterView,
 ) {
   const done = new Promise<{ samples: [number, number][]; errors: number }>((resolve) => {
     worker.once('message', resolve);
@@ -98,16 +102,55 @@ async function trafficDuringSwaps(
   const firstSwapAt = performance.timeOrigin + performance.now();
   const swapMs: number[] = [];
   const end = firstSwapAt + (TRAFFIC_SECONDS * 1000 * 2) / 3 - 300;
+  let held = 0;
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    held = Math.max(held, now - last);
+    last = now;
+  }, 1);
   for (let i = 0; performance.timeOrigin + performance.now() < end; i++) {
-    // The Service that takes the traffic flips between 3 and 4 endpoints: a real change every time.
-    const next = big
-      ? withBigSliceChange(view, 0, backendPort, 99 + (i % 2))
-      : withSliceChange(view, 0, backendPort, 3 + (i % 2));
-    swapMs.push(publisher.publish(next).totalMs);
+    const t = performance.now();
+    await publish(next(i));
+    swapMs.push(performance.now() - t);
     await sleep(100); // swaps come from a holdoff, never back to back
   }
+  clearInterval(probe);
   const { samples, errors } = await done;
-  return { swaps: swapMs.length, swapP50Ms: percentile(swapMs, 50), errors, ...split(samples, firstSwapAt) };
+  return {
+    swaps: swapMs.length,
+    swapP50Ms: percentile(swapMs, 50),
+    heldMaxMs: held,
+    errors,
+    ...split(samples, firstSwapAt),
+  };
+}
+
+/** Ingress changes (spread over the view, away from app-0) through the build thread, under live traffic. */
+async function ingressChangesDuringTraffic(
+  worker: Worker,
+  dp: Dataplane,
+  view: ClusterView,
+  at: (k: number) => number,
+) {
+  const publisher = new ThreadedPublisher(OPTIONS, (snapshot) => dp.apply(snapshot));
+  try {
+    // The thread's first answer is every part new: apply it (and one change) before traffic starts.
+    await publisher.publish(view);
+    let current = withIngressChange(view, at(0), 10_000);
+    await publisher.publish(current);
+    return await trafficDuringSwaps(
+      worker,
+      dp,
+      (v) => publisher.publish(v),
+      (i) => {
+        current = withIngressChange(current, at(i + 1), 10_001 + i);
+        return current;
+      },
+    );
+  } finally {
+    await publisher.close();
+  }
 }
 
 async function measureSize(
@@ -135,7 +178,17 @@ async function measureSize(
   view = slice.view;
   const ingress = series(publisher, view, (v, k) => withIngressChange(v, big ? 0 : at(k), k + 1));
   view = ingress.view;
-  const traffic = await trafficDuringSwaps(worker, dp, publisher, view, backendPort, big);
+  // The Service that takes the traffic flips between 3 and 4 endpoints: a real change every time.
+  const traffic = await trafficDuringSwaps(
+    worker,
+    dp,
+    (v) => publisher.publish(v),
+    (i) =>
+      big
+        ? withBigSliceChange(view, 0, backendPort, 99 + (i % 2))
+        : withSliceChange(view, 0, backendPort, 3 + (i % 2)),
+  );
+  const ingressTraffic = big ? undefined : await ingressChangesDuringTraffic(worker, dp, view, at);
   return {
     ingresses: big ? `1 (${bigService} ep)` : String(n),
     incremental: publisher.incremental,
@@ -145,6 +198,7 @@ async function measureSize(
     sliceChange: slice.stats,
     ingressChange: ingress.stats,
     traffic,
+    ingressTraffic,
   };
 }
 
@@ -194,10 +248,10 @@ function printTable(rows: SizeRow[]): void {
     `cold publish (ms) and ${CHANGES} one-object changes (time to live, wall p50/p99 ms, CPU p99 ms); traffic p99 ms`,
   );
   console.log(
-    'ingresses  build  finalize  apply  total  view MiB  snap+dp MiB  slice chg p50/p99 (cpu)  slice cpu p50/p99/max  ingress chg p50/p99 (cpu)  p99 idle/swapping  max swapping  errors',
+    'ingresses  build  finalize  apply  total  view MiB  snap+dp MiB  slice chg p50/p99 (cpu)  slice cpu p50/p99/max  ingress chg p50/p99 (cpu)  p99 idle/swapping  max swapping  held  errors  ingress chg (build thread): live p50  p99/max swapping  held  errors',
   );
   for (const r of rows) {
-    const { cold: c, sliceChange: s, ingressChange: i, traffic: t } = r;
+    const { cold: c, sliceChange: s, ingressChange: i, traffic: t, ingressTraffic: it } = r;
     console.log(
       [
         r.ingresses.padStart(9),
@@ -212,7 +266,12 @@ function printTable(rows: SizeRow[]): void {
         `${f(i.p50Ms)}/${f(i.p99Ms)} (${f(i.cpuP99Ms)})`.padStart(25),
         `${f(t.idle.p99Ms)}/${f(t.swapping.p99Ms)}`.padStart(17),
         f(t.swapping.maxMs).padStart(12),
+        f(t.heldMaxMs).padStart(4),
         String(t.errors).padStart(6),
+        it ? f(it.swapP50Ms).padStart(36) : '-'.padStart(36),
+        it ? `${f(it.swapping.p99Ms)}/${f(it.swapping.maxMs)}`.padStart(16) : '-'.padStart(16),
+        it ? f(it.heldMaxMs).padStart(4) : '-'.padStart(4),
+        it ? String(it.errors).padStart(6) : '-'.padStart(6),
       ].join('  '),
     );
   }
