@@ -149,3 +149,20 @@ function emptyViewLike(): ClusterView {
     stickyRoutes: [],
   };
 }
+
+test('an empty view publishes version 1, as the in-thread publisher does (readiness waits for it)', async () => {
+  const applied: Snapshot[] = [];
+  const offThread = new ThreadedPublisher(OPTIONS, (s) => applied.push(s));
+  try {
+    const out = await offThread.publish(emptyViewLike());
+    assert.equal(out.changed, true);
+    assert.deepEqual(
+      applied.map((s) => s.version),
+      [new SnapshotPublisher(OPTIONS, () => {}).publish(emptyViewLike()).snapshot.version],
+    );
+    assert.equal(applied[0]!.version, 1);
+    assert.equal((await offThread.publish(emptyViewLike())).changed, false);
+  } finally {
+    await offThread.close();
+  }
+});

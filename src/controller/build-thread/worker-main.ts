@@ -26,7 +26,8 @@ port.on('message', (request: BuildRequest) => {
   try {
     const out = publisher.publish(mirror.apply(request.view));
     reply = { id: request.id, ok: true, result: results.next(out.result), buildMs: out.buildMs };
-    if (out.snapshot.hash !== sent.hash) {
+    // A new version (the first one too, even when it configures nothing: version 1, as in one thread).
+    if (out.snapshot !== sent && out.changed) {
       reply.snapshot = snapshotChanges(sent, out.snapshot);
       sent = out.snapshot;
     }
