@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: sticky-ingress against HAProxy and nginx on loopback, each proxy pinned to core 0 and
  * wrk, the Node clients and the backends on core 1; interleaved rounds, medians, ratios to HAProxy.
- * Flags: --quick (about a minute), --rounds N, --only id,id, --scenarios id,id, --handshake-client node,
+ * Flags: --quick (about a minute), --rounds N, --only id,id (may name an extra contestant, e.g. sticky-young64),
+ * --scenarios id,id, --handshake-client node,
  * --no-control (skip bench/control-plane.ts, which otherwise runs last). Scenario `passthrough` is the SSL
  * passthrough bench (bench/lib/passthrough.ts: terminating hosts without/with a passthrough host, the relay
  * vs HAProxy `mode tcp`); `--scenarios passthrough` runs it alone. Scenario `h2`: h2load, 64 connections x 10
@@ -14,7 +15,13 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backendNginxConf, makeCertificate, type Topology, writeCertFiles } from './lib/configs.ts';
-import { CONTESTANTS, type Contestant, type RunningProxy, type ScenarioId } from './lib/contestants.ts';
+import {
+  CONTESTANTS,
+  type Contestant,
+  EXTRA_CONTESTANTS,
+  type RunningProxy,
+  type ScenarioId,
+} from './lib/contestants.ts';
 import { runPassthroughBench } from './lib/passthrough.ts';
 import { probe } from './lib/probe.ts';
 import { freePorts, ProcessGroup, pinSelf, waitForPort } from './lib/procs.ts';
@@ -143,6 +150,9 @@ async function startContestants(
   return { running, skipped };
 }
 
+/** Every contestant the bench can start, in table order: the default ones, then the extras. */
+const KNOWN: readonly Contestant[] = [...CONTESTANTS, ...EXTRA_CONTESTANTS];
+
 async function measureAll(
   settings: Settings,
   running: Map<string, RunningProxy>,
@@ -170,11 +180,11 @@ async function measureAll(
   };
   // Memory per idle tunnel is a level, not a rate: once per proxy, first, while each process is fresh
   // (after the throughput rounds a Node heap shrinking under GC would hide the tunnels' cost).
-  if (scenarios.includes('ws-idle')) for (const c of CONTESTANTS) await runOne(1, 'ws-idle', c);
+  if (scenarios.includes('ws-idle')) for (const c of KNOWN) await runOne(1, 'ws-idle', c);
   // Interleaved: each round visits every scenario and, within it, every contestant (A B C A B C ...).
   for (let round = 1; round <= settings.rounds; round++) {
     for (const scenario of scenarios.filter((s) => s !== 'ws-idle')) {
-      for (const c of CONTESTANTS) await runOne(round, scenario, c);
+      for (const c of KNOWN) await runOne(round, scenario, c);
     }
   }
   return records;
@@ -188,7 +198,8 @@ async function main(): Promise<void> {
   if (args['close-settle']) settings.closeSettleMs = Number(args['close-settle']);
   if (args['handshake-client'] === 'node') settings.handshakeClient = 'node';
   const only = args.only?.split(',');
-  const list = CONTESTANTS.filter((c) => !only || only.includes(c.id));
+  // An extra contestant (cpu-per-request's) runs only when --only names it.
+  const list = KNOWN.filter((c) => (only ? only.includes(c.id) : CONTESTANTS.includes(c)));
   const asked = args.scenarios?.split(',') ?? [...ROUND_SCENARIOS, 'ws-idle', 'passthrough'];
   const passthrough = asked.includes('passthrough');
   const scenarios = asked.filter((s) => s !== 'passthrough') as ScenarioId[];

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { haproxyCfg, nginxConf, type ProxyPorts, stickyManifests, type Topology } from './configs.ts';
+import { repoImageNodeFlags } from './image-node-flags.ts';
 import { freePorts, logTail, type ProcessGroup, type Started, waitForPort } from './procs.ts';
 
 /** Every measurement the bench knows. */
@@ -140,6 +141,8 @@ function sticky(
     upstreamClient?: 'raw' | 'undici';
     /** `--http2`: undefined leaves the product default. */
     http2?: boolean;
+    /** false: start node without the image's flags (the default young generation); the A/B of them. */
+    imageNodeFlags?: boolean;
   },
 ): Contestant {
   return {
@@ -171,7 +174,9 @@ function sticky(
       if (workers > 1) flags.push('--workers', String(workers));
       if (o.upstreamClient !== undefined) flags.push('--upstream-client', o.upstreamClient);
       if (o.http2 !== undefined) flags.push('--http2', String(o.http2));
-      const entry = [join(ctx.repo, 'cmd/sticky-ingress.ts')];
+      // The image's node flags (Dockerfile ENTRYPOINT), unless this contestant measures without them.
+      const node = o.imageNodeFlags === false ? [] : repoImageNodeFlags(ctx.repo);
+      const entry = [...node, join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
         {
           name: id,
@@ -259,8 +264,20 @@ export const CONTESTANTS: readonly Contestant[] = [
   ...ladder('raw'),
 ];
 
-/** Contestants cpu-per-request.ts knows besides CONTESTANTS (the ladder on undici); `npm run bench` does not run them. */
-export const EXTRA_CONTESTANTS: readonly Contestant[] = ladder('undici');
+/**
+ * Contestants cpu-per-request.ts and `bench/run.ts --extra` know besides CONTESTANTS (the ladder on undici,
+ * sticky on node's default young generation); `npm run bench` does not run them.
+ */
+export const EXTRA_CONTESTANTS: readonly Contestant[] = [
+  ...ladder('undici'),
+  // `sticky` on node's default young generation, without the image's --max-semi-space-size (issue 13 item 4).
+  sticky('sticky-young64', {
+    observability: true,
+    workers: 1,
+    scenarios: ['http', 'https', 'ws-idle'],
+    imageNodeFlags: false,
+  }),
+];
 
 /** The feature ladder's four rungs with one upstream client (`-undici` suffix for undici). */
 function ladder(client: 'raw' | 'undici'): Contestant[] {
