@@ -117,12 +117,12 @@ export class ThreadedPublisher {
       this.#pending.delete(reply.id);
       pending?.resolve(reply);
     });
-    const fail = (err: Error) => {
+    const fail = (err: BuildThreadError) => {
       if (this.#worker === worker) this.#restart();
-      this.#rejectPending(new BuildThreadError(err.message, { cause: err }), worker);
+      this.#rejectPending(err, worker);
     };
-    worker.on('error', fail);
-    worker.on('exit', (code) => fail(new Error(`the build thread exited (code ${code})`)));
+    worker.on('error', (err) => fail(new BuildThreadError(err.message, { cause: err })));
+    worker.on('exit', (code) => fail(new BuildThreadError(`the build thread exited (code ${code})`)));
     this.#worker = worker;
     return worker;
   }

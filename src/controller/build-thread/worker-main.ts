@@ -3,6 +3,7 @@
  * answers with the snapshot and results as changes (messages.ts). Nothing here touches sockets or traffic.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { BuildThreadError } from '../../shared/errors.ts';
 import { snapshotChanges } from '../../snapshot/delta.ts';
 import { emptySnapshot } from '../../snapshot/hash.ts';
 import type { Snapshot } from '../../snapshot/types.ts';
@@ -13,7 +14,7 @@ import { ViewMirror } from './view-delta.ts';
 
 const init = workerData as BuildThreadInit;
 const port = parentPort;
-if (port === null) throw new Error('worker-main.ts runs only as the build thread');
+if (port === null) throw new BuildThreadError('worker-main.ts runs only as the build thread');
 
 const mirror = new ViewMirror();
 const results = new ResultSender();
