@@ -36,6 +36,11 @@ LABEL org.opencontainers.image.title="sticky-ingress" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
 ENV NODE_ENV=production
+# --max-semi-space-size=16: V8's young generation stays at 2 x 16 MiB instead of growing to 2 x 64 MiB (Node 24
+# sizes it without regard to the container's memory limit). Idle WebSocket tunnels: ~4 KiB of RSS each at
+# 2,000 instead of ~15; HTTP CPU per request unchanged within this bench's noise (bench/RESULTS.md, issue 13
+# item 4). An environment variable, so the chart's extraEnv can replace it; the bench reads it from here.
+ENV NODE_OPTIONS=--max-semi-space-size=16
 WORKDIR /app
 # package.json: `--version` reads it (two levels above dist/cmd/).
 COPY --from=deps /app/node_modules ./node_modules
@@ -48,9 +53,5 @@ EXPOSE 8080 8443 9090
 # Exec form: node is PID 1 and receives SIGTERM itself. No tini/--init: `serve` installs SIGTERM/SIGINT
 # handlers (PID 1 gets no default signal action, so a handler is required, and it is there), and the
 # process spawns no children, so there are no zombies to reap.
-# --max-semi-space-size=16: V8's young generation stays at 2 x 16 MiB instead of growing to 2 x 64 MiB
-# (Node 24 sizes it without regard to the container's memory limit). Idle WebSocket tunnels: 3.95 KiB of RSS
-# each at 2,000 instead of 15.3, and no CPU cost per HTTP request (bench/RESULTS.md, issue 13 item 4).
-# The bench starts the product with these flags (bench/lib/image-node-flags.ts).
-ENTRYPOINT ["node", "--max-semi-space-size=16", "dist/cmd/sticky-ingress.js"]
+ENTRYPOINT ["node", "dist/cmd/sticky-ingress.js"]
 CMD ["serve"]

@@ -174,7 +174,7 @@ function sticky(
       if (workers > 1) flags.push('--workers', String(workers));
       if (o.upstreamClient !== undefined) flags.push('--upstream-client', o.upstreamClient);
       if (o.http2 !== undefined) flags.push('--http2', String(o.http2));
-      // The image's node flags (Dockerfile ENTRYPOINT), unless this contestant measures without them.
+      // The image's node flags (Dockerfile NODE_OPTIONS), unless this contestant measures without them.
       const node = o.imageNodeFlags === false ? [] : repoImageNodeFlags(ctx.repo);
       const entry = [...node, join(ctx.repo, 'cmd/sticky-ingress.ts')];
       const proc = ctx.procs.spawn(
