@@ -284,6 +284,9 @@ export class Upstreams {
         gone.push(e.id);
       }
       this.#backends.set(b.id, this.#state(b, ctx, this.#backends.get(b.id), diff));
+      // Any field but the endpoints may differ too (a producer's choice): a switch to upstream TLS among them.
+      if (b.tls !== undefined) this.#tlsBackends.add(b.id);
+      else this.#tlsBackends.delete(b.id);
     });
     return gone;
   }
