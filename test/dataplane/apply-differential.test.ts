@@ -8,6 +8,7 @@ import {
   type Certificate,
   type Endpoint,
   finalizeSnapshot,
+  type ListenerCertificate,
   type Route,
   type Snapshot,
   SnapshotHasher,
@@ -23,7 +24,17 @@ import { seeded } from './upstream/fixtures.ts';
 // to one long-lived dataplane, and each to a fresh dataplane from scratch, and compares what clients see.
 
 const HOSTS = ['a.test', 'b.test', 'c.test', 'd.test', 'e.test', 'f.test', '*.w.test', '*'];
-const NAMES = ['a.test', 'b.test', 'c.test', 'd.test', 'e.test', 'f.test', 'x.w.test', 'nope.test'];
+const NAMES = [
+  'a.test',
+  'b.test',
+  'c.test',
+  'd.test',
+  'e.test',
+  'f.test',
+  'x.w.test',
+  'y.l.test',
+  'nope.test',
+];
 const BACKENDS = ['ns/b0:http', 'ns/b1:http', 'ns/b2:http', 'ns/b3:http', 'ns/b4:http', 'ns/b5:http'];
 const CERTS = ['ns/c0', 'ns/c1', 'ns/c2', 'ns/c3'];
 const PASSIVE = [
@@ -47,6 +58,8 @@ class World {
   backends = new Map<string, Backend>();
   certs = new Map<string, Certificate>();
   defaultCertificate: string | undefined;
+  /** Gateway API HTTPS listeners' certificates: a new list when they change, else the same one. */
+  listeners: readonly ListenerCertificate[] | undefined;
   #lists: { hosts: VirtualHost[]; backends: Backend[]; certs: Certificate[] } = {
     hosts: [],
     backends: [],
@@ -87,6 +100,7 @@ class World {
       backends,
       certificates: certs,
       ...(this.defaultCertificate ? { defaultCertificate: this.defaultCertificate } : {}),
+      ...(this.listeners ? { listenerCertificates: this.listeners } : {}),
     };
     return finalizeSnapshot(body, ++this.#version, this.#hasher);
   }
@@ -171,7 +185,7 @@ class World {
 
   /** One random edit; `endpointsOnly`: only some backends' endpoints (the controller's fast path). */
   edit(endpointsOnly: boolean): void {
-    const op = endpointsOnly ? 0 : this.pick(9);
+    const op = endpointsOnly ? 0 : this.pick(10);
     const id = this.any(BACKENDS);
     const old = this.backends.get(id);
     if (op === 0 && old !== undefined) {
@@ -210,7 +224,12 @@ class World {
       const cid = this.any(CERTS.slice(0, 3));
       // Rotated under the same id (a renewed Secret), added, or removed.
       this.set('certs', cid, this.pick(5) === 0 ? undefined : this.cert(cid));
-    } else this.defaultCertificate = this.pick(3) === 0 ? undefined : this.any(CERTS);
+    } else if (op === 8) this.defaultCertificate = this.pick(3) === 0 ? undefined : this.any(CERTS);
+    else {
+      const wild = { hostname: '*.l.test', certificate: this.any(CERTS) };
+      const any = { hostname: '*', certificate: this.any(CERTS) };
+      this.listeners = this.any([undefined, [wild], [any, wild]]);
+    }
   }
 }
 
