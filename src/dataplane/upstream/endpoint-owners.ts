@@ -1,3 +1,6 @@
+import type { Backend } from '../../snapshot/index.ts';
+import { diffEndpoints, type EndpointDiff } from './endpoint-diff.ts';
+
 /**
  * Which backends list each endpoint id, in snapshot order (a lone owner is kept as its id, not a list: almost
  * every endpoint has one). The endpoint's shared state follows the first owner's Endpoint and passive policy,
@@ -69,4 +72,49 @@ export class EndpointOwners {
   has(endpointId: string): boolean {
     return this.#owners.has(endpointId);
   }
+}
+
+/**
+ * Moves `owners` from the backends `change` removed to those it added (`incoming` by id); returns the endpoint
+ * ids whose owners or values may differ, and the endpoint diff of each replaced backend whose endpoint lists
+ * are sorted (its unchanged members can be kept).
+ */
+export function reown(
+  owners: EndpointOwners,
+  change: { readonly removed: readonly Backend[]; readonly added: readonly Backend[] },
+  incoming: ReadonlyMap<string, Backend>,
+): { touched: Set<string>; diffs: Map<string, EndpointDiff> } {
+  const touched = new Set<string>();
+  const diffs = new Map<string, EndpointDiff>();
+  for (const old of change.removed) {
+    const next = incoming.get(old.id);
+    const diff = next === undefined ? undefined : diffEndpoints(old.endpoints, next.endpoints);
+    if (next === undefined || diff === undefined) {
+      for (const e of old.endpoints) {
+        owners.remove(e.id, old.id);
+        touched.add(e.id);
+      }
+      continue;
+    }
+    diffs.set(next.id, diff);
+    for (const e of diff.removed) {
+      owners.remove(e.id, old.id);
+      touched.add(e.id);
+    }
+    for (const e of diff.added) {
+      owners.insert(e.id, next.id);
+      touched.add(e.id);
+    }
+    for (const e of diff.updated) touched.add(e.id);
+    // Another passive policy reaches every endpoint this backend is the first owner of.
+    if (old.health.passive !== next.health.passive) for (const e of next.endpoints) touched.add(e.id);
+  }
+  for (const b of change.added) {
+    if (diffs.has(b.id)) continue;
+    for (const e of b.endpoints) {
+      owners.insert(e.id, b.id);
+      touched.add(e.id);
+    }
+  }
+  return { touched, diffs };
 }

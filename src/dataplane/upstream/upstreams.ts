@@ -1,8 +1,8 @@
 import { InvalidOptionError } from '../../shared/errors.ts';
 import type { Backend, Certificate, Endpoint } from '../../snapshot/index.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
-import { diffEndpoints, type EndpointDiff } from './endpoint-diff.ts';
-import { EndpointOwners } from './endpoint-owners.ts';
+import { diffEndpoints, type EndpointDiff, findEndpoint } from './endpoint-diff.ts';
+import { EndpointOwners, reown } from './endpoint-owners.ts';
 import { EndpointState } from './endpoint-state.ts';
 import { CHECK_PATH, HealthChecks } from './health-checks.ts';
 import { upstreamTlsOptions } from './upstream-tls.ts';
@@ -135,7 +135,7 @@ export class Upstreams {
     for (const c of certificates.added) certs.set(c.id, c);
     const incoming = new Map<string, Backend>();
     for (const b of change.added) incoming.set(b.id, b);
-    const { touched, diffs } = this.#reown(change, incoming);
+    const { touched, diffs } = reown(this.#owners, change, incoming);
     const gone = this.#restate(touched, incoming);
     const changed: string[] = [];
     const retired: BackendState[] = [];
@@ -160,45 +160,6 @@ export class Upstreams {
       this.#checks.reconcile(backends, this.#endpoints);
     }
     return { changed, retired, gone };
-  }
-
-  // Moves the owner index to the new backends; returns the endpoint ids whose owners or values may differ,
-  // and the endpoint diff of each replaced backend whose lists are sorted (its members can be kept).
-  #reown(change: Change<Backend>, incoming: ReadonlyMap<string, Backend>) {
-    const touched = new Set<string>();
-    const diffs = new Map<string, EndpointDiff>();
-    const owners = this.#owners;
-    for (const old of change.removed) {
-      const next = incoming.get(old.id);
-      const diff = next === undefined ? undefined : diffEndpoints(old.endpoints, next.endpoints);
-      if (next === undefined || diff === undefined) {
-        for (const e of old.endpoints) {
-          owners.remove(e.id, old.id);
-          touched.add(e.id);
-        }
-        continue;
-      }
-      diffs.set(next.id, diff);
-      for (const e of diff.removed) {
-        owners.remove(e.id, old.id);
-        touched.add(e.id);
-      }
-      for (const e of diff.added) {
-        owners.insert(e.id, next.id);
-        touched.add(e.id);
-      }
-      for (const e of diff.updated) touched.add(e.id);
-      // Another passive policy reaches every endpoint this backend is the first owner of.
-      if (old.health.passive !== next.health.passive) for (const e of next.endpoints) touched.add(e.id);
-    }
-    for (const b of change.added) {
-      if (diffs.has(b.id)) continue;
-      for (const e of b.endpoints) {
-        owners.insert(e.id, b.id);
-        touched.add(e.id);
-      }
-    }
-    return { touched, diffs };
   }
 
   // Each touched endpoint takes its first owner's Endpoint and passive policy (update()'s rule), is created,
@@ -354,19 +315,4 @@ function unchanged(
     if (members[i]!.state !== endpoints.get(b.endpoints[i]!.id)) return false;
   }
   return true;
-}
-
-/** The first Endpoint of `list` with `id`: a binary search (lists are sorted by id), else a walk. */
-function findEndpoint(list: readonly Endpoint[], id: string): Endpoint | undefined {
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const e = list[mid] as Endpoint;
-    if (e.id === id)
-      return mid === 0 || (list[mid - 1] as Endpoint).id !== id ? e : list.find((x) => x.id === id);
-    if (e.id < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return list.find((x) => x.id === id);
 }
