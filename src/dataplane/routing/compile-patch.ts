@@ -30,7 +30,12 @@ export function patchCompiled<B>(
   const tables = new Tables(previous);
   for (const vhost of change.removed) {
     tables.remove(vhost);
-    for (const id of backendsOf(vhost)) index.get(id)?.delete(vhost);
+    for (const id of backendsOf(vhost)) {
+      const hosts = index.get(id);
+      hosts?.delete(vhost);
+      // Backend ids come and go with their Services: an empty entry would stay for good.
+      if (hosts?.size === 0) index.delete(id);
+    }
   }
   const todo = new Set<VirtualHost>(change.added);
   for (const vhost of change.added) {
