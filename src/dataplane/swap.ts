@@ -64,7 +64,7 @@ export class Swapper {
     const { upstreams, limits, pools } = this.#parts;
     const diff = diffSnapshots(live.config.snapshot, snapshot);
     if (diff === undefined) return undefined;
-    const up = upstreams.reconcile(diff.backends, snapshot.backends, diff.certificates);
+    const up = upstreams.reconcile(diff.backends, diff.certificates);
     if (up === undefined) return undefined;
     const { removed, added } = diff.hosts;
     const config = patchCompiled(snapshot, this.#resolve, live.config, {

@@ -1,5 +1,5 @@
 import { InvalidOptionError } from '../../shared/errors.ts';
-import type { Backend, Certificate, Endpoint } from '../../snapshot/index.ts';
+import type { ActiveHealthCheck, Backend, Certificate, Endpoint } from '../../snapshot/index.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
 import { diffEndpoints, type EndpointDiff, findEndpoint } from './endpoint-diff.ts';
 import { EndpointOwners, reown } from './endpoint-owners.ts';
@@ -115,18 +115,14 @@ export class Upstreams {
 
   /**
    * update() for what changed only (issue 13 item 3): `change` are the Backend objects that left and came
-   * (a replacement in both, by id), `backends` the new snapshot's whole list, `certificates` what its
-   * certificate list gained and lost. Only those backends' endpoints are touched: each takes the values of
+   * (a replacement in both, by id; in id order, the snapshot's), `certificates` what the certificate list
+   * gained and lost. Only those backends' endpoints are touched: each takes the values of
    * its first owner in snapshot order, as in update(); a replaced backend's unchanged endpoints keep their
    * members (diffEndpoints). Upstream-TLS backends are rebuilt when a certificate changed their options, and
-   * checkers are reconciled when a backend with an active check came or went. Undefined, having changed
+   * only the checkers of the backends that came and went are reconciled. Undefined, having changed
    * nothing, when this state is not the previous snapshot's (call update() then). Same result as update().
    */
-  reconcile(
-    change: Change<Backend>,
-    backends: readonly Backend[],
-    certificates: Change<Certificate>,
-  ): Reconciled | undefined {
+  reconcile(change: Change<Backend>, certificates: Change<Certificate>): Reconciled | undefined {
     const ctx = this.#ctx;
     if (ctx === undefined) return undefined;
     for (const old of change.removed) if (this.#backends.get(old.id)?.config !== old) return undefined;
@@ -155,10 +151,7 @@ export class Upstreams {
     if (certificates.removed.length + certificates.added.length > 0) {
       this.#retls(ctx, incoming, changed, retired);
     }
-    const checked = (b: Backend) => b.health.active !== undefined;
-    if (change.removed.some(checked) || change.added.some(checked)) {
-      this.#checks.reconcile(backends, this.#endpoints);
-    }
+    this.#checks.patch(change.removed, change.added, this.#endpoints);
     return { changed, retired, gone };
   }
 
@@ -292,6 +285,11 @@ export class Upstreams {
   /** How many health checkers have a probe scheduled or in flight. */
   get activeChecks(): number {
     return this.#checks.running;
+  }
+
+  /** The health checkers: endpoint id, check settings, the backends each reports to (stats, tests). */
+  checkers(): { endpoint: string; check: ActiveHealthCheck; reportTo: string[] }[] {
+    return this.#checks.list();
   }
 
   /** Stops every health checker; later update() calls keep the pools current but start no checkers. */
