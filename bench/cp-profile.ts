@@ -1,11 +1,13 @@
 /**
  * Where a change spends its CPU (issue 13 item 3), without the rest of bench:control:
- * `node --expose-gc bench/cp-profile.ts --case ingresses|big|addremove|ingress [--changes 60] [--profile FILE]`.
- * Builds 10,000 Ingresses (`ingresses`, `addremove`) or one Service of 10,000 endpoints in slices of 100
- * (`big`), publishes it to a started Dataplane, then publishes one EndpointSlice change at a time (a slice
- * replaced; for `addremove` one removed, then put back; for `ingress` one Ingress's annotation edited, the
- * non-endpoint change that takes the full build and apply) and prints process CPU per stage (build, finalize,
- * apply) p50/p99/max. `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
+ * `node --expose-gc bench/cp-profile.ts --case ingresses|big|addremove|ingress|app|secret [--changes 60]
+ * [--profile FILE]`. Builds 10,000 Ingresses (every case but `big`) or one Service of 10,000 endpoints in
+ * slices of 100 (`big`), publishes it to a started Dataplane, then publishes one change at a time and prints
+ * process CPU per stage (build, finalize, apply) p50/p99/max. The change: `ingresses` and `big` an
+ * EndpointSlice replaced; `addremove` one removed, then put back; `ingress` one Ingress's annotation edited
+ * (a non-endpoint change); `app` a whole Ingress with its Service, slice and TLS Secret added (a new host,
+ * backend and certificate), then removed; `secret` one TLS Secret renewed (another certificate under the same
+ * Secret). `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
  * `--threaded`: build and finalize run in the build thread (ThreadedPublisher, what `serve` does); it prints
  * the serving thread's busy time per change (event-loop utilisation) and the longest the loop was held.
  */
@@ -23,8 +25,12 @@ import {
   endpointSlice,
   generateBigServiceView,
   generateView,
+  type Pem,
+  withAppAdded,
+  withAppRemoved,
   withBigSliceChange,
   withIngressChange,
+  withSecretRotated,
   withSliceChange,
 } from './lib/cp-view.ts';
 import { benchDataplaneOptions } from './lib/dataplane-options.ts';
@@ -42,8 +48,22 @@ const N = 10_000;
 const PORT = 9; // never connected to: no traffic in this bench
 const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
 
+// The certificates `secret` alternates between, and which one each rotated Secret holds now.
+const pems: Pem[] = [];
+const rotated = new Map<number, number>();
+
 /** The k-th change of the chosen case, from `view`. */
 function change(view: ClusterView, k: number): ClusterView {
+  if (args.case === 'app') {
+    const i = N + (k >> 1);
+    return k % 2 === 0 ? withAppAdded(view, i, PORT, pems[0] as Pem) : withAppRemoved(view, i);
+  }
+  if (args.case === 'secret') {
+    const i = 1 + ((k * 7919) % (N - 1));
+    const next = 1 - (rotated.get(i) ?? 0);
+    rotated.set(i, next);
+    return withSecretRotated(view, i, pems[next] as Pem);
+  }
   if (args.case === 'big') return withBigSliceChange(view, 1 + ((k * 31) % 99), PORT, 99 + (k % 2));
   if (args.case === 'ingress') return withIngressChange(view, 1 + ((k * 7919) % (N - 1)), k + 10);
   const i = 1 + (((k >> (args.case === 'addremove' ? 1 : 0)) * 7919) % (N - 1));
@@ -70,7 +90,9 @@ if (args.threaded) {
   process.exit(0);
 }
 try {
-  const pem = (await makeCertificate()) as never;
+  pems.push(await makeCertificate());
+  if (args.case === 'secret') pems.push(await makeCertificate());
+  const pem = pems[0] as Pem;
   let view = args.case === 'big' ? generateBigServiceView(N, PORT, pem) : generateView(N, PORT, pem);
   const cache = new BuildCache();
   const hasher = new SnapshotHasher();
@@ -117,7 +139,9 @@ try {
 // The serving thread's share of a change with the build thread: busy time (event-loop utilisation between
 // publish and applied) and the longest gap a 1 ms timer saw (the longest the loop was held in one go).
 async function threaded(): Promise<void> {
-  const pem = (await makeCertificate()) as never;
+  pems.push(await makeCertificate());
+  if (args.case === 'secret') pems.push(await makeCertificate());
+  const pem = pems[0] as Pem;
   let view = args.case === 'big' ? generateBigServiceView(N, PORT, pem) : generateView(N, PORT, pem);
   let applyMs = 0;
   const publisher = new ThreadedPublisher(OPTIONS, (snapshot) => {

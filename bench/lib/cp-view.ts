@@ -12,28 +12,36 @@ export interface Pem {
  * backend on 127.0.0.1:`backendPort`; pod targetRefs keep their ids distinct.
  */
 export function generateView(n: number, backendPort: number, pem: Pem): ClusterView {
-  const b64 = (s: string) => Buffer.from(s).toString('base64');
-  const tls = { 'tls.crt': b64(pem.certPem), 'tls.key': b64(pem.keyPem) };
   const view = emptyView();
   const out = view as unknown as Record<keyof ClusterView, object[]>;
   for (let i = 0; i < n; i++) {
-    const namespace = `ns-${i % 50}`;
-    const name = `app-${i}`;
-    out.secrets.push({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'kubernetes.io/tls',
-      metadata: { name: `${name}-tls`, namespace },
-      data: tls,
-    });
-    out.services.push({
+    const app = appObjects(i, backendPort, pem);
+    out.secrets.push(app.secret);
+    out.services.push(app.service);
+    out.endpointSlices.push(app.slice);
+    out.ingresses.push(app.ingress);
+  }
+  return view as unknown as ClusterView;
+}
+
+/** The four objects of generated app `i` (`app-<i>` in `ns-<i % 50>`): its Secret, Service, slice and Ingress. */
+export function appObjects(
+  i: number,
+  backendPort: number,
+  pem: Pem,
+): { secret: object; service: object; slice: object; ingress: object } {
+  const namespace = `ns-${i % 50}`;
+  const name = `app-${i}`;
+  return {
+    secret: tlsSecret(namespace, `${name}-tls`, pem),
+    service: {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name, namespace },
       spec: { ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
-    });
-    out.endpointSlices.push(endpointSlice(namespace, name, backendPort, 3));
-    out.ingresses.push({
+    },
+    slice: endpointSlice(namespace, name, backendPort, 3),
+    ingress: {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'Ingress',
       metadata: {
@@ -46,7 +54,6 @@ export function generateView(n: number, backendPort: number, pem: Pem): ClusterV
         tls: [{ hosts: [`${name}.bench`], secretName: `${name}-tls` }],
         rules: [
           // ssl-redirect off: the live-traffic loop speaks plain HTTP
-
           {
             host: `${name}.bench`,
             http: {
@@ -57,9 +64,60 @@ export function generateView(n: number, backendPort: number, pem: Pem): ClusterV
           },
         ],
       },
+    },
+  };
+}
+
+function tlsSecret(namespace: string, name: string, pem: Pem): object {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'kubernetes.io/tls',
+    metadata: { name, namespace },
+    data: { 'tls.crt': b64(pem.certPem), 'tls.key': b64(pem.keyPem) },
+  };
+}
+
+/**
+ * A copy of `view` with app `i` (its Secret, Service, slice and Ingress: a new host, backend and certificate)
+ * added at the end of each list, as four informer events would leave it.
+ */
+export function withAppAdded(view: ClusterView, i: number, backendPort: number, pem: Pem): ClusterView {
+  const app = appObjects(i, backendPort, pem);
+  const add = <T>(list: readonly T[], o: object) => [...list, o as T];
+  return {
+    ...view,
+    secrets: add(view.secrets, app.secret),
+    services: add(view.services, app.service),
+    endpointSlices: add(view.endpointSlices, app.slice),
+    ingresses: add(view.ingresses, app.ingress),
+  };
+}
+
+/** A copy of `view` without the objects of app `i` (the Ingress, its Service, slice and Secret deleted). */
+export function withAppRemoved(view: ClusterView, i: number): ClusterView {
+  const namespace = `ns-${i % 50}`;
+  const names = new Set([`app-${i}`, `app-${i}-tls`, `app-${i}-abcde`]);
+  const keep = <T>(list: readonly T[]) =>
+    list.filter((o) => {
+      const m = (o as { metadata: { name: string; namespace: string } }).metadata;
+      return m.namespace !== namespace || !names.has(m.name);
     });
-  }
-  return view as unknown as ClusterView;
+  return {
+    ...view,
+    secrets: keep(view.secrets),
+    services: keep(view.services),
+    endpointSlices: keep(view.endpointSlices),
+    ingresses: keep(view.ingresses),
+  };
+}
+
+/** A copy of `view` where app `i`'s TLS Secret carries `pem` (a certificate renewed under the same Secret). */
+export function withSecretRotated(view: ClusterView, i: number, pem: Pem): ClusterView {
+  const secrets = view.secrets.slice();
+  secrets[i] = tlsSecret(`ns-${i % 50}`, `app-${i}-tls`, pem) as (typeof secrets)[number];
+  return { ...view, secrets };
 }
 
 /**

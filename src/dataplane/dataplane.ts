@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AlreadyStartedError, ShutDownError } from '../shared/errors.ts';
 import { listen } from '../shared/listen.ts';
-import { emptySnapshot, type Snapshot } from '../snapshot/index.ts';
+import { emptySnapshot, type RateLimits, type Snapshot } from '../snapshot/index.ts';
 import { CidrSet } from './front/cidr.ts';
 import type { H2CloseReason, H2Front } from './front/h2-front.ts';
 import { createPlainListener, createTlsListener, setDefaultCertificate } from './front/listeners.ts';
@@ -28,10 +28,10 @@ import { DrainTracker } from './lifecycle/drain.ts';
 import { MemoryReclaim, type ReclaimPolicy } from './lifecycle/memory-reclaim.ts';
 import { type DataplaneObserver, notifyH2Closed, notifyUpstream } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
-import { type CompiledConfig, compileSnapshot, recompileBackends } from './routing/compile.ts';
-import { decide } from './routing/decide.ts';
+import { type CompiledConfig, compileSnapshot } from './routing/compile.ts';
+import { type Decision, decide, type RequestFacts } from './routing/decide.ts';
 import { RateLimiters } from './routing/rate-limits.ts';
-import { applyEndpointChanges } from './upstream/endpoint-changes.ts';
+import { Swapper } from './swap.ts';
 import { type BackendState, Upstreams } from './upstream/upstreams.ts';
 import { UpgradeHandler } from './websocket/upgrade.ts';
 
@@ -119,6 +119,7 @@ export class Dataplane {
   #ports = { http: 0, https: 0 };
   #proxyFronts: ProxyProtocolFront[] = [];
   #passthrough: PassthroughTable;
+  #swapper: Swapper;
   #passthroughFront: PassthroughFront | undefined;
   #h2: H2Front | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
@@ -179,6 +180,17 @@ export class Dataplane {
     );
     this.#config = compileSnapshot<BackendState>(emptySnapshot(), () => undefined);
     this.#passthrough = new PassthroughTable(emptySnapshot(), () => undefined);
+    this.#swapper = new Swapper({
+      upstreams: this.upstreams,
+      limits: this.#limits,
+      pools,
+      tls: () => this.#tls,
+      defaultChanged: () => {
+        if (this.#https !== undefined && this.#tls !== undefined) {
+          setDefaultCertificate(this.#https, this.#tls, this.#tickets);
+        }
+      },
+    });
   }
 
   #memoryReclaim(o: DataplaneOptions): MemoryReclaim {
@@ -272,35 +284,32 @@ export class Dataplane {
     this.#proxyFronts.push(installProxyProtocol(server, policy, o.observer, plain));
   }
 
-  /** Swaps in `snapshot`; false (nothing done) when its hash equals the current one. */
+  /**
+   * Swaps in `snapshot`; false (nothing done) when its hash equals the current one. Costs what changed when
+   * `snapshot` keeps the builder's contract (swap.ts): unchanged parts are the previous snapshot's objects.
+   */
   apply(snapshot: Snapshot): boolean {
     if (this.#state === 'stopped') throw new ShutDownError('dataplane');
     if (snapshot.hash === this.#config.snapshot.hash) return false;
-    if (this.#applyEndpoints(snapshot)) return true;
-    this.upstreams.update(snapshot.backends, snapshot.certificates);
-    const upstreams = this.upstreams;
-    const config = compileSnapshot(snapshot, (id) => upstreams.backend(id), this.#config);
-    if (this.#tls?.update(snapshot) && this.#https !== undefined) {
-      setDefaultCertificate(this.#https, this.#tls, this.#tickets);
-    }
-    this.#config = config;
-    this.#limits.update(snapshot.hosts.flatMap((h) => h.routes));
-    this.#passthrough = new PassthroughTable(snapshot, (id) => upstreams.backend(id));
-    if (this.#pools.size > 0) this.#pools.prune(this.upstreams.backends());
+    const live = this.#swapper.swap({ config: this.#config, passthrough: this.#passthrough }, snapshot);
+    this.#config = live.config;
+    this.#passthrough = live.passthrough;
     return true;
   }
 
-  // The endpoint-only fast path (upstream/endpoint-changes.ts): only the hosts routing to the changed
-  // backends are compiled again. False (nothing changed) when the snapshot is not an endpoint-only change.
-  #applyEndpoints(snapshot: Snapshot): boolean {
-    const changes = applyEndpointChanges(this.upstreams, this.#config.snapshot, snapshot);
-    if (changes === undefined) return false;
-    const upstreams = this.upstreams;
-    const resolve = (id: string) => upstreams.backend(id);
-    this.#config = recompileBackends(snapshot, resolve, this.#config, changes.backends);
-    if (this.#passthrough.size > 0) this.#passthrough = new PassthroughTable(snapshot, resolve);
-    this.#pools.pruneEndpoints(changes.gone);
-    return true;
+  /** What the live configuration decides for `facts` (the requests' own decide(); explain, tests). */
+  decide(facts: RequestFacts): Decision<BackendState> {
+    return decide(this.#config, facts);
+  }
+
+  /** The backend a passthrough connection for `sni` is relayed to, if any (explain, tests). */
+  passthroughBackend(sni: string): BackendState | undefined {
+    return this.#passthrough.find(sni);
+  }
+
+  /** The per-client limits in force for `routeId`, if any (explain, tests). */
+  routeLimits(routeId: string): RateLimits | undefined {
+    return this.#limits.limitsOf(routeId);
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse, secure: boolean): void {

@@ -25,6 +25,7 @@ export interface BackendChange {
 export function backendChanges(previous: Snapshot, next: Snapshot): BackendChange[] | undefined {
   if (previous.hosts !== next.hosts || previous.certificates !== next.certificates) return undefined;
   if (previous.defaultCertificate !== next.defaultCertificate) return undefined;
+  if (previous.listenerCertificates !== next.listenerCertificates) return undefined;
   const before = previous.backends;
   const now = next.backends;
   if (now.length !== before.length) return undefined;

@@ -1,6 +1,6 @@
 import { connect, type Server, type Socket } from 'node:net';
 import { ConnectTimeoutError } from '../../shared/errors.ts';
-import type { Snapshot } from '../../snapshot/index.ts';
+import type { VirtualHost } from '../../snapshot/index.ts';
 import {
   type DataplaneObserver,
   notifyPassthrough,
@@ -36,8 +36,14 @@ export type PassthroughOutcome = 'relayed' | 'terminated' | 'no_endpoint' | 'con
 export class PassthroughTable {
   #hosts = new Map<string, BackendState>();
 
-  /** From the snapshot's hosts with `passthrough`; `resolve` gives the live BackendState of a backend id. */
-  constructor(snapshot: Snapshot, resolve: (id: string) => BackendState | undefined) {
+  /**
+   * From the snapshot's hosts with `passthrough` (any subset of the hosts holding every passthrough one will
+   * do); `resolve` gives the live BackendState of a backend id.
+   */
+  constructor(
+    snapshot: { readonly hosts: Iterable<VirtualHost> },
+    resolve: (id: string) => BackendState | undefined,
+  ) {
     for (const h of snapshot.hosts) {
       if (h.passthrough === undefined) continue;
       const b = resolve(h.passthrough.backend);

@@ -41,6 +41,8 @@ export class PoolMap {
    * settings never change; a pool that closed (pruned, replaced) or an endpoint that moved misses.
    */
   #resolved = new WeakMap<BackendState, Map<EndpointState, Resolved>>();
+  /** Pools made since the last prune, by key, with their endpoint id (pruneRetired checks them too). */
+  #made = new Map<string, string>();
   #keepAliveTimeoutMs: number;
   #maxConnections: number | undefined;
   #client: UpstreamClient;
@@ -108,6 +110,7 @@ export class PoolMap {
             ...cap,
           });
     this.#pools.set(key, { origin, pool });
+    this.#made.set(key, endpoint.id);
     return pool;
   }
 
@@ -120,11 +123,33 @@ export class PoolMap {
   prune(backends: Iterable<BackendState>): void {
     const live = new Set<string>();
     for (const b of backends) for (const e of b.config.endpoints) live.add(poolKey(e.id, b));
+    this.#made.clear();
     for (const [key, entry] of this.#pools) {
       if (live.has(key)) continue;
       this.#pools.delete(key);
       void entry.pool.close().catch(noop);
     }
+  }
+
+  /**
+   * prune() for what a swap changed: the pools of `retired` backend states (replaced or gone), and those made
+   * since the last prune (a request may still hold a retired state), are closed unless a backend listing
+   * their endpoint now (`listing`) still uses their key. Same result as prune() over the current backends.
+   */
+  pruneRetired(
+    retired: Iterable<BackendState>,
+    listing: (endpointId: string) => Iterable<BackendState>,
+  ): void {
+    const check = (endpointId: string, key: string) => {
+      const entry = this.#pools.get(key);
+      if (entry === undefined) return;
+      for (const b of listing(endpointId)) if (poolKey(endpointId, b) === key) return;
+      this.#pools.delete(key);
+      void entry.pool.close().catch(noop);
+    };
+    for (const b of retired) for (const e of b.config.endpoints) check(e.id, poolKey(e.id, b));
+    for (const [key, endpointId] of this.#made) check(endpointId, key);
+    this.#made.clear();
   }
 
   /** Closes the pools of endpoint ids no backend lists any more (the endpoint-only fast path of prune). */
@@ -134,6 +159,7 @@ export class PoolMap {
     for (const [key, entry] of this.#pools) {
       if (!gone.has(key.slice(0, key.indexOf(' ')))) continue;
       this.#pools.delete(key);
+      this.#made.delete(key);
       void entry.pool.close().catch(noop);
     }
   }
@@ -142,6 +168,7 @@ export class PoolMap {
   async close(force = false): Promise<void> {
     const all = [...this.#pools.values()];
     this.#pools.clear();
+    this.#made.clear();
     await Promise.all(all.map((e) => (force ? e.pool.destroy() : e.pool.close()).catch(noop)));
   }
 }

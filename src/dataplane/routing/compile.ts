@@ -75,6 +75,8 @@ export interface CompiledConfig<B> {
   readonly catchAll: CompiledHost<B> | undefined;
   /** Compiled hosts by the snapshot's VirtualHost object, so the next compile can reuse unchanged ones. */
   readonly byVhost: ReadonlyMap<VirtualHost, CompiledHost<B>>;
+  /** Which hosts route to each backend id, once a patch needed it (compile-patch.ts); kept up to date there. */
+  readonly byBackend?: ReadonlyMap<string, ReadonlySet<VirtualHost>>;
 }
 
 /**
@@ -114,7 +116,8 @@ export function compileSnapshot<B>(
   return { snapshot, exact, wildcard, deepWildcards, catchAll, byVhost };
 }
 
-function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
+/** One host compiled on its own (compileSnapshot and the patches of compile-patch.ts). */
+export function compileHost<B>(vhost: VirtualHost, resolve: (id: string) => B | undefined): CompiledHost<B> {
   const tls = vhost.tls !== undefined;
   // The builder sorts already; sorting again keeps the matcher correct for any producer (tests, manifests).
   // The snapshot's one precedence (src/snapshot/precedence.ts), the builder's sort too; re-sorted here so a
@@ -211,65 +214,4 @@ function hstsValue(h: HstsPolicy): string {
   if (h.includeSubdomains) v += '; includeSubDomains';
   if (h.preload) v += '; preload';
   return v;
-}
-
-// Which hosts route to which backend, per (frozen) host list: built once, reused while the list is the same.
-const hostsByBackend = new WeakMap<readonly VirtualHost[], Map<string, VirtualHost[]>>();
-
-function hostsOf(hosts: readonly VirtualHost[]): Map<string, VirtualHost[]> {
-  let index = hostsByBackend.get(hosts);
-  if (index !== undefined) return index;
-  index = new Map();
-  for (const vhost of hosts) {
-    for (const r of vhost.routes) {
-      for (const id of r.canary === undefined ? [r.backend] : [r.backend, r.canary.backend]) {
-        const list = index.get(id);
-        if (list === undefined) index.set(id, [vhost]);
-        else if (!list.includes(vhost)) list.push(vhost);
-      }
-    }
-  }
-  if (Object.isFrozen(hosts)) hostsByBackend.set(hosts, index);
-  return index;
-}
-
-/**
- * The endpoint-only fast path of compileSnapshot: `snapshot` carries the very same host list as `previous`,
- * so only the hosts routing to a backend in `changed` (whose upstream state is new) are compiled again;
- * every other host is the previous compiled object. Equal to compileSnapshot(snapshot, resolve, previous).
- */
-export function recompileBackends<B>(
-  snapshot: Snapshot,
-  resolve: (id: string) => B | undefined,
-  previous: CompiledConfig<B>,
-  changed: Iterable<string>,
-): CompiledConfig<B> {
-  const index = hostsOf(snapshot.hosts);
-  // The maps are updated in place, not copied (three copies of 10,000 entries were most of an endpoint
-  // change): only the dataplane holds them and requests read them synchronously in decide(), so no reader
-  // ever sees a half-updated map, and `previous` is never used again once this config is live.
-  const exact = previous.exact as Map<string, CompiledHost<B>>;
-  const wildcard = previous.wildcard as Map<string, CompiledHost<B>>;
-  const byVhost = previous.byVhost as Map<VirtualHost, CompiledHost<B>>;
-  let catchAll = previous.catchAll;
-  let deepWildcards = previous.deepWildcards;
-  const done = new Set<VirtualHost>();
-  for (const id of changed) {
-    for (const vhost of index.get(id) ?? []) {
-      if (done.has(vhost)) continue;
-      done.add(vhost);
-      const host = compileHost(vhost, resolve);
-      byVhost.set(vhost, host);
-      const name = vhost.hostname.toLowerCase();
-      // Two VirtualHosts never share a name in a snapshot (the builder merges them); the last one wins as above.
-      if (name === '*') catchAll = host;
-      else if (name.startsWith('*.')) {
-        // Same routes, same wildcardAnyLabels: only the count's bookkeeping, should a producer differ.
-        deepWildcards +=
-          Number(host.deep !== undefined) - Number(wildcard.get(name.slice(2))?.deep !== undefined);
-        wildcard.set(name.slice(2), host);
-      } else exact.set(name, host);
-    }
-  }
-  return { snapshot, exact, wildcard, deepWildcards, catchAll, byVhost };
 }

@@ -107,6 +107,33 @@ export class RateLimiters {
   }
 
   /**
+   * update() for what changed only (issue 13 item 3): the routes of the hosts that left and of those that came
+   * (a replaced host in both). A route that stays with equal limits keeps its state; the others as update().
+   */
+  patch(removed: Iterable<Route>, added: Iterable<Route>): void {
+    const left = new Map<string, RouteLimiter>();
+    for (const r of removed) {
+      const limiter = this.#byRoute.get(r.id);
+      if (limiter === undefined) continue;
+      left.set(r.id, limiter);
+      this.#byRoute.delete(r.id);
+    }
+    for (const r of added) {
+      if (r.limits === undefined) continue;
+      const seen = this.#byRoute.get(r.id) ?? left.get(r.id);
+      this.#byRoute.set(
+        r.id,
+        seen && sameLimits(seen.limits, r.limits) ? seen : new RouteLimiter(r.limits, this.#share),
+      );
+    }
+  }
+
+  /** The limits in force for `routeId`, or undefined when it has none (explain, tests). */
+  limitsOf(routeId: string): RateLimits | undefined {
+    return this.#byRoute.get(routeId)?.limits;
+  }
+
+  /**
    * Admits a request of `address` on `route`; returns the release function to call when the request ends,
    * or undefined when a limit is reached (answer 503).
    */

@@ -8,8 +8,8 @@ export interface EndpointChanges {
 }
 
 /**
- * The endpoint-only fast path of a swap (issue 13 item 3): when `next` carries `previous`'s very host and
- * certificate lists and only some Backend objects are new (an EndpointSlice changed), only those backends'
+ * The endpoint-only fast path of a swap (issue 13 item 3): when `next` carries `previous`'s very host,
+ * certificate and listener-certificate lists and only some Backend objects are new (an EndpointSlice changed), only those backends'
  * states are updated (Upstreams.patch), so a change at 10,000 Ingresses does not hold the event loop for a
  * full pass. Undefined, nothing changed, when that does not hold: the caller then updates in full.
  */
@@ -18,6 +18,9 @@ export function applyEndpointChanges(
   previous: Snapshot,
   next: Snapshot,
 ): EndpointChanges | undefined {
+  // backendChanges (src/snapshot/delta.ts) does not compare the Gateway listeners' certificates: a swap
+  // that changes only those is no endpoint change, and TLS must follow it.
+  if (previous.listenerCertificates !== next.listenerCertificates) return undefined;
   const changes = backendChanges(previous, next);
   if (changes === undefined) return undefined;
   const backends = changes.map((c) => c.backend);

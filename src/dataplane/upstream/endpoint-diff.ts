@@ -49,3 +49,18 @@ export function diffEndpoints(
   }
   return { kept, added, updated, removed };
 }
+
+/** The first Endpoint of `list` with `id`: a binary search (lists are sorted by id), else a walk. */
+export function findEndpoint(list: readonly Endpoint[], id: string): Endpoint | undefined {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = list[mid] as Endpoint;
+    if (e.id === id)
+      return mid === 0 || (list[mid - 1] as Endpoint).id !== id ? e : list.find((x) => x.id === id);
+    if (e.id < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return list.find((x) => x.id === id);
+}

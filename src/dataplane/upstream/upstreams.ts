@@ -1,9 +1,10 @@
 import { InvalidOptionError } from '../../shared/errors.ts';
-import type { ActiveHealthCheck, Backend, Certificate } from '../../snapshot/index.ts';
-import { HealthChecker } from './active-health.ts';
+import type { ActiveHealthCheck, Backend, Certificate, Endpoint } from '../../snapshot/index.ts';
 import { type BackendContext, BackendState } from './backend-state.ts';
-import { diffEndpoints, type EndpointDiff } from './endpoint-diff.ts';
+import { diffEndpoints, type EndpointDiff, findEndpoint } from './endpoint-diff.ts';
+import { EndpointOwners, reown } from './endpoint-owners.ts';
 import { EndpointState } from './endpoint-state.ts';
+import { CHECK_PATH, HealthChecks } from './health-checks.ts';
 import { upstreamTlsOptions } from './upstream-tls.ts';
 
 export { BackendState, type Selection } from './backend-state.ts';
@@ -27,8 +28,18 @@ export interface UpstreamsOptions {
   onConfigProblem?: (backend: Backend, message: string) => void;
 }
 
-// RFC 9112 3.2 origin-form, no spaces or controls (node:http would throw on them).
-const CHECK_PATH = /^\/[\x21-\x7e]*$/;
+/** What a list of a snapshot gained and lost, by object identity (a replacement is in both). */
+export interface Change<T> {
+  readonly removed: readonly T[];
+  readonly added: readonly T[];
+}
+
+/** What reconcile() changed: backend ids whose state is a new object (or gone), retired states, endpoints gone. */
+export interface Reconciled {
+  readonly changed: readonly string[];
+  readonly retired: readonly BackendState[];
+  readonly gone: readonly string[];
+}
 
 /**
  * The upstream pools of the dataplane: one EndpointState per endpoint id (connection counts, health), shared by
@@ -40,15 +51,13 @@ export class Upstreams {
   #now: () => number;
   #random: () => number;
   #endpoints = new Map<string, EndpointState>();
-  /** How many backends list each endpoint id: patch() only touches endpoints one backend owns. */
-  #refs = new Map<string, number>();
+  /** Which backends list each endpoint id: whose values its state takes, and which ids a backend owns alone. */
+  #owners = new EndpointOwners();
   #backends = new Map<string, BackendState>();
+  /** Ids of the backends with upstream TLS: their options follow the certificates they name. */
+  #tlsBackends = new Set<string>();
   #ctx: BackendContext | undefined;
-  /** Checkers by `${endpointId} ${path}`, and which backends each one reports for. */
-  #checkers = new Map<string, HealthChecker>();
-  #checkBackends = new Map<string, string[]>();
-  #onFlip = (checker: HealthChecker, healthy: boolean) => this.#flip(checker, healthy);
-  #closed = false;
+  #checks: HealthChecks;
 
   constructor(options: UpstreamsOptions) {
     if (!Buffer.isBuffer(options.affinityKey) || options.affinityKey.length === 0) {
@@ -57,19 +66,21 @@ export class Upstreams {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#checks = new HealthChecks(this.#random, options.onHealthChange);
   }
 
   /**
    * Reconciles with a new snapshot's backends: endpoint states survive when their id does (counts, health,
    * totals carry over; address, weight and flags update in place); checkers start and stop to match.
-   * `certificates`: the snapshot's, for backends with upstream TLS.
+   * `certificates`: the snapshot's, for backends with upstream TLS. A pass over every backend and endpoint:
+   * reconcile() is the same result for what changed only.
    */
   update(backends: readonly Backend[], certificates: readonly Certificate[] = []): void {
     const endpoints = new Map<string, EndpointState>();
-    const refs = new Map<string, number>();
+    this.#owners.clear();
     for (const b of backends) {
       for (const e of b.endpoints) {
-        refs.set(e.id, (refs.get(e.id) ?? 0) + 1);
+        this.#owners.append(e.id, b.id);
         if (endpoints.has(e.id)) continue;
         let state = this.#endpoints.get(e.id);
         if (state) state.apply(e, b.health.passive);
@@ -85,7 +96,9 @@ export class Upstreams {
       certificates: new Map(certificates.map((c) => [c.id, c])),
     };
     const states = new Map<string, BackendState>();
+    this.#tlsBackends.clear();
     for (const b of backends) {
+      if (b.tls !== undefined) this.#tlsBackends.add(b.id);
       const previous = this.#backends.get(b.id);
       // The same (frozen) Backend over the same endpoint states: nothing to rebuild, nothing new to report.
       if (previous !== undefined && unchanged(previous, b, endpoints, ctx)) {
@@ -95,10 +108,88 @@ export class Upstreams {
       states.set(b.id, this.#state(b, ctx, previous));
     }
     this.#endpoints = endpoints;
-    this.#refs = refs;
     this.#backends = states;
     this.#ctx = ctx;
-    this.#reconcileChecks(backends);
+    this.#checks.reconcile(backends, endpoints);
+  }
+
+  /**
+   * update() for what changed only (issue 13 item 3): `change` are the Backend objects that left and came
+   * (a replacement in both, by id; in id order, the snapshot's), `certificates` what the certificate list
+   * gained and lost. Only those backends' endpoints are touched: each takes the values of
+   * its first owner in snapshot order, as in update(); a replaced backend's unchanged endpoints keep their
+   * members (diffEndpoints). Upstream-TLS backends are rebuilt when a certificate changed their options, and
+   * only the checkers of the backends that came and went are reconciled. Undefined, having changed
+   * nothing, when this state is not the previous snapshot's (call update() then). Same result as update().
+   */
+  reconcile(change: Change<Backend>, certificates: Change<Certificate>): Reconciled | undefined {
+    const ctx = this.#ctx;
+    if (ctx === undefined) return undefined;
+    for (const old of change.removed) if (this.#backends.get(old.id)?.config !== old) return undefined;
+    const certs = ctx.certificates as Map<string, Certificate>;
+    for (const c of certificates.removed) certs.delete(c.id);
+    for (const c of certificates.added) certs.set(c.id, c);
+    const incoming = new Map<string, Backend>();
+    for (const b of change.added) incoming.set(b.id, b);
+    const { touched, diffs } = reown(this.#owners, change, incoming);
+    const gone = this.#restate(touched, incoming);
+    const changed: string[] = [];
+    const retired: BackendState[] = [];
+    for (const old of change.removed) {
+      retired.push(this.#backends.get(old.id) as BackendState);
+      if (incoming.has(old.id)) continue;
+      this.#backends.delete(old.id);
+      this.#tlsBackends.delete(old.id);
+      changed.push(old.id);
+    }
+    for (const b of change.added) {
+      this.#backends.set(b.id, this.#state(b, ctx, this.#backends.get(b.id), diffs.get(b.id)));
+      if (b.tls !== undefined) this.#tlsBackends.add(b.id);
+      else this.#tlsBackends.delete(b.id);
+      changed.push(b.id);
+    }
+    if (certificates.removed.length + certificates.added.length > 0) {
+      this.#retls(ctx, incoming, changed, retired);
+    }
+    this.#checks.patch(change.removed, change.added, this.#endpoints);
+    return { changed, retired, gone };
+  }
+
+  // Each touched endpoint takes its first owner's Endpoint and passive policy (update()'s rule), is created,
+  // or is dropped when no backend lists it any more; returns the dropped ids.
+  #restate(touched: ReadonlySet<string>, incoming: ReadonlyMap<string, Backend>): string[] {
+    const gone: string[] = [];
+    for (const id of touched) {
+      const first = this.#owners.first(id);
+      if (first === undefined) {
+        if (this.#endpoints.delete(id)) gone.push(id);
+        continue;
+      }
+      const owner = incoming.get(first) ?? (this.#backends.get(first) as BackendState).config;
+      const e = findEndpoint(owner.endpoints, id) as Endpoint;
+      const state = this.#endpoints.get(id);
+      if (state !== undefined) state.apply(e, owner.health.passive);
+      else
+        this.#endpoints.set(id, new EndpointState(e, owner.health.passive, this.#now, this.#options.onEject));
+    }
+    return gone;
+  }
+
+  // A certificate changed: upstream-TLS backends whose options it changes are rebuilt (update()'s rule).
+  #retls(
+    ctx: BackendContext,
+    incoming: ReadonlyMap<string, Backend>,
+    changed: string[],
+    retired: BackendState[],
+  ) {
+    for (const id of this.#tlsBackends) {
+      if (incoming.has(id)) continue;
+      const s = this.#backends.get(id) as BackendState;
+      if (s.tls?.key === upstreamTlsOptions(s.config, ctx.certificates)?.key) continue;
+      this.#backends.set(id, this.#state(s.config, ctx, s));
+      retired.push(s);
+      changed.push(id);
+    }
   }
 
   /**
@@ -113,6 +204,7 @@ export class Upstreams {
     const ctx = this.#ctx;
     if (ctx === undefined) return undefined;
     const diffs: EndpointDiff[] = [];
+    const owners = this.#owners;
     // Two changed backends of one Service (two policies) gaining the same pod: that endpoint is shared.
     const adding = new Set<string>();
     for (const b of changed) {
@@ -123,10 +215,10 @@ export class Upstreams {
       if (previous.config.health.passive !== b.health.passive) return undefined;
       const diff = diffEndpoints(previous.config.endpoints, b.endpoints);
       if (diff === undefined) return undefined;
-      for (const e of diff.removed) if (this.#refs.get(e.id) !== 1) return undefined;
-      for (const e of diff.updated) if (this.#refs.get(e.id) !== 1) return undefined;
+      for (const e of diff.removed) if (!owners.single(e.id)) return undefined;
+      for (const e of diff.updated) if (!owners.single(e.id)) return undefined;
       for (const e of diff.added) {
-        if (this.#refs.has(e.id) || adding.has(e.id)) return undefined;
+        if (owners.has(e.id) || adding.has(e.id)) return undefined;
         adding.add(e.id);
       }
       diffs.push(diff);
@@ -138,14 +230,17 @@ export class Upstreams {
       for (const e of diff.updated) this.#endpoints.get(e.id)?.apply(e, passive);
       for (const e of diff.added) {
         this.#endpoints.set(e.id, new EndpointState(e, passive, this.#now, this.#options.onEject));
-        this.#refs.set(e.id, 1);
+        owners.insert(e.id, b.id);
       }
       for (const e of diff.removed) {
         this.#endpoints.delete(e.id);
-        this.#refs.delete(e.id);
+        owners.remove(e.id, b.id);
         gone.push(e.id);
       }
       this.#backends.set(b.id, this.#state(b, ctx, this.#backends.get(b.id), diff));
+      // Any field but the endpoints may differ too (a producer's choice): a switch to upstream TLS among them.
+      if (b.tls !== undefined) this.#tlsBackends.add(b.id);
+      else this.#tlsBackends.delete(b.id);
     });
     return gone;
   }
@@ -182,64 +277,24 @@ export class Upstreams {
     return this.#backends.values();
   }
 
+  /** The ids of the backends listing endpoint `id`, in snapshot order. */
+  owners(id: string): readonly string[] {
+    return this.#owners.all(id);
+  }
+
   /** How many health checkers have a probe scheduled or in flight. */
   get activeChecks(): number {
-    let n = 0;
-    for (const c of this.#checkers.values()) if (c.running) n++;
-    return n;
+    return this.#checks.running;
+  }
+
+  /** The health checkers: endpoint id, check settings, the backends each reports to (stats, tests). */
+  checkers(): { endpoint: string; check: ActiveHealthCheck; reportTo: string[] }[] {
+    return this.#checks.list();
   }
 
   /** Stops every health checker; later update() calls keep the pools current but start no checkers. */
   close(): void {
-    this.#closed = true;
-    for (const c of this.#checkers.values()) c.close();
-    this.#checkers.clear();
-    this.#checkBackends.clear();
-  }
-
-  #reconcileChecks(backends: readonly Backend[]): void {
-    const wanted = new Map<string, { endpoint: EndpointState; check: ActiveHealthCheck }>();
-    const reportTo = new Map<string, string[]>();
-    for (const b of backends) {
-      const check = b.health.active;
-      if (check === undefined) continue;
-      if (!CHECK_PATH.test(check.path)) continue;
-      for (const e of b.endpoints) {
-        const key = `${e.id} ${check.path}`;
-        const list = reportTo.get(key);
-        if (list) {
-          if (!list.includes(b.id)) list.push(b.id);
-          continue;
-        }
-        reportTo.set(key, [b.id]);
-        wanted.set(key, { endpoint: this.#endpoints.get(e.id)!, check });
-      }
-    }
-    for (const [key, checker] of this.#checkers) {
-      if (wanted.has(key)) continue;
-      checker.close();
-      checker.endpoint.setCheckHealthy(checker.path, true);
-      this.#checkers.delete(key);
-    }
-    this.#checkBackends = reportTo;
-    if (this.#closed) return;
-    for (const [key, { endpoint, check }] of wanted) {
-      const existing = this.#checkers.get(key);
-      if (existing) {
-        existing.check = check;
-        continue;
-      }
-      const checker = new HealthChecker(endpoint, check, this.#onFlip);
-      this.#checkers.set(key, checker);
-      checker.start(this.#random);
-    }
-  }
-
-  #flip(checker: HealthChecker, healthy: boolean): void {
-    checker.endpoint.setCheckHealthy(checker.path, healthy);
-    const ids = this.#checkBackends.get(`${checker.endpoint.id} ${checker.path}`);
-    if (ids === undefined || this.#options.onHealthChange === undefined) return;
-    for (const id of ids) this.#options.onHealthChange(id, checker.endpoint.id, healthy);
+    this.#checks.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { finalizeSnapshot } from '../../../src/snapshot/index.ts';
 import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
 import { makeCert, type TestCert } from '../helpers/certs.ts';
 import { json, peerCertificate, request } from '../helpers/client.ts';
@@ -98,4 +99,30 @@ describe('TLS termination and SNI', () => {
     // Still serving traffic on the host with the broken certificate.
     assert.equal((await request({ port: t.dp.ports.https, secure: true, host: 'exact.test' })).status, 200);
   });
+});
+
+test('a swap that changes only the Gateway listeners’ certificates serves the new one', async () => {
+  const [one, two] = await Promise.all([makeCert(['*.l.test'], 'one'), makeCert(['*.l.test'], 'two')]);
+  const t = await startDataplane();
+  try {
+    const first = buildSnapshot({
+      hosts: [{ hostname: 'a.test', routes: [{ backend: 'a' }] }],
+      backends: [{ id: 'a', endpoints: [1] }],
+      certificates: [
+        { id: 'ns/one', ...one! },
+        { id: 'ns/two', ...two! },
+      ],
+    });
+    const { version: _v, hash: _h, ...body } = first;
+    const listening = (certificate: string, version: number) =>
+      finalizeSnapshot({ ...body, listenerCertificates: [{ hostname: '*.l.test', certificate }] }, version);
+    t.dp.apply(listening('ns/one', 2));
+    const cn = async () => (await peerCertificate(t.dp.ports.https, 'y.l.test')).cert.subject.CN;
+    assert.equal(await cn(), 'one');
+    // The very same host, backend and certificate lists: only the listener moved to the other Secret.
+    assert.equal(t.dp.apply(listening('ns/two', 3)), true);
+    assert.equal(await cn(), 'two');
+  } finally {
+    await t.close();
+  }
 });

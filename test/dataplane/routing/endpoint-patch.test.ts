@@ -99,3 +99,49 @@ describe('an endpoint-only snapshot (the swap fast path)', () => {
     assert.deepEqual(ids, [`127.0.0.1:${servers[0]!.port}`, `127.0.0.1:${servers[1]!.port}`].sort());
   });
 });
+
+describe('an endpoint-only change of a weighted split’s second backend', () => {
+  let servers: TestBackend[];
+  let t: TestDataplane;
+  before(async () => {
+    servers = await startBackends(3);
+    t = await startDataplane();
+  });
+  after(async () => {
+    await t.close();
+    await closeAll(servers);
+  });
+
+  test('moves the split’s traffic to the new endpoints (the split entry is compiled again)', async () => {
+    const base = buildSnapshot({
+      hosts: [{ hostname: 's.test', routes: [{ backend: 'a' }] }],
+      backends: [
+        { id: 'a', endpoints: [servers[0]!.port] },
+        { id: 'b', endpoints: [servers[1]!.port] },
+      ],
+    });
+    // A Gateway API split: `backend` is the first entry's, so only the split names `b`.
+    const { version: _v, hash: _h, ...body } = base;
+    const host = base.hosts[0]!;
+    const route = {
+      ...host.routes[0]!,
+      split: [
+        { backend: 'a', weight: 1 },
+        { backend: 'b', weight: 1 },
+      ],
+    };
+    const first = finalizeSnapshot({ ...body, hosts: [{ ...host, routes: [route] }] }, 2);
+    t.dp.apply(first);
+    const second = endpointsChanged(first, 'b', [servers[2]!.port], 3);
+    assert.equal(second.hosts, first.hosts, 'the very same host list: the endpoint-only path');
+    t.dp.apply(second);
+    // Each request draws its split entry: 24 draws miss `b` with odds 2^-24.
+    const seen = new Set<string>();
+    for (let i = 0; i < 24; i++) {
+      const res = await request({ port: t.dp.ports.http, host: 's.test', headers: { connection: 'close' } });
+      seen.add(json(res).id);
+    }
+    assert.ok(!seen.has(servers[1]!.id), 'no request reaches the endpoint that left `b`');
+    assert.deepEqual([...seen].sort(), [servers[0]!.id, servers[2]!.id].sort());
+  });
+});
