@@ -54,7 +54,8 @@ export interface SnapshotChanges {
   backends?: ListDelta<Backend>;
   certificates?: ListDelta<Certificate>;
   defaultCertificate?: string;
-  listenerCertificates?: readonly ListenerCertificate[];
+  /** Absent: the same as in the base snapshot; null: none. */
+  listenerCertificates?: readonly ListenerCertificate[] | null;
 }
 
 const hostKey = (h: VirtualHost) => h.hostname;
@@ -74,7 +75,11 @@ export function snapshotChanges(previous: Snapshot, next: Snapshot): SnapshotCha
   if (backends) changes.backends = backends;
   if (certificates) changes.certificates = certificates;
   if (next.defaultCertificate !== undefined) changes.defaultCertificate = next.defaultCertificate;
-  if (next.listenerCertificates !== undefined) changes.listenerCertificates = next.listenerCertificates;
+  const listeners = next.listenerCertificates;
+  if (listeners !== previous.listenerCertificates) {
+    if (listeners === undefined) changes.listenerCertificates = null;
+    else if (!sameList(previous.listenerCertificates, listeners)) changes.listenerCertificates = listeners;
+  }
   return changes;
 }
 
@@ -94,10 +99,16 @@ export function applySnapshotChanges(current: Snapshot, changes: SnapshotChanges
     certificates: frozenList(current.certificates, changes.certificates, idKey),
   };
   if (changes.defaultCertificate !== undefined) body.defaultCertificate = changes.defaultCertificate;
-  if (changes.listenerCertificates !== undefined) {
-    body.listenerCertificates = deepFreeze(changes.listenerCertificates);
-  }
+  const listeners =
+    changes.listenerCertificates === undefined
+      ? current.listenerCertificates
+      : (changes.listenerCertificates ?? undefined);
+  if (listeners !== undefined) body.listenerCertificates = deepFreeze(listeners);
   return Object.freeze({ ...body, version: changes.version, hash: changes.hash }) as Snapshot;
+}
+
+function sameList(a: readonly object[] | undefined, b: readonly object[]): boolean {
+  return a !== undefined && canonicalJson(a) === canonicalJson(b);
 }
 
 // Only for parts that are not the same object (few per change); a backend of many endpoints counts as changed

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { applySnapshotChanges, snapshotChanges } from '../../src/snapshot/delta.ts';
+import { finalizeSnapshot } from '../../src/snapshot/hash.ts';
 import { applyListDelta, listDelta } from '../../src/snapshot/list-delta.ts';
 
 type Part = { id: string; v: number };
@@ -53,4 +55,31 @@ test('a delta made from another list is refused, never half applied', () => {
   assert.throws(() => applyListDelta(list('a'), { put: [{ id: 'a', v: 1 }] }, key), {
     code: 'STICKY_ERR_SNAPSHOT_DELTA',
   });
+});
+
+test('listener certificates: kept when the same, dropped when gone, sent when new', () => {
+  const empty = { hosts: [], backends: [], certificates: [] };
+  const l1 = [{ hostname: '*.a.test', certificate: 'ns/a' }];
+  const a = finalizeSnapshot({ ...empty, listenerCertificates: l1 }, 1);
+  const b = finalizeSnapshot(
+    { ...empty, listenerCertificates: a.listenerCertificates!, defaultCertificate: 'ns/d' },
+    2,
+  );
+  const sameLists = snapshotChanges(a, b);
+  assert.equal('listenerCertificates' in sameLists, false);
+  const receiver = structuredClone(a);
+  const gotB = applySnapshotChanges(receiver, structuredClone(sameLists));
+  assert.equal(gotB.listenerCertificates, receiver.listenerCertificates, 'the receiver keeps its own list');
+  assert.equal(gotB.defaultCertificate, 'ns/d');
+  const c = finalizeSnapshot({ ...empty }, 3);
+  const gone = snapshotChanges(b, c);
+  assert.equal(gone.listenerCertificates, null);
+  const gotC = applySnapshotChanges(gotB, structuredClone(gone));
+  assert.equal(gotC.listenerCertificates, undefined);
+  assert.equal(gotC.defaultCertificate, undefined);
+  const d = finalizeSnapshot({ ...empty, listenerCertificates: [{ hostname: '*', certificate: 'ns/e' }] }, 4);
+  const gotD = applySnapshotChanges(gotC, structuredClone(snapshotChanges(c, d)));
+  assert.deepEqual(gotD.listenerCertificates, d.listenerCertificates);
+  assert.equal(gotD.hash, d.hash);
+  assert.ok(Object.isFrozen(gotD.listenerCertificates![0]));
 });
