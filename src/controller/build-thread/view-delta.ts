@@ -38,8 +38,6 @@ const keyOf = (o: Entry) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?
  */
 export class ViewDiffer {
   #last: ClusterView | undefined;
-  /** Lists known to hold each namespace/name once (checked, or aligned with one that was). */
-  readonly #unique = new WeakSet<object>();
 
   /** The delta from the last view passed here to `view`; every list whole the first time and after reset(). */
   next(view: ClusterView): ViewDelta {
@@ -51,33 +49,13 @@ export class ViewDiffer {
       const before = last?.[name] as Entry[] | undefined;
       if (last !== undefined && now === before) continue;
       if (now === undefined || before === undefined || name === 'rejected' || now.length <= WHOLE_UP_TO) {
-        if (now !== undefined && name !== 'rejected' && uniquelyKeyed(now)) this.#unique.add(now);
         out.push({ name, whole: now });
         continue;
-      }
-      if (!this.#unique.has(before) || !this.#uniqueAfter(before, now)) {
-        if (!uniquelyKeyed(now)) {
-          out.push({ name, whole: now });
-          continue;
-        }
-        this.#unique.add(now);
       }
       const delta = listDelta(before, now, keyOf);
       if (delta !== undefined) out.push({ name, delta });
     }
     return out;
-  }
-
-  // Same length and same keys at each position as a list known unique: unique too (the store's usual edit).
-  #uniqueAfter(before: readonly Entry[], now: readonly Entry[]): boolean {
-    if (before.length !== now.length) return false;
-    for (let i = 0; i < now.length; i++) {
-      const a = before[i] as Entry;
-      const b = now[i] as Entry;
-      if (a !== b && keyOf(a) !== keyOf(b)) return false;
-    }
-    this.#unique.add(now);
-    return true;
   }
 
   /** Forget what was sent: the next delta carries every list whole (a new build thread). */
@@ -108,16 +86,4 @@ export class ViewMirror {
     this.#view = view;
     return view as unknown as ClusterView;
   }
-}
-
-// A list whose objects do not all have distinct namespace/name keys (never from the store) goes whole.
-function uniquelyKeyed(list: readonly Entry[]): boolean {
-  const seen = new Set<string>();
-  for (const o of list) {
-    if (o?.metadata?.name === undefined) return false;
-    const k = keyOf(o);
-    if (seen.has(k)) return false;
-    seen.add(k);
-  }
-  return true;
 }
