@@ -8,6 +8,8 @@
  * (a non-endpoint change); `app` a whole Ingress with its Service, slice and TLS Secret added (a new host,
  * backend and certificate), then removed; `secret` one TLS Secret renewed (another certificate under the same
  * Secret). `--profile` writes a .cpuprofile of the changes only (read it with profile-top.ts).
+ * Run it with the image's node flags (Dockerfile NODE_OPTIONS, `node --max-semi-space-size=16 ...`): the
+ * young generation's size decides how long a scavenge holds the serving thread.
  * `--threaded`: build and finalize run in the build thread (ThreadedPublisher, what `serve` does); it prints
  * the serving thread's busy time per change (event-loop utilisation) and the longest the loop was held.
  */

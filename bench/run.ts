@@ -22,6 +22,7 @@ import {
   type RunningProxy,
   type ScenarioId,
 } from './lib/contestants.ts';
+import { repoImageNodeFlags } from './lib/image-node-flags.ts';
 import { runPassthroughBench } from './lib/passthrough.ts';
 import { probe } from './lib/probe.ts';
 import { freePorts, ProcessGroup, pinSelf, waitForPort } from './lib/procs.ts';
@@ -283,7 +284,16 @@ async function runControlPlane(): Promise<void> {
   const file = join(REPO, 'bench/control-plane.ts');
   const child = spawn(
     'taskset',
-    ['-c', '0,1', process.execPath, '--expose-gc', file, ...(args.quick ? ['--quick'] : [])],
+    // The product runs in that process: with the image's node flags, as a `helm install` runs it.
+    [
+      '-c',
+      '0,1',
+      process.execPath,
+      ...repoImageNodeFlags(REPO),
+      '--expose-gc',
+      file,
+      ...(args.quick ? ['--quick'] : []),
+    ],
     {
       stdio: 'inherit',
     },
