@@ -25,7 +25,7 @@ import {
   withSliceChange,
 } from './lib/cp-view.ts';
 import { benchDataplaneOptions } from './lib/dataplane-options.ts';
-import { percentile } from './lib/stats.ts';
+import { loopHeldProbe, percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,20 +102,14 @@ async function trafficDuringSwaps(
   const firstSwapAt = performance.timeOrigin + performance.now();
   const swapMs: number[] = [];
   const end = firstSwapAt + (TRAFFIC_SECONDS * 1000 * 2) / 3 - 300;
-  let held = 0;
-  let last = performance.now();
-  const probe = setInterval(() => {
-    const now = performance.now();
-    held = Math.max(held, now - last);
-    last = now;
-  }, 1);
+  const probe = loopHeldProbe();
   for (let i = 0; performance.timeOrigin + performance.now() < end; i++) {
     const t = performance.now();
     await publish(next(i));
     swapMs.push(performance.now() - t);
     await sleep(100); // swaps come from a holdoff, never back to back
   }
-  clearInterval(probe);
+  const held = probe.stop();
   const { samples, errors } = await done;
   return {
     swaps: swapMs.length,

@@ -36,7 +36,7 @@ import {
   withSliceChange,
 } from './lib/cp-view.ts';
 import { benchDataplaneOptions } from './lib/dataplane-options.ts';
-import { percentile } from './lib/stats.ts';
+import { loopHeldProbe, percentile } from './lib/stats.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -160,22 +160,14 @@ async function threaded(): Promise<void> {
     const runs: { busy: number; held: number; apply: number; live: number }[] = [];
     for (let k = 0; k < Number(args.changes); k++) {
       view = change(view, k);
-      let held = 0;
-      let last = performance.now();
-      const probe = setInterval(() => {
-        const now = performance.now();
-        held = Math.max(held, now - last);
-        last = now;
-      }, 1);
+      const probe = loopHeldProbe();
       const elu = performance.eventLoopUtilization();
       const t0 = performance.now();
       applyMs = 0;
       await publisher.publish(view);
       const live = performance.now() - t0;
       const used = performance.eventLoopUtilization(elu);
-      held = Math.max(held, performance.now() - last);
-      clearInterval(probe);
-      runs.push({ busy: used.active, held, apply: applyMs, live });
+      runs.push({ busy: used.active, held: probe.stop(), apply: applyMs, live });
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const stage of ['busy', 'held', 'apply', 'live'] as const) {

@@ -16,3 +16,23 @@ export function median(values: readonly number[]): number {
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/**
+ * The longest the event loop was held in one go while a probe ran: the largest gap between ticks of a 1 ms
+ * timer (a block of N ms shows as a gap of about N). `stop()` returns it in ms.
+ */
+export function loopHeldProbe(): { stop(): number } {
+  let held = 0;
+  let last = performance.now();
+  const probe = setInterval(() => {
+    const now = performance.now();
+    held = Math.max(held, now - last);
+    last = now;
+  }, 1);
+  return {
+    stop() {
+      clearInterval(probe);
+      return Math.max(held, performance.now() - last);
+    },
+  };
+}

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { generateView, withIngressChange, withSliceChange } from '../../bench/lib/cp-view.ts';
 import { ThreadedPublisher } from '../../src/controller/build-thread/threaded-publisher.ts';
 import { SnapshotPublisher } from '../../src/controller/publisher.ts';
-import type { ClusterView } from '../../src/controller/view.ts';
+import { type ClusterView, emptyView } from '../../src/controller/view.ts';
 import { canonicalJson, type Snapshot } from '../../src/snapshot/index.ts';
 import { makeCert } from '../dataplane/helpers/certs.ts';
 
@@ -136,32 +136,21 @@ test('a view the thread cannot take is refused, the live snapshot stays, and the
   } finally {
     await offThread.close();
   }
-  await assert.rejects(offThread.publish(emptyViewLike()), { code: 'STICKY_ERR_BUILD_THREAD' });
+  await assert.rejects(offThread.publish(emptyView()), { code: 'STICKY_ERR_BUILD_THREAD' });
 });
-
-function emptyViewLike(): ClusterView {
-  return {
-    ingresses: [],
-    ingressClasses: [],
-    services: [],
-    endpointSlices: [],
-    secrets: [],
-    stickyRoutes: [],
-  };
-}
 
 test('an empty view publishes version 1, as the in-thread publisher does (readiness waits for it)', async () => {
   const applied: Snapshot[] = [];
   const offThread = new ThreadedPublisher(OPTIONS, (s) => applied.push(s));
   try {
-    const out = await offThread.publish(emptyViewLike());
+    const out = await offThread.publish(emptyView());
     assert.equal(out.changed, true);
     assert.deepEqual(
       applied.map((s) => s.version),
-      [new SnapshotPublisher(OPTIONS, () => {}).publish(emptyViewLike()).snapshot.version],
+      [new SnapshotPublisher(OPTIONS, () => {}).publish(emptyView()).snapshot.version],
     );
     assert.equal(applied[0]!.version, 1);
-    assert.equal((await offThread.publish(emptyViewLike())).changed, false);
+    assert.equal((await offThread.publish(emptyView())).changed, false);
   } finally {
     await offThread.close();
   }
