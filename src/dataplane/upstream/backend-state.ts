@@ -65,7 +65,7 @@ export class BackendState {
       this.problem = this.#cookie.problem;
       if (this.problem !== undefined) this.#cookie = undefined;
     }
-    if (previous !== undefined && diff !== undefined && previous.#patchable(config)) {
+    if (previous !== undefined && diff !== undefined && previous.#patchable(config, this.#cookie)) {
       this.#members = this.#patchMembers(previous, diff, ctx);
       return;
     }
@@ -129,15 +129,20 @@ export class BackendState {
     return members;
   }
 
-  /** Whether a backend `next` of this id can keep this state's members: the same policy objects, every member. */
-  #patchable(next: Backend): boolean {
+  /**
+   * Whether a backend `next` of this id can keep this state's members: the same balancer, Service and members,
+   * and a cookie map wanted on both sides. A member's cookie value derives from the key, the Service and the
+   * endpoint id, never from the cookie's name or attributes, so a changed affinity policy (a renamed cookie
+   * on a Service of 10,000 endpoints) keeps them.
+   */
+  #patchable(next: Backend, nextCookie: CookieTemplate | undefined): boolean {
     const c = this.config;
     return (
-      c.affinity === next.affinity &&
       c.balance === next.balance &&
       sameCookieInput(c, next) &&
       this.#members.length === c.endpoints.length &&
-      (this.#byCookie === undefined) === (this.#cookie === undefined)
+      (this.#byCookie === undefined) === (this.#cookie === undefined) &&
+      (this.#byCookie === undefined) === (nextCookie === undefined)
     );
   }
 

@@ -106,3 +106,30 @@ test('two backends of one Service gaining the same pod in one change share its s
   const live = [...up.endpoints()].find((e) => e.id === endpoint(2).id);
   assert.equal(members.find((m) => m.state.id === endpoint(2).id)?.state, live);
 });
+
+test('a renamed affinity cookie on a Service of 2,000 keeps every member; clients stay pinned under the new name', () => {
+  const endpoints = byId(Array.from({ length: 2000 }, (_, n) => endpoint(n)));
+  const first = backend(endpoints, { affinity: affinity() });
+  const up = new Upstreams({ affinityKey: KEY });
+  up.update([first]);
+  const before = up.backend(first.id) as BackendState;
+  const pinned = before.members[11]!;
+  const renamed: Backend = { ...first, affinity: affinity({ name: 'sticky' }) };
+  assert.ok(up.reconcile({ removed: [first], added: [renamed] }, { removed: [], added: [] }));
+  const after = up.backend(first.id) as BackendState;
+  assert.equal(after.config, renamed);
+  assert.equal(
+    after.members.filter((m, i) => m === before.members[i]).length,
+    2000,
+    'the very same member objects (no 2,000 rebuilt)',
+  );
+  // The value in the cookie does not depend on its name: a client re-sent under the new name stays.
+  assert.equal(after.pick(`sticky=${pinned.cookieValue}`, false)?.endpoint, pinned.state);
+  assert.equal(after.pick(`route=${pinned.cookieValue}`, false)?.setCookie?.startsWith('sticky='), true);
+  // Affinity turned off: no cookie map is wanted, so the members are rebuilt without one.
+  const off: Backend = { ...renamed, affinity: undefined };
+  assert.ok(up.reconcile({ removed: [renamed], added: [off] }, { removed: [], added: [] }));
+  const plain = up.backend(first.id) as BackendState;
+  assert.equal(plain.members[11]?.cookieValue, '');
+  assert.equal(plain.pick(`sticky=${pinned.cookieValue}`, false)?.setCookie, undefined);
+});
