@@ -51,7 +51,7 @@ USER 10001:10001
 # 8080 HTTP, 8443 HTTPS, 9090 admin (/healthz, /readyz, /metrics, /stats).
 EXPOSE 8080 8443 9090
 # Exec form: node is PID 1 and receives SIGTERM itself. No tini/--init: `serve` installs SIGTERM/SIGINT
-# handlers (PID 1 gets no default signal action, so a handler is required, and it is there), and the
-# process spawns no children, so there are no zombies to reap.
+# handlers (PID 1 gets no default signal action, so a handler is required, and it is there). With
+# --workers it forks dataplane workers through node:cluster, which waits for (reaps) its own children.
 ENTRYPOINT ["node", "dist/cmd/sticky-ingress.js"]
 CMD ["serve"]

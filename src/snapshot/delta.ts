@@ -1,5 +1,5 @@
 import { DeltaMismatchError } from '../shared/errors.ts';
-import { canonicalJson } from './hash.ts';
+import { canonicalJson, deepFreeze } from './hash.ts';
 import { applyListDelta, type ListDelta, listDelta } from './list-delta.ts';
 import type {
   Backend,
@@ -158,12 +158,4 @@ function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
   if (keys.length !== Object.keys(b).length) return false;
   for (const k of keys) if (a[k] !== b[k]) return false;
   return true;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
 }

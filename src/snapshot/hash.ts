@@ -175,7 +175,8 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes `value` and everything it holds; parts already frozen are not walked again. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
