@@ -24,7 +24,7 @@ import { applyHeaderEdits } from './http/header-edits.ts';
 import { setHeaders } from './http/header-list.ts';
 import { PoolMap, type UpstreamClient, upstreamHeaders } from './http/http-proxy.ts';
 import { errorAnswer, sendAnswer } from './http/responses.ts';
-import { DrainTracker } from './lifecycle/drain.ts';
+import { connectionsGone, DrainTracker, stopAccepting } from './lifecycle/drain.ts';
 import { MemoryReclaim, type ReclaimPolicy } from './lifecycle/memory-reclaim.ts';
 import { type DataplaneObserver, notifyH2Closed, notifyUpstream } from './observe/observer.ts';
 import { validateOptions } from './options.ts';
@@ -94,6 +94,12 @@ export interface DataplaneOptions {
 
 /** After the drain deadline, how long WebSockets get to answer our close frame 1001 before they are destroyed. */
 const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * At a drain, how long a connection accepted just before the listener closed gets to send its request before
+ * the idle connections are closed (bounded by the drain timeout; over at once when no connection is open).
+ */
+const FRESH_CONNECTION_GRACE_MS = 1_000;
 
 /**
  * The traffic side: HTTP and HTTPS listeners serving the current snapshot. apply() swaps the snapshot with one
@@ -345,9 +351,10 @@ export class Dataplane {
   }
 
   /**
-   * Graceful stop: draining at once, listeners stop accepting, idle keep-alive sockets close, in-flight requests
-   * get until the deadline; then open WebSockets get a close frame 1001 and `closeGraceMs` (default 2 s) to
-   * answer it, and anything left is destroyed.
+   * Graceful stop: draining at once, listeners stop accepting, connections accepted just before get up to 1 s to
+   * send their request, then idle keep-alive sockets close; in-flight requests get until the deadline; then open
+   * WebSockets get a close frame 1001 and `closeGraceMs` (default 2 s) to answer it, and anything left is
+   * destroyed.
    */
   async shutdown(opts: { drainTimeoutMs: number; closeGraceMs?: number }): Promise<void> {
     if (this.#state === 'stopped') return;
@@ -355,13 +362,18 @@ export class Dataplane {
     this.#drain.start();
     // Shutdown closes every tunnel: no point collecting for a process about to exit.
     this.#reclaim?.close();
+    const started = performance.now();
     const servers = [this.#http, this.#https].filter((s) => s !== undefined);
-    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    for (const s of servers) s.closeIdleConnections();
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => stopAccepting(s, resolve))));
     // h2 has no idle keep-alive socket to close: GOAWAY lets open streams finish and refuses new ones.
     this.#h2?.drain();
     for (const f of this.#proxyFronts) f.close();
-    await this.#drain.settled(opts.drainTimeoutMs, () => this.#upgrades.tunnels);
+    // A connection accepted just before the listener closed may not have sent its request yet; within the
+    // grace it is answered (with `Connection: close`) rather than reset. Then the idle keep-alive ones close.
+    await connectionsGone(servers, Math.min(FRESH_CONNECTION_GRACE_MS, opts.drainTimeoutMs));
+    for (const s of servers) s.closeIdleConnections();
+    const left = Math.max(0, opts.drainTimeoutMs - (performance.now() - started));
+    await this.#drain.settled(left, () => this.#upgrades.tunnels);
     // RFC 6455 7.1.2 / 7.4.1: a server going away closes with 1001 at a frame boundary, so clients see a clean
     // close (and reconnect elsewhere) rather than a dropped connection (1006); the grace bounds the handshake.
     this.#upgrades.goAway();

@@ -8,7 +8,9 @@ import { buildSnapshot } from '../helpers/snapshot.ts';
 
 // Issue 14 item 3: while draining, a keep-alive client is told `Connection: close` (RFC 9112 9.6) on the
 // response it is waiting for, and the connection then ends, so its next request opens a new connection,
-// which the load balancer sends to another replica. An idle keep-alive connection is closed at once.
+// which the load balancer sends to another replica. An idle keep-alive connection is closed after a short grace.
+// A connection the load balancer opened just before the listener closed, whose request arrives after the drain
+// began, is answered (with `Connection: close`), not reset: node counts it idle until its request is parsed.
 
 /** A raw HTTP/1.1 keep-alive connection that collects everything it receives. */
 async function keepAlive(
@@ -24,6 +26,52 @@ async function keepAlive(
   const ended = once(socket, 'end').then(() => {});
   return { socket, text: () => got, ended };
 }
+
+describe('a connection accepted just before the drain', () => {
+  let backend: TestBackend;
+  let t: TestDataplane;
+
+  before(async () => {
+    backend = await startBackend('b0');
+    t = await startDataplane();
+    t.dp.apply(
+      buildSnapshot({
+        hosts: [{ hostname: 'app.test', routes: [{ backend: 'web' }] }],
+        backends: [{ id: 'web', endpoints: [backend.port] }],
+      }),
+    );
+  });
+  after(async () => {
+    await t.dp.shutdown({ drainTimeoutMs: 0 });
+    await closeAll([backend]);
+  });
+
+  test('its request, sent after the drain began, is answered with Connection: close, not reset', async () => {
+    const port = t.dp.ports.http;
+    const fresh = await keepAlive(port);
+    const closedEarly = once(fresh.socket, 'close').then(() => 'closed');
+    // node has accepted it (the loop is idle); nothing has been sent on it yet.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const done = t.dp.shutdown({ drainTimeoutMs: 10_000 });
+    // The client's request leaves a moment later, as one the load balancer forwarded as the replica stopped.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(
+      await Promise.race([closedEarly, Promise.resolve('open')]),
+      'open',
+      'not reset at the drain',
+    );
+    fresh.socket.write('GET /a HTTP/1.1\r\nHost: app.test\r\n\r\n');
+    await fresh.ended;
+    assert.match(fresh.text(), /^HTTP\/1\.1 200 /);
+    assert.match(fresh.text(), /\r\nconnection: close\r\n/i);
+    assert.match(fresh.text(), /"id":"b0"/);
+    await done;
+    // A new connection is refused: the listener closed at the drain.
+    const refused = connect(port, '127.0.0.1');
+    const [err] = (await once(refused, 'error')) as [NodeJS.ErrnoException];
+    assert.equal(err.code, 'ECONNREFUSED');
+  });
+});
 
 describe('keep-alive connections while draining', () => {
   let backend: TestBackend;
