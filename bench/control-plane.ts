@@ -18,6 +18,7 @@ import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { makeCertificate } from './lib/configs.ts';
 import { BenchPublisher, type PublishTimes, summarize } from './lib/cp-measure.ts';
 import {
+  BigSliceFlips,
   generateBigServiceView,
   generateView,
   withBigSliceChange,
@@ -164,10 +165,9 @@ async function measureSize(
   const liveHeap = heapMiB();
   // Services spread over the view, away from app-0 (the traffic's host).
   const at = (k: number) => 1 + ((k * 7919) % (n - 1));
+  const flips = new BigSliceFlips(backendPort);
   const slice = series(publisher, view, (v, k) =>
-    big
-      ? withBigSliceChange(v, 1 + ((k * 31) % 99), backendPort, 99 + (k % 2))
-      : withSliceChange(v, at(k), backendPort, 3 + (k % 2) + 1),
+    big ? flips.next(v, 1 + ((k * 31) % 99)) : withSliceChange(v, at(k), backendPort, 3 + (k % 2) + 1),
   );
   view = slice.view;
   const ingress = series(publisher, view, (v, k) => withIngressChange(v, big ? 0 : at(k), k + 1));

@@ -24,13 +24,13 @@ import { Dataplane } from '../src/dataplane/dataplane.ts';
 import { finalizeSnapshot, SnapshotHasher } from '../src/snapshot/index.ts';
 import { makeCertificate } from './lib/configs.ts';
 import {
+  BigSliceFlips,
   endpointSlice,
   generateBigServiceView,
   generateView,
   type Pem,
   withAppAdded,
   withAppRemoved,
-  withBigSliceChange,
   withIngressChange,
   withSecretRotated,
   withSliceChange,
@@ -53,6 +53,7 @@ const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
 // The certificates `secret` alternates between, and which one each rotated Secret holds now.
 const pems: Pem[] = [];
 const rotated = new Map<number, number>();
+const bigFlips = new BigSliceFlips(PORT);
 
 /** The k-th change of the chosen case, from `view`. */
 function change(view: ClusterView, k: number): ClusterView {
@@ -66,7 +67,8 @@ function change(view: ClusterView, k: number): ClusterView {
     rotated.set(i, next);
     return withSecretRotated(view, i, pems[next] as Pem);
   }
-  if (args.case === 'big') return withBigSliceChange(view, 1 + ((k * 31) % 99), PORT, 99 + (k % 2));
+  // Each change really changes its slice (every second one used to set 100 on a slice that had 100).
+  if (args.case === 'big') return bigFlips.next(view, 1 + ((k * 31) % 99));
   if (args.case === 'ingress') return withIngressChange(view, 1 + ((k * 7919) % (N - 1)), k + 10);
   const i = 1 + (((k >> (args.case === 'addremove' ? 1 : 0)) * 7919) % (N - 1));
   if (args.case !== 'addremove') return withSliceChange(view, i, PORT, 3 + (k % 2) + 1);

@@ -92,9 +92,16 @@ for (const c of [...CONTESTANTS, ...EXTRA_CONTESTANTS].filter((x) => ids.include
 const seconds = Number(args.seconds);
 /** µs/req and req/s of every run, by `scenario contestant`, for the summary. */
 const runs = new Map<string, { us: number[]; rps: number[] }>();
+/** Per round, µs/req by `scenario` then contestant id: the paired ratios of the summary. */
+const byRound: Map<string, Map<string, number>>[] = [];
 for (let round = 0; round < Number(args.repeat); round++) {
+  const thisRound = new Map<string, Map<string, number>>();
+  byRound.push(thisRound);
+  // Every second round runs the contestants in reverse order, so a host that drifts during a round favours
+  // neither side of a pair.
+  const order = round % 2 === 0 ? [...running] : [...running].reverse();
   for (const scenario of (args.scenarios ?? '').split(',')) {
-    for (const [id, proxy] of running) {
+    for (const [id, proxy] of order) {
       if (nodeScenarios.get(id)?.has(scenario) === false) continue;
       // h2 only where ALPN h2 is offered: HAProxy, nginx, and sticky-ingress with --http2 (sticky-h2).
       if (scenario === 'h2' && id.startsWith('sticky') && !id.includes('h2')) continue;
@@ -111,6 +118,9 @@ for (let round = 0; round < Number(args.repeat); round++) {
       seen.us.push(usPerReq);
       seen.rps.push(r.requestsPerSec);
       runs.set(key, seen);
+      const inScenario = thisRound.get(scenario) ?? new Map<string, number>();
+      inScenario.set(id, usPerReq);
+      thisRound.set(scenario, inScenario);
       console.log(
         `${scenario.padEnd(9)} ${id.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  ` +
           `${r.latency}  ` +
@@ -134,6 +144,7 @@ if (Number(args.repeat) > 1) {
           .padStart(7)} req/s`,
     );
   }
+  printPairedRatios(byRound, [...running.keys()]);
 }
 if (args.profile !== undefined) await sleep(100);
 
@@ -186,3 +197,33 @@ function userSys(pid: number): { user: number; sys: number } {
   return { user, sys };
 }
 await procs.close();
+
+/**
+ * The host this runs on can swing 2x within minutes, and not equally for every contestant, so a ratio of two
+ * medians pairs runs from different moments. Here each round's runs of one scenario are paired with the first
+ * contestant's run of the same round (seconds apart): requests per CPU-second relative to it, median and range
+ * over the rounds.
+ */
+function printPairedRatios(rounds: Map<string, Map<string, number>>[], ids: string[]): void {
+  const first = ids[0];
+  if (first === undefined || ids.length < 2) return;
+  console.log(`\npaired: requests per CPU-second relative to ${first} in the same round, median [min, max]`);
+  const scenarios = [...new Set(rounds.flatMap((r) => [...r.keys()]))];
+  for (const scenario of scenarios) {
+    for (const id of ids.slice(1)) {
+      const ratios: number[] = [];
+      for (const r of rounds) {
+        const base = r.get(scenario)?.get(first);
+        const mine = r.get(scenario)?.get(id);
+        if (base !== undefined && mine !== undefined && mine > 0) ratios.push(base / mine);
+      }
+      if (ratios.length === 0) continue;
+      ratios.sort((a, b) => a - b);
+      const median = ratios[Math.floor(ratios.length / 2)] as number;
+      console.log(
+        `${scenario.padEnd(9)} ${id.padEnd(12)} ${median.toFixed(2)}x [${(ratios[0] as number).toFixed(2)}, ` +
+          `${(ratios[ratios.length - 1] as number).toFixed(2)}] over ${ratios.length} rounds`,
+      );
+    }
+  }
+}

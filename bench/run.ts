@@ -27,7 +27,7 @@ import { runPassthroughBench } from './lib/passthrough.ts';
 import { probe } from './lib/probe.ts';
 import { freePorts, ProcessGroup, pinSelf, waitForPort } from './lib/procs.ts';
 import { runScenario, type ScenarioContext, type Settings } from './lib/scenarios.ts';
-import { formatTable, mediansOf, type RunRecord } from './lib/table.ts';
+import { formatTable, mediansOf, pairedRatios, type RunRecord } from './lib/table.ts';
 import { type IdlePlan, openFilesLimit, planIdleTunnels, singleProcessRefusal } from './lib/ws-idle-plan.ts';
 
 const REPO = dirname(dirname(new URL(import.meta.url).pathname));
@@ -182,10 +182,12 @@ async function measureAll(
   // Memory per idle tunnel is a level, not a rate: once per proxy, first, while each process is fresh
   // (after the throughput rounds a Node heap shrinking under GC would hide the tunnels' cost).
   if (scenarios.includes('ws-idle')) for (const c of KNOWN) await runOne(1, 'ws-idle', c);
-  // Interleaved: each round visits every scenario and, within it, every contestant (A B C A B C ...).
+  // Interleaved: each round visits every scenario and, within it, every contestant; every second round in
+  // reverse order (A B C, C B A, ...), so a host that drifts during a round favours no contestant.
   for (let round = 1; round <= settings.rounds; round++) {
+    const order = round % 2 === 1 ? KNOWN : [...KNOWN].reverse();
     for (const scenario of scenarios.filter((s) => s !== 'ws-idle')) {
-      for (const c of KNOWN) await runOne(round, scenario, c);
+      for (const c of order) await runOne(round, scenario, c);
     }
   }
   return records;
@@ -220,8 +222,9 @@ async function main(): Promise<void> {
     const notes: string[] = [];
     const records = await measureAll(settings, running, scenarios, { procs, dir, notes });
     const medians = mediansOf(records);
+    const paired = pairedRatios(records, 'haproxy');
     const ids = list.map((c) => c.id).filter((id) => running.has(id));
-    console.log(formatTable(medians, ids, 'haproxy'));
+    console.log(formatTable(medians, ids, 'haproxy', paired));
     for (const note of notes) console.log(note);
     const outDir = join(REPO, 'bench/out');
     mkdirSync(outDir, { recursive: true });
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
       notes,
       seconds: (Date.now() - started) / 1000,
     };
-    writeFileSync(file, JSON.stringify({ ...meta, medians, records }, null, 2));
+    writeFileSync(file, JSON.stringify({ ...meta, medians, paired, records }, null, 2));
     console.error(`wrote ${file} (${meta.seconds.toFixed(0)} s)`);
   } finally {
     await procs.close();

@@ -178,6 +178,25 @@ export function generateBigServiceView(endpoints: number, backendPort: number, p
 }
 
 /** A copy of the big-Service view where slice `s` has `count` endpoints (a pod of the Service came or went). */
+/**
+ * Changes of the one big Service's slices that each really change something: slice `s` loses one endpoint,
+ * or gets it back if it had lost it (setting 100 on a slice that has 100 gives an unchanged snapshot).
+ */
+export class BigSliceFlips {
+  #sizes = new Map<number, number>();
+  readonly port: number;
+
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  next(view: ClusterView, s: number): ClusterView {
+    const count = (this.#sizes.get(s) ?? 100) === 100 ? 99 : 100;
+    this.#sizes.set(s, count);
+    return withBigSliceChange(view, s, this.port, count);
+  }
+}
+
 export function withBigSliceChange(view: ClusterView, s: number, port: number, count: number): ClusterView {
   const slices = view.endpointSlices.slice();
   const at = s % slices.length;

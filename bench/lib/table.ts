@@ -45,6 +45,45 @@ export function mediansOf(records: readonly RunRecord[]): Medians {
   return out;
 }
 
+/** `paired[scenario][contestant]`: the median over rounds of a ratio taken within each round. */
+export type Paired = Record<string, Record<string, number>>;
+
+/**
+ * Per scenario and contestant, the median over rounds of its req/s per proxy core divided by the baseline's in
+ * the same round. The host can swing 2x within minutes, and not equally for every contestant, so a ratio of
+ * two medians (the table's other rows) may pair a fast moment of one with a slow moment of the other; a run and
+ * the baseline's run of the same round are seconds to a minute apart.
+ */
+export function pairedRatios(records: readonly RunRecord[], baseline: string): Paired {
+  const perCore = (r: RunRecord) => {
+    const { rps, proxyCpu } = r.figures;
+    return rps !== undefined && proxyCpu !== undefined && proxyCpu > 0 ? rps / proxyCpu : undefined;
+  };
+  const base = new Map<string, number>();
+  for (const r of records) {
+    const v = perCore(r);
+    if (r.contestant === baseline && v !== undefined) base.set(`${r.scenario} ${r.round}`, v);
+  }
+  const ratios: Record<string, Record<string, number[]>> = {};
+  for (const r of records) {
+    const v = perCore(r);
+    const b = base.get(`${r.scenario} ${r.round}`);
+    if (r.contestant === baseline || v === undefined || b === undefined) continue;
+    ratios[r.scenario] ??= {};
+    const byContestant = ratios[r.scenario] as Record<string, number[]>;
+    byContestant[r.contestant] ??= [];
+    byContestant[r.contestant]?.push(v / b);
+  }
+  const out: Paired = {};
+  for (const [scenario, byContestant] of Object.entries(ratios)) {
+    out[scenario] = {};
+    for (const [contestant, values] of Object.entries(byContestant)) {
+      (out[scenario] as Record<string, number>)[contestant] = median(values);
+    }
+  }
+  return out;
+}
+
 /** Rows of the printed table: which figure of which scenario, and its label. */
 const ROWS: readonly { scenario: ScenarioId; figure: string; label: string; ratio?: false }[] = [
   { scenario: 'http', figure: 'rps', label: 'HTTP keep-alive req/s' },
@@ -68,7 +107,12 @@ const ROWS: readonly { scenario: ScenarioId; figure: string; label: string; rati
 ];
 
 /** The table of medians with the ratio to `baseline` in brackets, plus proxy/load core use per scenario. */
-export function formatTable(m: Medians, contestants: readonly string[], baseline: string): string {
+export function formatTable(
+  m: Medians,
+  contestants: readonly string[],
+  baseline: string,
+  paired: Paired = {},
+): string {
   const header = ['figure (median)', ...contestants];
   const lines: string[][] = [header];
   const row = (label: string, get: (c: string) => number | undefined, ratio: boolean) => {
@@ -84,6 +128,16 @@ export function formatTable(m: Medians, contestants: readonly string[], baseline
   };
   for (const r of ROWS) {
     if (m[r.scenario] !== undefined) row(r.label, (c) => m[r.scenario]?.[c]?.[r.figure], r.ratio ?? true);
+    const ratios = paired[r.scenario];
+    if (r.figure === 'rpsPerCore' && ratios !== undefined) {
+      lines.push([
+        `  per core, paired in each round (median)`,
+        ...contestants.map((c) => {
+          const v = ratios[c];
+          return c === baseline ? '1' : v === undefined ? '-' : `${v.toFixed(2)}x`;
+        }),
+      ]);
+    }
   }
   for (const s of [...new Set(ROWS.map((r) => r.scenario))]) {
     if (m[s] === undefined) continue;
