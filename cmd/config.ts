@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { tlsGroupsProblem } from '../src/dataplane/front/tls-context.ts';
 import { DURATION_HINT, DURATION_PATTERN, durationMs } from '../src/shared/duration.ts';
 
 /**
@@ -64,6 +65,14 @@ export const serveSchema = z.object({
   proxyProtocolTrusted: list.default([]),
   /** HTTP/2 for clients on the HTTPS listener (ALPN h2, then http/1.1); HTTP/1.1 to upstreams either way. */
   http2: bool.default(false),
+  /** Key-exchange groups of the HTTPS listener (OpenSSL names, colon-separated); unset: OpenSSL's default. */
+  tlsGroups: z
+    .string()
+    .superRefine((v, ctx) => {
+      const problem = tlsGroupsProblem(v);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   publishService: z
     .string()
     .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, 'NAMESPACE/NAME of a Service')

@@ -20,6 +20,7 @@ export type DataplaneConfig = Pick<
   | 'proxyProtocolHttps'
   | 'proxyProtocolTrusted'
   | 'http2'
+  | 'tlsGroups'
   | 'maxHeaderSize'
   | 'maxClientConnections'
   | 'maxTunnels'
@@ -76,6 +77,7 @@ export function createDataplaneSide(
     proxyProtocol: { http: config.proxyProtocolHttp, https: config.proxyProtocolHttps },
     proxyProtocolTrusted: config.proxyProtocolTrusted,
     http2: config.http2,
+    ...(config.tlsGroups !== undefined ? { tlsGroups: config.tlsGroups } : {}),
     maxHeaderSize: config.maxHeaderSize,
     maxClientConnections: config.maxClientConnections,
     maxTunnels: config.maxTunnels,

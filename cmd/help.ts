@@ -44,6 +44,10 @@ export const settingHelp: Record<keyof ServeConfig, { form: string; help: string
     form: 'true|false',
     help: 'offer HTTP/2 (ALPN h2) to clients on the HTTPS listener; upstreams stay HTTP/1.1',
   },
+  tlsGroups: {
+    form: 'GROUP[:GROUP...]',
+    help: "key-exchange groups offered to clients (e.g. X25519:P-256); default OpenSSL's, post-quantum X25519MLKEM768 first",
+  },
   publishService: { form: 'NAMESPACE/NAME', help: 'Service whose address goes into Ingress status' },
   publishAddress: { form: 'ADDR[,ADDR...]', help: 'addresses to write into Ingress status' },
   leaderElection: { form: 'true|false', help: 'elect one replica to write status' },

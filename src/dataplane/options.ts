@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { InvalidOptionError } from '../shared/errors.ts';
 import type { DataplaneOptions } from './dataplane.ts';
+import { tlsGroupsProblem } from './front/tls-context.ts';
 
 /** Rejects bad Dataplane options at construction (InvalidOptionError, code STICKY_ERR_OPTION_INVALID). */
 export function validateOptions(o: DataplaneOptions): void {
@@ -39,6 +40,10 @@ export function validateOptions(o: DataplaneOptions): void {
       'upstreamClient',
       `expected raw or undici, got ${String(o.upstreamClient)}`,
     );
+  }
+  if (o.tlsGroups !== undefined) {
+    const problem = typeof o.tlsGroups === 'string' ? tlsGroupsProblem(o.tlsGroups) : 'expected a string';
+    if (problem !== undefined) throw new InvalidOptionError('dataplane', 'tlsGroups', problem);
   }
   if (o.ticketKeyWindowMs !== undefined) int(o.ticketKeyWindowMs, 'ticketKeyWindowMs', 1_000, 86_400_000);
   proxyProtocol(o);

@@ -32,6 +32,20 @@ describe('serve settings: flags and env', () => {
     });
   });
 
+  test('--tls-groups: OpenSSL group names pass, an unknown group or a malformed list is a usage error', () => {
+    const ok = parseCommand(['--tls-groups', 'X25519:P-256'], {}, serveKeys);
+    assert.equal(ok.settings.tlsGroups, 'X25519:P-256');
+    assert.equal(parseCommand([], {}, serveKeys).settings.tlsGroups, undefined);
+    assert.throws(() => parseCommand(['--tls-groups', 'X25519:no-such-group'], {}, serveKeys), {
+      code: 'STICKY_ERR_CLI_USAGE',
+      message: /^invalid --tls-groups "X25519:no-such-group": .*knows no such group list/,
+    });
+    assert.throws(() => parseCommand([], { STICKY_INGRESS_TLS_GROUPS: 'X25519 P-256' }, serveKeys), {
+      message:
+        /^invalid env STICKY_INGRESS_TLS_GROUPS "X25519 P-256": expected GROUP\[:GROUP\.\.\.\] \(expected group names separated by colons/,
+    });
+  });
+
   test('a bad env value names the env var', () => {
     assert.throws(() => parseCommand([], { STICKY_INGRESS_SHUTDOWN_DELAY: '5 seconds' }, serveKeys), {
       message: /^invalid env STICKY_INGRESS_SHUTDOWN_DELAY "5 seconds": expected DURATION/,

@@ -93,7 +93,7 @@ export function createTlsListener(
 ): { server: HttpsServer; h2: H2Front | undefined } {
   const server = createHttpsServer({
     ...serverOptions(limits),
-    ...contextOptions(contexts.defaultPem),
+    ...contextOptions(contexts.defaultPem, contexts.groups),
     ALPNProtocols: http2 ? ['h2', 'http/1.1'] : ['http/1.1'],
     SNICallback: contexts.sniCallback,
     handshakeTimeout: limits.requestHeaderTimeoutMs,
@@ -137,7 +137,7 @@ export function createTlsListener(
 
 /** Replaces the certificate handshakes without SNI get (the snapshot's default changed). */
 export function setDefaultCertificate(server: HttpsServer, contexts: TlsContexts, tickets: TicketKeys): void {
-  server.setSecureContext(contextOptions(contexts.defaultPem));
+  server.setSecureContext(contextOptions(contexts.defaultPem, contexts.groups));
   // setSecureContext() draws fresh random ticket keys: put the shared ones back.
   tickets.attach(server);
 }

@@ -78,12 +78,16 @@ export class TlsContexts {
   #defaultId: string | undefined;
   #defaultKey: string | undefined;
 
+  /** The key-exchange groups every context offers (`--tls-groups`); undefined: OpenSSL's default list. */
+  readonly groups: string | undefined;
+
   /** `fallback` is the generated self-signed pair used when the snapshot has no (valid) default. */
-  constructor(options: { logger: Logger; fallback: PemPair }) {
+  constructor(options: { logger: Logger; fallback: PemPair; groups?: string | undefined }) {
     this.#logger = options.logger;
     this.#fallback = options.fallback;
     this.#defaultPem = options.fallback;
-    this.#default = createSecureContext(contextOptions(options.fallback));
+    this.groups = options.groups;
+    this.#default = createSecureContext(contextOptions(options.fallback, this.groups));
   }
 
   /** The default pair, for the server's own options (handshakes without SNI use it). */
@@ -242,7 +246,7 @@ export class TlsContexts {
     this.#defaultId = id;
     const changed =
       defaultPem.certPem !== this.#defaultPem.certPem || defaultPem.keyPem !== this.#defaultPem.keyPem;
-    if (changed) this.#default = defaultCtx ?? createSecureContext(contextOptions(defaultPem));
+    if (changed) this.#default = defaultCtx ?? createSecureContext(contextOptions(defaultPem, this.groups));
     this.#defaultPem = defaultPem;
     return changed;
   }
@@ -275,7 +279,7 @@ export class TlsContexts {
 
   #create(id: string, cert: Certificate, host: string): SecureContext | undefined {
     try {
-      return createSecureContext(contextOptions(cert));
+      return createSecureContext(contextOptions(cert, this.groups));
     } catch (err) {
       const bad = new BadCertificateError(id, err);
       this.#logger.error(
@@ -297,14 +301,44 @@ export class TlsContexts {
   }
 }
 
-/** Secure-context options for a certificate pair: TLS 1.2 minimum, the intermediate cipher list. */
-export function contextOptions(pem: PemPair): {
+/**
+ * Secure-context options for a certificate pair: TLS 1.2 minimum, the intermediate cipher list, and with `groups`
+ * the key-exchange groups offered instead of OpenSSL's default (whose first is the post-quantum hybrid
+ * X25519MLKEM768).
+ */
+export function contextOptions(
+  pem: PemPair,
+  groups?: string,
+): {
   cert: string;
   key: string;
   minVersion: 'TLSv1.2';
   ciphers: string;
+  ecdhCurve?: string;
 } {
-  return { cert: pem.certPem, key: pem.keyPem, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS };
+  const base = {
+    cert: pem.certPem,
+    key: pem.keyPem,
+    minVersion: TLS_MIN_VERSION,
+    ciphers: TLS_CIPHERS,
+  } as const;
+  return groups === undefined ? base : { ...base, ecdhCurve: groups };
+}
+
+/**
+ * Why `groups` cannot be the `--tls-groups` list, or undefined when OpenSSL accepts it: a colon-separated list of
+ * group names (X25519MLKEM768, X25519, P-256, P-384...), each known to this OpenSSL.
+ */
+export function tlsGroupsProblem(groups: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]+(:[A-Za-z0-9_-]+)*$/.test(groups)) {
+    return 'expected group names separated by colons, e.g. X25519MLKEM768:X25519:P-256';
+  }
+  try {
+    createSecureContext({ ecdhCurve: groups });
+    return undefined;
+  } catch {
+    return `OpenSSL ${process.versions.openssl} knows no such group list: ${groups}`;
+  }
 }
 
 function contentHash(c: Certificate): string {

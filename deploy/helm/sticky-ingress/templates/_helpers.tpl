@@ -136,6 +136,9 @@ terminationGracePeriodSeconds after SIGTERM, and the controller needs shutdownDe
 {{- if $c.http2 }}
 {{- $a = append $a "--http2=true" }}
 {{- end }}
+{{- with $c.tlsGroups }}
+{{- $a = append $a (printf "--tls-groups=%s" .) }}
+{{- end }}
 {{- if $c.publishAddress }}
 {{- $a = append $a (printf "--publish-address=%s" (join "," $c.publishAddress)) }}
 {{- else if $c.publishService.enabled }}
