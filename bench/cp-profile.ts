@@ -12,6 +12,7 @@
  * young generation's size decides how long a scavenge holds the serving thread.
  * `--threaded`: build and finalize run in the build thread (ThreadedPublisher, what `serve` does); it prints
  * the serving thread's busy time per change (event-loop utilisation) and the longest the loop was held.
+ * Either way it prints the process's RSS once the view is live. `--ingresses N`: N instead of 10,000.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -44,9 +45,10 @@ const { values: args } = parseArgs({
     changes: { type: 'string', default: '60' },
     profile: { type: 'string' },
     threaded: { type: 'boolean', default: false },
+    ingresses: { type: 'string', default: '10000' },
   },
 });
-const N = 10_000;
+const N = Number(args.ingresses);
 const PORT = 9; // never connected to: no traffic in this bench
 const OPTIONS = { ingressClass: 'sticky', allowLoopbackEndpoints: true };
 
@@ -117,6 +119,7 @@ try {
     publish(view);
   }
   (globalThis as { gc?: () => void }).gc?.();
+  printMemory('in the serving thread');
   const session = new Session();
   session.connect();
   if (args.profile) {
@@ -140,6 +143,15 @@ try {
   await dp.shutdown({ drainTimeoutMs: 100 });
 }
 
+/** The process's resident memory once the view is live (the build thread's heap is in the same process). */
+function printMemory(mode: string): void {
+  const m = process.memoryUsage();
+  const mib = (b: number) => (b / 1_048_576).toFixed(0);
+  console.log(
+    `${args.case} memory ${mode}: RSS ${mib(m.rss)} MiB, serving thread's heap used ${mib(m.heapUsed)} MiB`,
+  );
+}
+
 // The serving thread's share of a change with the build thread: busy time (event-loop utilisation between
 // publish and applied) and the longest gap a 1 ms timer saw (the longest the loop was held in one go).
 async function threaded(): Promise<void> {
@@ -159,6 +171,9 @@ async function threaded(): Promise<void> {
       view = change(view, 1_000 + 2 * k);
       await publisher.publish(view);
     }
+    (globalThis as { gc?: () => void }).gc?.();
+    // The thread collects on its own schedule: its heap may hold garbage a forced collection here cannot reach.
+    printMemory('with the build thread');
     const runs: { busy: number; held: number; apply: number; live: number }[] = [];
     for (let k = 0; k < Number(args.changes); k++) {
       view = change(view, k);
