@@ -145,9 +145,11 @@ describe('proxy-next-upstream (ingress-nginx retry conditions)', () => {
       silent.port,
     );
     assert.deepEqual(await statuses(unbounded, 2), [[200, 2]], '0 = no limit');
-    // The first try alone takes the 1 s read timeout, so a 1 s next-upstream timeout has always passed.
+    // The first try alone takes the 2 s read timeout, so a 1 s next-upstream timeout has always passed. (Equal
+    // values raced: the read timer counts from the event loop's cached time, which can be a few ms behind the
+    // request's arrival stamp on a loaded machine, so the timer fired at 999 ms of the retry budget's clock.)
     const bounded = await serve(
-      { 'proxy-read-timeout': '1', 'proxy-next-upstream-timeout': '1' },
+      { 'proxy-read-timeout': '2', 'proxy-next-upstream-timeout': '1' },
       silent.port,
     );
     assert.deepEqual(
