@@ -27,19 +27,25 @@ async function keepAlive(
   return { socket, text: () => got, ended };
 }
 
+/** A dataplane serving app.test from the backend on `port`. */
+async function appDataplane(port: number): Promise<TestDataplane> {
+  const t = await startDataplane();
+  t.dp.apply(
+    buildSnapshot({
+      hosts: [{ hostname: 'app.test', routes: [{ backend: 'web' }] }],
+      backends: [{ id: 'web', endpoints: [port] }],
+    }),
+  );
+  return t;
+}
+
 describe('a connection accepted just before the drain', () => {
   let backend: TestBackend;
   let t: TestDataplane;
 
   before(async () => {
     backend = await startBackend('b0');
-    t = await startDataplane();
-    t.dp.apply(
-      buildSnapshot({
-        hosts: [{ hostname: 'app.test', routes: [{ backend: 'web' }] }],
-        backends: [{ id: 'web', endpoints: [backend.port] }],
-      }),
-    );
+    t = await appDataplane(backend.port);
   });
   after(async () => {
     await t.dp.shutdown({ drainTimeoutMs: 0 });
@@ -89,13 +95,7 @@ describe('keep-alive connections while draining', () => {
       arrived();
       return true;
     });
-    t = await startDataplane();
-    t.dp.apply(
-      buildSnapshot({
-        hosts: [{ hostname: 'app.test', routes: [{ backend: 'web' }] }],
-        backends: [{ id: 'web', endpoints: [backend.port] }],
-      }),
-    );
+    t = await appDataplane(backend.port);
   });
   after(async () => {
     release?.();
