@@ -202,6 +202,12 @@ export class Dataplane {
           setDefaultCertificate(this.#https, this.#tls, this.#tickets);
         }
       },
+      incrementalFailed: (err) => {
+        this.#logger.error(
+          { err },
+          'incremental configuration apply failed part-way; applied in full instead',
+        );
+      },
     });
   }
 

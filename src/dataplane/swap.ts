@@ -24,6 +24,8 @@ export interface SwapParts {
   tls(): TlsContexts | undefined;
   /** The default certificate changed: the HTTPS server's own options must follow. */
   defaultChanged(): void;
+  /** An incremental path threw part-way; the full reconcile ran instead (the Dataplane logs it). */
+  incrementalFailed(err: unknown): void;
 }
 
 /**
@@ -44,9 +46,20 @@ export class Swapper {
     this.#resolve = (id) => parts.upstreams.backend(id);
   }
 
-  /** Moves every part from `live`'s snapshot to `snapshot`; returns what requests read from now on. */
+  /**
+   * Moves every part from `live`'s snapshot to `snapshot`; returns what requests read from now on. An
+   * incremental path that throws part-way leaves some parts moved and others not; the full reconcile then
+   * brings each part to `snapshot` from wherever it stands (it needs nothing of the previous snapshot but the
+   * long-lived states), so one bug in a patch costs one full reconcile, not a half-applied configuration.
+   */
   swap(live: Live, snapshot: Snapshot): Live {
-    return this.#endpoints(live, snapshot) ?? this.#patch(live, snapshot) ?? this.#full(live, snapshot);
+    try {
+      const fast = this.#endpoints(live, snapshot) ?? this.#patch(live, snapshot);
+      if (fast !== undefined) return fast;
+    } catch (err) {
+      this.#parts.incrementalFailed(err);
+    }
+    return this.#full(live, snapshot);
   }
 
   // The endpoint-only fast path (upstream/endpoint-changes.ts): only the hosts routing to the changed
