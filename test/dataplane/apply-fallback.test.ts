@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { closeAll, startBackends, type TestBackend } from './helpers/backends.ts';
+import { test } from 'node:test';
+import { startBackends, type TestBackend } from './helpers/backends.ts';
 import { request } from './helpers/client.ts';
-import { startDataplane, type TestDataplane } from './helpers/dataplane.ts';
+import { dataplaneHooks, type TestDataplane } from './helpers/dataplane.ts';
 import { buildSnapshot } from './helpers/snapshot.ts';
 
 // An incremental apply (src/dataplane/swap.ts) that throws part-way must not leave the dataplane between two
@@ -13,37 +13,28 @@ import { buildSnapshot } from './helpers/snapshot.ts';
 let backends: TestBackend[];
 let t: TestDataplane;
 
-const before1 = (ports: number[]) =>
+/** app.test on the first backend, and `<other>.test` on the backend at `port`. */
+const withHost = (ports: number[], other: string, port: number) =>
   buildSnapshot({
     hosts: [
       { hostname: 'app.test', routes: [{ backend: 'app' }] },
-      { hostname: 'old.test', routes: [{ backend: 'old' }] },
+      { hostname: `${other}.test`, routes: [{ backend: other }] },
     ],
     backends: [
       { id: 'app', endpoints: [ports[0] as number] },
-      { id: 'old', endpoints: [ports[0] as number] },
+      { id: other, endpoints: [port] },
     ],
   });
-const after1 = (ports: number[]) =>
-  buildSnapshot({
-    hosts: [
-      { hostname: 'app.test', routes: [{ backend: 'app' }] },
-      { hostname: 'new.test', routes: [{ backend: 'new' }] },
-    ],
-    backends: [
-      { id: 'app', endpoints: [ports[0] as number] },
-      { id: 'new', endpoints: [ports[1] as number] },
-    ],
-  });
+const before1 = (ports: number[]) => withHost(ports, 'old', ports[0] as number);
+const after1 = (ports: number[]) => withHost(ports, 'new', ports[1] as number);
 
-before(async () => {
-  backends = await startBackends(2);
-  t = await startDataplane();
-});
-after(async () => {
-  await t.close();
-  await closeAll(backends);
-});
+dataplaneHooks(
+  () => startBackends(2),
+  (b, dp) => {
+    backends = b;
+    t = dp;
+  },
+);
 
 test('a patch that throws after the backends moved: the full reconcile serves the new configuration', async () => {
   const ports = backends.map((b) => b.port);
