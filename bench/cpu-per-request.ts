@@ -21,9 +21,11 @@ import {
   type Topology,
   writeCertFiles,
 } from './lib/configs.ts';
-import { CONTESTANTS, EXTRA_CONTESTANTS, type RunningProxy } from './lib/contestants.ts';
+import { CONTESTANTS, EXTRA_CONTESTANTS, type RunningProxy, type ScenarioId } from './lib/contestants.ts';
 import { runH2load } from './lib/h2load.ts';
 import { freePorts, ProcessGroup, pinSelf, processTree, waitForPort } from './lib/procs.ts';
+import { median } from './lib/stats.ts';
+import { pairedRatioRounds, type RunRecord } from './lib/table.ts';
 import { runWrk } from './lib/wrk.ts';
 
 const REPO = resolve(new URL('..', import.meta.url).pathname);
@@ -92,11 +94,9 @@ for (const c of [...CONTESTANTS, ...EXTRA_CONTESTANTS].filter((x) => ids.include
 const seconds = Number(args.seconds);
 /** µs/req and req/s of every run, by `scenario contestant`, for the summary. */
 const runs = new Map<string, { us: number[]; rps: number[] }>();
-/** Per round, µs/req by `scenario` then contestant id: the paired ratios of the summary. */
-const byRound: Map<string, Map<string, number>>[] = [];
+/** Every run as the bench's records (requests per CPU-second as req/s on one core): the paired ratios. */
+const records: RunRecord[] = [];
 for (let round = 0; round < Number(args.repeat); round++) {
-  const thisRound = new Map<string, Map<string, number>>();
-  byRound.push(thisRound);
   // Every second round runs the contestants in reverse order, so a host that drifts during a round favours
   // neither side of a pair.
   const order = round % 2 === 0 ? [...running] : [...running].reverse();
@@ -118,9 +118,8 @@ for (let round = 0; round < Number(args.repeat); round++) {
       seen.us.push(usPerReq);
       seen.rps.push(r.requestsPerSec);
       runs.set(key, seen);
-      const inScenario = thisRound.get(scenario) ?? new Map<string, number>();
-      inScenario.set(id, usPerReq);
-      thisRound.set(scenario, inScenario);
+      const figures = { rps: 1e6 / usPerReq, proxyCpu: 1 };
+      records.push({ round, scenario: scenario as ScenarioId, contestant: id, figures });
       console.log(
         `${scenario.padEnd(9)} ${id.padEnd(12)} ${r.requestsPerSec.toFixed(0).padStart(7)} req/s  ` +
           `${r.latency}  ` +
@@ -144,7 +143,7 @@ if (Number(args.repeat) > 1) {
           .padStart(7)} req/s`,
     );
   }
-  printPairedRatios(byRound, [...running.keys()]);
+  printPairedRatios(records, [...running.keys()]);
 }
 if (args.profile !== undefined) await sleep(100);
 
@@ -200,29 +199,21 @@ await procs.close();
 
 /**
  * The host this runs on can swing 2x within minutes, and not equally for every contestant, so a ratio of two
- * medians pairs runs from different moments. Here each round's runs of one scenario are paired with the first
+ * medians pairs runs from different moments. Here each round's run of one scenario is paired with the first
  * contestant's run of the same round (seconds apart): requests per CPU-second relative to it, median and range
- * over the rounds.
+ * over the rounds (bench/lib/table.ts pairedRatioRounds, as `npm run bench`'s paired row).
  */
-function printPairedRatios(rounds: Map<string, Map<string, number>>[], ids: string[]): void {
+function printPairedRatios(runs: readonly RunRecord[], ids: string[]): void {
   const first = ids[0];
   if (first === undefined || ids.length < 2) return;
   console.log(`\npaired: requests per CPU-second relative to ${first} in the same round, median [min, max]`);
-  const scenarios = [...new Set(rounds.flatMap((r) => [...r.keys()]))];
-  for (const scenario of scenarios) {
+  for (const [scenario, byContestant] of Object.entries(pairedRatioRounds(runs, first))) {
     for (const id of ids.slice(1)) {
-      const ratios: number[] = [];
-      for (const r of rounds) {
-        const base = r.get(scenario)?.get(first);
-        const mine = r.get(scenario)?.get(id);
-        if (base !== undefined && mine !== undefined && mine > 0) ratios.push(base / mine);
-      }
-      if (ratios.length === 0) continue;
-      ratios.sort((a, b) => a - b);
-      const median = ratios[Math.floor(ratios.length / 2)] as number;
+      const ratios = byContestant[id];
+      if (ratios === undefined || ratios.length === 0) continue;
       console.log(
-        `${scenario.padEnd(9)} ${id.padEnd(12)} ${median.toFixed(2)}x [${(ratios[0] as number).toFixed(2)}, ` +
-          `${(ratios[ratios.length - 1] as number).toFixed(2)}] over ${ratios.length} rounds`,
+        `${scenario.padEnd(9)} ${id.padEnd(12)} ${median(ratios).toFixed(2)}x [${Math.min(...ratios).toFixed(2)}, ` +
+          `${Math.max(...ratios).toFixed(2)}] over ${ratios.length} rounds`,
       );
     }
   }

@@ -55,6 +55,21 @@ export type Paired = Record<string, Record<string, number>>;
  * the baseline's run of the same round are seconds to a minute apart.
  */
 export function pairedRatios(records: readonly RunRecord[], baseline: string): Paired {
+  const out: Paired = {};
+  for (const [scenario, byContestant] of Object.entries(pairedRatioRounds(records, baseline))) {
+    out[scenario] = {};
+    for (const [contestant, values] of Object.entries(byContestant)) {
+      (out[scenario] as Record<string, number>)[contestant] = median(values);
+    }
+  }
+  return out;
+}
+
+/** The per-round ratios pairedRatios takes the median of: `[scenario][contestant]`, one per round. */
+export function pairedRatioRounds(
+  records: readonly RunRecord[],
+  baseline: string,
+): Record<string, Record<string, number[]>> {
   const perCore = (r: RunRecord) => {
     const { rps, proxyCpu } = r.figures;
     return rps !== undefined && proxyCpu !== undefined && proxyCpu > 0 ? rps / proxyCpu : undefined;
@@ -74,14 +89,7 @@ export function pairedRatios(records: readonly RunRecord[], baseline: string): P
     byContestant[r.contestant] ??= [];
     byContestant[r.contestant]?.push(v / b);
   }
-  const out: Paired = {};
-  for (const [scenario, byContestant] of Object.entries(ratios)) {
-    out[scenario] = {};
-    for (const [contestant, values] of Object.entries(byContestant)) {
-      (out[scenario] as Record<string, number>)[contestant] = median(values);
-    }
-  }
-  return out;
+  return ratios;
 }
 
 /** Rows of the printed table: which figure of which scenario, and its label. */

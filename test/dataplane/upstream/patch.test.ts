@@ -59,12 +59,17 @@ test('Upstreams.patch gives what update gives, over random endpoint changes', ()
   assert.ok(patches > 150, `patched ${patches} of 300`);
 });
 
-test('a patch of one endpoint among 2,000 keeps every other member, its counts and its cookie', () => {
+/** One backend of 2,000 endpoints with cookie affinity, applied: its endpoints, config, Upstreams and state. */
+function bigAffinityBackend() {
   const endpoints = byId(Array.from({ length: 2000 }, (_, n) => endpoint(n)));
   const first = backend(endpoints, { affinity: affinity() });
   const up = new Upstreams({ affinityKey: KEY });
   up.update([first]);
-  const before = up.backend(first.id) as BackendState;
+  return { endpoints, first, up, before: up.backend(first.id) as BackendState };
+}
+
+test('a patch of one endpoint among 2,000 keeps every other member, its counts and its cookie', () => {
+  const { endpoints, first, up, before } = bigAffinityBackend();
   const pinned = before.members[7]!;
   pinned.state.acquire();
   const gone = endpoints[3] as Endpoint;
@@ -108,11 +113,7 @@ test('two backends of one Service gaining the same pod in one change share its s
 });
 
 test('a renamed affinity cookie on a Service of 2,000 keeps every member; clients stay pinned under the new name', () => {
-  const endpoints = byId(Array.from({ length: 2000 }, (_, n) => endpoint(n)));
-  const first = backend(endpoints, { affinity: affinity() });
-  const up = new Upstreams({ affinityKey: KEY });
-  up.update([first]);
-  const before = up.backend(first.id) as BackendState;
+  const { first, up, before } = bigAffinityBackend();
   const pinned = before.members[11]!;
   const renamed: Backend = { ...first, affinity: affinity({ name: 'sticky' }) };
   assert.ok(up.reconcile({ removed: [first], added: [renamed] }, { removed: [], added: [] }));
