@@ -78,7 +78,11 @@ export class TlsContexts {
   #defaultId: string | undefined;
   #defaultKey: string | undefined;
 
-  /** The key-exchange groups every context offers (`--tls-groups`); undefined: OpenSSL's default list. */
+  /**
+   * The key-exchange groups (`--tls-groups`); undefined: OpenSSL's default list. What a handshake offers comes
+   * from the listener's own context (OpenSSL keeps it across the SNI switch, tls-groups.test.ts); every
+   * context carries it too, so no path depends on that.
+   */
   readonly groups: string | undefined;
 
   /** `fallback` is the generated self-signed pair used when the snapshot has no (valid) default. */
