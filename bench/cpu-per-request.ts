@@ -3,8 +3,10 @@
  * process tree from /proc) divided by the requests wrk completed, next to req/s and p99. On a shared machine
  * req/s moves with the neighbours; CPU-µs per request moves much less.
  * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,node-raw,node-hello,haproxy] [--scenarios http,https,redirect,h2]
- *        [--seconds 5] [--repeat 1] [--profile DIR] [--base DIR] [--node-options S] [--base-node-options S]
- *   --profile: Node contestants run with --cpu-prof into DIR; --base: also run the sticky contestants from the
+ *        [--seconds 5] [--repeat 1] [--profile DIR] [--perf DIR] [--base DIR] [--node-options S] [--base-node-options S]
+ *   --profile: Node contestants run with --cpu-prof into DIR (wall-time samples); --perf: Node contestants run
+ *   with --perf-basic-prof and `perf record -g` samples each measured run of a sticky contestant into
+ *   DIR/<contestant>-<scenario>-<round>.data (real CPU; read with bench/perf-attribution.ts); --base: also run the sticky contestants from the
  *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
  * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) or, for h2, h2load (-c64 -m10) and backends on
  * core 1. `--only sticky,sticky-h2 --scenarios https,h2`: what --http2 costs HTTP/1.1 clients, and h2's cost.
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '5' },
     repeat: { type: 'string', default: '1' },
     profile: { type: 'string' },
+    perf: { type: 'string' },
     base: { type: 'string' },
     'node-options': { type: 'string' },
     'base-node-options': { type: 'string' },
@@ -62,8 +65,11 @@ const nginx = procs.spawn(
 );
 await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx)]);
 
-const profile = args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}`;
-if (args.profile !== undefined) mkdirSync(resolve(args.profile), { recursive: true });
+const profile = [
+  args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}`,
+  args.perf === undefined ? '' : '--perf-basic-prof',
+].join(' ');
+for (const d of [args.profile, args.perf]) if (d !== undefined) mkdirSync(resolve(d), { recursive: true });
 /** Node contestants inherit process.env: NODE_OPTIONS set around each start() reaches only that process. */
 const withNodeOptions = async <T>(options: string, start: () => Promise<T>): Promise<T> => {
   if (options.trim() === '') return start();
@@ -108,8 +114,10 @@ for (let round = 0; round < Number(args.repeat); round++) {
       const measure = loadFor(scenario, proxy);
       await measure(1); // warm-up: JIT, pools
       const cpu0 = userSys(proxy.proc.pid);
+      const perf = recordPerf(id, scenario, round, proxy.proc.pid);
       const r = await measure(seconds);
       const cpu1 = userSys(proxy.proc.pid);
+      await perf?.done;
       const user = cpu1.user - cpu0.user;
       const cpu = user + cpu1.sys - cpu0.sys;
       const usPerReq = (cpu * 1e6) / Math.max(1, r.requests);
@@ -177,6 +185,44 @@ function loadFor(scenario: string, proxy: RunningProxy): (s: number) => Promise<
     const latency = `p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(7)} ms`;
     return { ...r, latency, errors: r.non2xx3xx + r.socketErrors };
   };
+}
+
+/**
+ * `perf record -g` of `pid` (all its threads) for the measured run's duration, when --perf is given and the
+ * contestant is ours; the caller awaits `done` after the run so the file is complete before the next one.
+ */
+function recordPerf(
+  id: string,
+  scenario: string,
+  round: number,
+  pid: number,
+): { done: Promise<void> } | undefined {
+  if (args.perf === undefined || !id.startsWith('sticky')) return undefined;
+  const out = join(resolve(args.perf), `${id.replace('@', '-')}-${scenario}-${round}.data`);
+  const p = procs.spawn(
+    {
+      name: `perf-${id}`,
+      cmd: 'perf',
+      args: [
+        'record',
+        '-e',
+        'cpu-clock',
+        '-F',
+        '1999',
+        '-g',
+        '-p',
+        String(pid),
+        '-o',
+        out,
+        '--',
+        'sleep',
+        String(seconds),
+      ],
+      cpu: '1',
+    },
+    dir,
+  );
+  return { done: new Promise((resolveDone) => p.child.once('exit', () => resolveDone())) };
 }
 
 /** User and system CPU seconds of `pid`'s process tree (USER_HZ = 100 on every Linux ABI Node supports). */

@@ -10,8 +10,12 @@
  *   --floor: also node-raw (bench/lib/node-raw.ts: node:http + the product's H1Pool, nothing else), the floor.
  *   --route-only: the Dataplanes without affinity, metrics and access log (the sticky-route rung).
  *   --scenario redirect: the requests name a TLS host and get the HTTP->HTTPS 308 (no upstream touched).
+ *   --alloc N: V8's sampling heap profiler over the last round (garbage included), then the N allocation sites
+ *   of the most bytes per request (this process holds the clients and upstreams too: compare sides, or the
+ *   sites under src/). What the young generation churns through per request, i.e. what the scavenger pays.
  */
 import { once } from 'node:events';
+import { Session } from 'node:inspector/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +30,7 @@ const { values: args } = parseArgs({
     floor: { type: 'boolean', default: false },
     'route-only': { type: 'boolean', default: false },
     scenario: { type: 'string', default: 'proxy' },
+    alloc: { type: 'string' },
   },
 });
 const REPO = resolve(new URL('..', import.meta.url).pathname);
@@ -153,11 +158,14 @@ if (args.floor === true) {
 const total = Number(args.requests);
 const figures = new Map<string, number[]>();
 for (let round = 0; round < Number(args.repeat); round++) {
+  const last = round === Number(args.repeat) - 1;
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
     await load(side.port, 2_000); // warm-up: JIT, pools
+    const sampling = last && args.alloc !== undefined ? await startSampling() : undefined;
     const before = process.cpuUsage();
     const bad = await load(side.port, total);
     const used = process.cpuUsage(before);
+    if (sampling !== undefined) await printAllocations(sampling, side.name, total, Number(args.alloc));
     const us = (used.user + used.system) / total;
     figures.set(side.name, [...(figures.get(side.name) ?? []), us]);
     console.log(
@@ -172,3 +180,43 @@ for (const [name, v] of figures) {
 }
 for (const side of sides) await side.close();
 for (const u of ups) u.server.close();
+
+interface SamplingNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: SamplingNode[];
+}
+
+/** The sampling heap profiler, keeping the samples of objects the collectors have freed since. */
+async function startSampling(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return session;
+}
+
+/** Bytes per request by allocation site (function, file:line), the top `n`, and the total. */
+async function printAllocations(session: Session, side: string, requests: number, n: number): Promise<void> {
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as {
+    profile: { head: SamplingNode };
+  };
+  session.disconnect();
+  const sites = new Map<string, number>();
+  let all = 0;
+  const walk = (x: SamplingNode) => {
+    const f = x.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules\/)?/, '')}:${f.lineNumber + 1}`;
+    sites.set(key, (sites.get(key) ?? 0) + x.selfSize);
+    all += x.selfSize;
+    for (const c of x.children) walk(c);
+  };
+  walk(profile.head);
+  console.log(`allocated by ${side}'s round: ${(all / requests).toFixed(0)} B per request; top sites:`);
+  for (const [key, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, n)) {
+    console.log(`  ${(bytes / requests).toFixed(0).padStart(6)} B  ${key}`);
+  }
+}
