@@ -5,7 +5,7 @@
  * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,node-raw,node-hello,haproxy] [--scenarios http,https,redirect,h2]
  *        [--seconds 5] [--repeat 1] [--profile DIR] [--perf DIR] [--base DIR] [--node-options S] [--base-node-options S]
  *   --profile: Node contestants run with --cpu-prof into DIR (wall-time samples); --perf: Node contestants run
- *   with --perf-basic-prof and `perf record -g` samples each measured run of a sticky contestant into
+ *   with --perf-basic-prof and `perf record -g` samples each measured run of every contestant into
  *   DIR/<contestant>-<scenario>-<round>.data (real CPU; read with bench/perf-attribution.ts); --base: also run the sticky contestants from the
  *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
  * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) or, for h2, h2load (-c64 -m10) and backends on
@@ -188,8 +188,8 @@ function loadFor(scenario: string, proxy: RunningProxy): (s: number) => Promise<
 }
 
 /**
- * `perf record -g` of `pid` (all its threads) for the measured run's duration, when --perf is given and the
- * contestant is ours; the caller awaits `done` after the run so the file is complete before the next one.
+ * `perf record -g` of `pid` (all its threads) for the measured run's duration, when --perf is given; the
+ * caller awaits `done` after the run so the file is complete before the next one.
  */
 function recordPerf(
   id: string,
@@ -197,7 +197,7 @@ function recordPerf(
   round: number,
   pid: number,
 ): { done: Promise<void> } | undefined {
-  if (args.perf === undefined || !id.startsWith('sticky')) return undefined;
+  if (args.perf === undefined) return undefined;
   const out = join(resolve(args.perf), `${id.replace('@', '-')}-${scenario}-${round}.data`);
   const p = procs.spawn(
     {
