@@ -65,7 +65,7 @@ const nginx = procs.spawn(
 );
 await Promise.all([waitForPort(f1, nginx), waitForPort(f2, nginx)]);
 
-const profile = [
+const profilerFlags = [
   args.profile === undefined ? '' : `--cpu-prof --cpu-prof-dir=${resolve(args.profile)}`,
   args.perf === undefined ? '' : '--perf-basic-prof',
 ].join(' ');
@@ -87,12 +87,15 @@ const running = new Map<string, RunningProxy>();
 const nodeScenarios = new Map<string, ReadonlySet<string>>();
 for (const c of [...CONTESTANTS, ...EXTRA_CONTESTANTS].filter((x) => ids.includes(x.id))) {
   const ctx = { topology: t, procs, cpu: '0', repo: REPO };
-  running.set(c.id, await withNodeOptions(`${profile} ${args['node-options'] ?? ''}`, () => c.start(ctx)));
+  running.set(
+    c.id,
+    await withNodeOptions(`${profilerFlags} ${args['node-options'] ?? ''}`, () => c.start(ctx)),
+  );
   if (c.id.startsWith('node-')) nodeScenarios.set(c.id, c.scenarios);
   // --base DIR: the same contestant from another checkout (e.g. `git archive` of the commit before), for A/B.
   if (args.base !== undefined && c.id.startsWith('sticky')) {
     const base = { ...ctx, repo: resolve(args.base) };
-    const options = `${profile} ${args['base-node-options'] ?? ''}`;
+    const options = `${profilerFlags} ${args['base-node-options'] ?? ''}`;
     running.set(`${c.id}@base`, await withNodeOptions(options, () => c.start(base)));
   }
 }

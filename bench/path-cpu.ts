@@ -10,8 +10,8 @@
  *   --floor: also node-raw (bench/lib/node-raw.ts: node:http + the product's H1Pool, nothing else), the floor.
  *   --route-only: the Dataplanes without affinity, metrics and access log (the sticky-route rung).
  *   --scenario redirect: the requests name a TLS host and get the HTTP->HTTPS 308 (no upstream touched).
- *   --alloc N: V8's sampling heap profiler over the last round (garbage included), then the N allocation sites
- *   of the most bytes per request (this process holds the clients and upstreams too: compare sides, or the
+ *   --alloc N: after the timed rounds, one more round per side under V8's sampling heap profiler (garbage
+ *   included, so it does not skew the figures above), then the N allocation sites of the most bytes per request (this process holds the clients and upstreams too: compare sides, or the
  *   sites under src/). What the young generation churns through per request, i.e. what the scavenger pays.
  */
 import { once } from 'node:events';
@@ -158,14 +158,11 @@ if (args.floor === true) {
 const total = Number(args.requests);
 const figures = new Map<string, number[]>();
 for (let round = 0; round < Number(args.repeat); round++) {
-  const last = round === Number(args.repeat) - 1;
   for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
     await load(side.port, 2_000); // warm-up: JIT, pools
-    const sampling = last && args.alloc !== undefined ? await startSampling() : undefined;
     const before = process.cpuUsage();
     const bad = await load(side.port, total);
     const used = process.cpuUsage(before);
-    if (sampling !== undefined) await printAllocations(sampling, side.name, total, Number(args.alloc));
     const us = (used.user + used.system) / total;
     figures.set(side.name, [...(figures.get(side.name) ?? []), us]);
     console.log(
@@ -177,6 +174,13 @@ console.log('\nmedian / min µs of CPU per request (proxy + clients + upstreams,
 for (const [name, v] of figures) {
   const s = [...v].sort((a, b) => a - b);
   console.log(`${name.padEnd(8)} ${s[Math.floor(s.length / 2)]!.toFixed(1)} / ${s[0]!.toFixed(1)}`);
+}
+if (args.alloc !== undefined) {
+  for (const side of sides) {
+    const sampling = await startSampling();
+    await load(side.port, total);
+    await printAllocations(sampling, side.name, total, Number(args.alloc));
+  }
 }
 for (const side of sides) await side.close();
 for (const u of ups) u.server.close();
@@ -215,7 +219,9 @@ async function printAllocations(session: Session, side: string, requests: number
     for (const c of x.children) walk(c);
   };
   walk(profile.head);
-  console.log(`allocated by ${side}'s round: ${(all / requests).toFixed(0)} B per request; top sites:`);
+  console.log(
+    `allocated while ${side} served ${requests} requests: ${(all / requests).toFixed(0)} B per request; top sites:`,
+  );
   for (const [key, bytes] of [...sites].sort((a, b) => b[1] - a[1]).slice(0, n)) {
     console.log(`  ${(bytes / requests).toFixed(0).padStart(6)} B  ${key}`);
   }
