@@ -4,10 +4,12 @@
  * req/s moves with the neighbours; CPU-µs per request moves much less.
  * Usage: node bench/cpu-per-request.ts [--only sticky,node-bare,node-raw,node-hello,haproxy] [--scenarios http,https,redirect,h2]
  *        [--seconds 5] [--repeat 1] [--profile DIR] [--perf DIR] [--base DIR] [--node-options S] [--base-node-options S]
- *   --profile: Node contestants run with --cpu-prof into DIR (wall-time samples); --perf: Node contestants run
- *   with --perf-basic-prof and `perf record -g` samples each measured run of every contestant into
- *   DIR/<contestant>-<scenario>-<round>.data (real CPU; read with bench/perf-attribution.ts; V8 also leaves isolate-*-v8.log files in the working directory, gitignored); --base: also run the sticky contestants from the
- *   checkout in DIR (e.g. `git archive` of an older commit with node_modules linked), interleaved, for A/B.
+ *   --profile: Node contestants run with --cpu-prof into DIR (wall-time samples).
+ *   --perf: Node contestants run with --perf-basic-prof, and `perf record -g` samples each measured run of
+ *   every contestant into DIR/<contestant>-<scenario>-<round>.data (real CPU; read it with
+ *   bench/perf-attribution.ts; V8 also leaves isolate-*-v8.log files in the working directory, gitignored).
+ *   --base: also run the sticky contestants from the checkout in DIR (e.g. `git archive` of an older commit
+ *   with node_modules linked), interleaved, for A/B.
  * Same layout as bench/run.ts: proxy on core 0; wrk (-t1 -c64) or, for h2, h2load (-c64 -m10) and backends on
  * core 1. `--only sticky,sticky-h2 --scenarios https,h2`: what --http2 costs HTTP/1.1 clients, and h2's cost.
  */
