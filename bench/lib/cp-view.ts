@@ -177,7 +177,6 @@ export function generateBigServiceView(endpoints: number, backendPort: number, p
   return { ...view, endpointSlices: slices as unknown as ClusterView['endpointSlices'] };
 }
 
-/** A copy of the big-Service view where slice `s` has `count` endpoints (a pod of the Service came or went). */
 /**
  * Changes of the one big Service's slices that each really change something: slice `s` loses one endpoint,
  * or gets it back if it had lost it (setting 100 on a slice that has 100 gives an unchanged snapshot).
@@ -197,6 +196,7 @@ export class BigSliceFlips {
   }
 }
 
+/** A copy of the big-Service view where slice `s` has `count` endpoints (a pod of the Service came or went). */
 export function withBigSliceChange(view: ClusterView, s: number, port: number, count: number): ClusterView {
   const slices = view.endpointSlices.slice();
   const at = s % slices.length;

@@ -25,9 +25,8 @@ export function mediansOf(records: readonly RunRecord[]): Medians {
     const byContestant = grouped[r.scenario] as Record<string, Record<string, number[]>>;
     byContestant[r.contestant] ??= {};
     const byFigure = byContestant[r.contestant] as Record<string, number[]>;
-    const { rps, proxyCpu } = r.figures;
-    const perCore =
-      rps !== undefined && proxyCpu !== undefined && proxyCpu > 0 ? { rpsPerCore: rps / proxyCpu } : {};
+    const core = rpsPerCore(r.figures);
+    const perCore = core === undefined ? {} : { rpsPerCore: core };
     for (const [k, v] of Object.entries({ ...r.figures, ...perCore })) {
       byFigure[k] ??= [];
       byFigure[k].push(v);
@@ -43,6 +42,12 @@ export function mediansOf(records: readonly RunRecord[]): Medians {
     }
   }
   return out;
+}
+
+/** A run's req/s over the proxy's own CPU use in it (what one full core of it serves), when both are known. */
+function rpsPerCore(f: Figures): number | undefined {
+  const { rps, proxyCpu } = f;
+  return rps !== undefined && proxyCpu !== undefined && proxyCpu > 0 ? rps / proxyCpu : undefined;
 }
 
 /** `paired[scenario][contestant]`: the median over rounds of a ratio taken within each round. */
@@ -70,18 +75,14 @@ export function pairedRatioRounds(
   records: readonly RunRecord[],
   baseline: string,
 ): Record<string, Record<string, number[]>> {
-  const perCore = (r: RunRecord) => {
-    const { rps, proxyCpu } = r.figures;
-    return rps !== undefined && proxyCpu !== undefined && proxyCpu > 0 ? rps / proxyCpu : undefined;
-  };
   const base = new Map<string, number>();
   for (const r of records) {
-    const v = perCore(r);
+    const v = rpsPerCore(r.figures);
     if (r.contestant === baseline && v !== undefined) base.set(`${r.scenario} ${r.round}`, v);
   }
   const ratios: Record<string, Record<string, number[]>> = {};
   for (const r of records) {
-    const v = perCore(r);
+    const v = rpsPerCore(r.figures);
     const b = base.get(`${r.scenario} ${r.round}`);
     if (r.contestant === baseline || v === undefined || b === undefined) continue;
     ratios[r.scenario] ??= {};
