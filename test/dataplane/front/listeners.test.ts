@@ -5,7 +5,7 @@ import { Dataplane } from '../../../src/dataplane/dataplane.ts';
 import { StickyError } from '../../../src/shared/errors.ts';
 import { closeAll, startBackends, type TestBackend } from '../helpers/backends.ts';
 import { request } from '../helpers/client.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { startDataplane, type TestDataplane, testDataplaneOptions } from '../helpers/dataplane.ts';
 import { rawExchange } from '../helpers/raw.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 
@@ -79,17 +79,6 @@ describe('listener hardening', () => {
   });
 
   test('bad options are rejected by the constructor with a stable code', () => {
-    const base = {
-      bindAddress: '127.0.0.1',
-      httpPort: 0,
-      httpsPort: 0,
-      affinityKey: Buffer.alloc(32),
-      trustedProxies: [],
-      maxHeaderSize: 16384,
-      requestHeaderTimeoutMs: 1000,
-      keepAliveTimeoutMs: 1000,
-      logger: console as never,
-    };
     const cases: [string, Record<string, unknown>, string][] = [
       ['port out of range', { httpPort: 70000 }, 'STICKY_ERR_OPTION_INVALID'],
       ['short affinity key', { affinityKey: Buffer.alloc(4) }, 'STICKY_ERR_OPTION_INVALID'],
@@ -98,7 +87,7 @@ describe('listener hardening', () => {
     ];
     for (const [name, patch, code] of cases) {
       assert.throws(
-        () => new Dataplane({ ...base, ...patch } as never),
+        () => new Dataplane(testDataplaneOptions(patch as never)),
         (e: unknown) => e instanceof StickyError && e.code === code,
         name,
       );

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect } from 'node:tls';
-import { pino } from 'pino';
 import { Dataplane } from '../../../src/dataplane/dataplane.ts';
 import { makeCert } from '../helpers/certs.ts';
-import { startDataplane, type TestDataplane } from '../helpers/dataplane.ts';
+import { startDataplane, type TestDataplane, testDataplaneOptions } from '../helpers/dataplane.ts';
 import { buildSnapshot } from '../helpers/snapshot.ts';
 
 // `--tls-groups` (DataplaneOptions.tlsGroups): the key-exchange groups the HTTPS listener offers. What a client
@@ -90,19 +89,8 @@ describe('TLS key-exchange groups', () => {
   });
 
   test('an unknown group or a malformed list is refused when the dataplane is built', () => {
-    const base = {
-      bindAddress: '127.0.0.1',
-      httpPort: 0,
-      httpsPort: 0,
-      affinityKey: Buffer.alloc(32, 1),
-      trustedProxies: [],
-      maxHeaderSize: 16_384,
-      requestHeaderTimeoutMs: 10_000,
-      keepAliveTimeoutMs: 5_000,
-      logger: pino({ level: 'silent' }),
-    };
     for (const tlsGroups of ['X25519:no-such-group', 'X25519;P-256', '']) {
-      assert.throws(() => new Dataplane({ ...base, tlsGroups }), {
+      assert.throws(() => new Dataplane(testDataplaneOptions({ tlsGroups })), {
         code: 'STICKY_ERR_OPTION_INVALID',
         message: /tlsGroups/,
       });

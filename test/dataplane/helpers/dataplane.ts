@@ -13,16 +13,9 @@ export interface TestDataplane {
 /** The same key for every test dataplane, so two instances pin clients identically. */
 export const TEST_AFFINITY_KEY = Buffer.from('0123456789abcdef0123456789abcdef');
 
-/** Starts a Dataplane with test defaults; `overrides` replaces any option. */
-export async function startDataplane(overrides: Partial<DataplaneOptions> = {}): Promise<TestDataplane> {
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
-      cb();
-    },
-  });
-  const dp = new Dataplane({
+/** The test defaults of a Dataplane (127.0.0.1, ephemeral ports, a silent logger); `overrides` replaces any. */
+export function testDataplaneOptions(overrides: Partial<DataplaneOptions> = {}): DataplaneOptions {
+  return {
     bindAddress: '127.0.0.1',
     httpPort: 0,
     httpsPort: 0,
@@ -31,11 +24,23 @@ export async function startDataplane(overrides: Partial<DataplaneOptions> = {}):
     maxHeaderSize: 16_384,
     requestHeaderTimeoutMs: 10_000,
     keepAliveTimeoutMs: 5_000,
-    logger: pino({ level: 'debug' }, sink),
+    logger: pino({ level: 'silent' }),
     // The whole dataplane suite runs with either upstream client: STICKY_TEST_UPSTREAM_CLIENT=raw|undici.
     upstreamClient: process.env.STICKY_TEST_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'raw',
     ...overrides,
+  };
+}
+
+/** Starts a Dataplane with test defaults and its log captured; `overrides` replaces any option. */
+export async function startDataplane(overrides: Partial<DataplaneOptions> = {}): Promise<TestDataplane> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line) logs.push(JSON.parse(line));
+      cb();
+    },
   });
+  const dp = new Dataplane(testDataplaneOptions({ logger: pino({ level: 'debug' }, sink), ...overrides }));
   await dp.start();
   return { dp, logs, close: () => dp.shutdown({ drainTimeoutMs: 1_000 }) };
 }
